@@ -1,0 +1,68 @@
+/**
+ * The settings a bastion host reads at boot from `/etc/ssh-bastion/bastion.env`.
+ *
+ * Every value may be a CDKTF token (in the registry module they are Terraform
+ * expressions such as `${var.service_port}`), so user data is rendered from
+ * strings and numbers without inspecting them. The host scripts read the file
+ * with `source` (bash), `EnvironmentFile=` (systemd) and a plain KEY=VALUE
+ * parser (the key lookup service); values therefore never contain quotes,
+ * spaces or newlines, which the input validation guarantees.
+ */
+export interface HostSettings {
+  /** BASTION_SERVICE_PORT: TCP port of the per-connection socket */
+  readonly servicePort: string;
+  /** BASTION_ADMIN_PORT: port the host's own sshd moves to (2222) */
+  readonly adminPort: string;
+  /** BASTION_HEALTH_PORT: port that accepts TCP only once the host is ready */
+  readonly healthPort: string;
+  /** BASTION_SESSION_MAX_SECONDS: hard limit of one session */
+  readonly sessionMaxSeconds: string;
+  /** BASTION_ALLOWED_IAM_GROUPS: comma-separated IAM group names; empty = every IAM user */
+  readonly allowedIamGroups: string;
+  /** BASTION_ASSUME_ROLE_ARN: role to assume for IAM lookups; empty = this account */
+  readonly assumeRoleArn: string;
+  /** BASTION_HOST_KEY_PARAMETER: SSM SecureString parameter holding the ED25519 host key; empty = one key generated per host */
+  readonly hostKeyParameter: string;
+  /** BASTION_WORKER_BASE_IMAGE: base image the worker image is built FROM */
+  readonly workerBaseImage: string;
+  /** BASTION_WORKER_IMAGE: prebuilt worker image to pull instead of building; empty = build */
+  readonly workerImage: string;
+  /** BASTION_CONTAINER_MEMORY_MB: memory limit of one session container */
+  readonly containerMemoryMb: string;
+  /** BASTION_CONTAINER_PIDS: process limit of one session container */
+  readonly containerPidsLimit: string;
+  /** BASTION_CONTAINER_CPUS: CPU limit of one session container (docker --cpus) */
+  readonly containerCpus: string;
+  /** BASTION_MAX_CONNECTIONS_PER_SOURCE: concurrent connections one client address may hold */
+  readonly maxConnectionsPerSource: string;
+  /** BASTION_TUNNEL_ONLY: "true" = port forwarding only, no shell */
+  readonly tunnelOnly: string;
+  /** BASTION_HOSTNAME_PREFIX: prefix of host and container host names */
+  readonly hostnamePrefix: string;
+}
+
+/** Environment variable names, in the order they are written to bastion.env. */
+export const HOST_SETTING_VARIABLES: { readonly [K in keyof HostSettings]: string } = {
+  servicePort: 'BASTION_SERVICE_PORT',
+  adminPort: 'BASTION_ADMIN_PORT',
+  healthPort: 'BASTION_HEALTH_PORT',
+  sessionMaxSeconds: 'BASTION_SESSION_MAX_SECONDS',
+  allowedIamGroups: 'BASTION_ALLOWED_IAM_GROUPS',
+  assumeRoleArn: 'BASTION_ASSUME_ROLE_ARN',
+  hostKeyParameter: 'BASTION_HOST_KEY_PARAMETER',
+  workerBaseImage: 'BASTION_WORKER_BASE_IMAGE',
+  workerImage: 'BASTION_WORKER_IMAGE',
+  containerMemoryMb: 'BASTION_CONTAINER_MEMORY_MB',
+  containerPidsLimit: 'BASTION_CONTAINER_PIDS',
+  containerCpus: 'BASTION_CONTAINER_CPUS',
+  maxConnectionsPerSource: 'BASTION_MAX_CONNECTIONS_PER_SOURCE',
+  tunnelOnly: 'BASTION_TUNNEL_ONLY',
+  hostnamePrefix: 'BASTION_HOSTNAME_PREFIX',
+};
+
+/** Renders bastion.env: one KEY=VALUE line per setting, fixed order. */
+export function renderHostEnvironment(settings: HostSettings): string {
+  return (Object.keys(HOST_SETTING_VARIABLES) as (keyof HostSettings)[])
+    .map((key) => `${HOST_SETTING_VARIABLES[key]}=${settings[key]}\n`)
+    .join('');
+}
