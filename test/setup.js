@@ -1,0 +1,2 @@
+// Registers the cdktf jest matchers (toHaveResource, toHaveResourceWithProperties, ...).
+require('cdktf').Testing.setupJest();
