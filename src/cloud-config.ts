@@ -1,0 +1,121 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { stringify } from 'yaml';
+
+/** The set-up steps of a host, in the order the section runner runs them (docs/host-contract.md). */
+export const USER_DATA_SECTIONS = ['host-keys', 'key-lookup', 'container-image', 'units'] as const;
+export type UserDataSection = (typeof USER_DATA_SECTIONS)[number];
+
+export interface CloudConfigInput {
+  /** content of /etc/ssh-bastion/bastion.env */
+  readonly environment: string;
+  /** replacement script per section; '' or absent = the module's own */
+  readonly sectionScripts?: { readonly [S in UserDataSection]?: string };
+  /** script run after all sections, before the health check opens; '' = none */
+  readonly extraScript?: string;
+  /**
+   * directory holding `host/` and `worker/`
+   * @default - the `userdata` folder next to the folder of this file
+   */
+  readonly userDataDir?: string;
+}
+
+/** Where the files of `userdata/worker/` go on the host; the worker image is built from there. */
+export const WORKER_RECIPE_DIR = '/opt/ssh-bastion/worker';
+export const ENVIRONMENT_FILE = '/etc/ssh-bastion/bastion.env';
+export const CUSTOM_SCRIPT_DIR = '/etc/ssh-bastion/custom';
+export const SECTION_RUNNER = '/usr/local/libexec/ssh-bastion/run-sections';
+
+/**
+ * Amazon Linux 2023 package names: Docker runs the session containers, boto3 serves the key
+ * lookup daemon. Installed from the AMI's locked repository version, so no `package_update`.
+ */
+export const HOST_PACKAGES = ['docker', 'python3-boto3'] as const;
+
+interface WriteFile {
+  readonly path: string;
+  readonly owner: string;
+  readonly permissions: string;
+  readonly content: string;
+}
+
+/**
+ * Renders the one `#cloud-config` document that configures a host.
+ *
+ * Every input string becomes exactly one whole YAML scalar: callers may pass placeholders
+ * (`__TF_0__`) that Terraform later replaces by JSON strings, which are valid YAML scalars.
+ */
+export function renderCloudConfig(input: CloudConfigInput): string {
+  const userDataDir = input.userDataDir ?? path.resolve(__dirname, '..', 'userdata');
+  const files: WriteFile[] = [
+    ...hostContentFiles(path.join(userDataDir, 'host')).map((rel) =>
+      rootFile(`/${rel}`, isExecutableLocation(rel) ? '0755' : '0644', readText(userDataDir, 'host', rel)),
+    ),
+    ...hostContentFiles(path.join(userDataDir, 'worker')).map((rel) =>
+      rootFile(`${WORKER_RECIPE_DIR}/${rel}`, '0644', readText(userDataDir, 'worker', rel)),
+    ),
+    // The settings are no secret, and the key lookup daemon may run as an unprivileged user.
+    rootFile(ENVIRONMENT_FILE, '0644', input.environment),
+    ...USER_DATA_SECTIONS.map((section) => customScript(section, input.sectionScripts?.[section])),
+    customScript('extra', input.extraScript),
+  ];
+  files.sort((a, b) => compareText(a.path, b.path));
+
+  const document = {
+    packages: [...HOST_PACKAGES],
+    package_update: false,
+    runcmd: [[SECTION_RUNNER]],
+    write_files: files,
+  };
+  // YAML 1.1 is what cloud-init's PyYAML reads: strings such as `on` or `0644` get quoted.
+  return `#cloud-config\n${stringify(document, { version: '1.1', lineWidth: 0, blockQuote: 'literal' })}`;
+}
+
+/** A user's replacement script; written even when empty, so the runner can tell "none" by its size. */
+function customScript(name: string, content: string | undefined): WriteFile {
+  return rootFile(`${CUSTOM_SCRIPT_DIR}/${name}.sh`, '0700', content ?? '');
+}
+
+function rootFile(filePath: string, permissions: string, content: string): WriteFile {
+  return { path: filePath, owner: 'root:root', permissions, content };
+}
+
+/** Files under `bin/` or `libexec/` folders are programs (docs/host-contract.md). */
+function isExecutableLocation(relativePath: string): boolean {
+  return relativePath.split('/').slice(0, -1).some((folder) => folder === 'bin' || folder === 'libexec');
+}
+
+/**
+ * The files below `dir` that go onto the host, as `/`-separated relative paths, sorted.
+ * Markdown files document the tree and Python byte-code caches are build litter: neither is
+ * host content (userdata/README.md).
+ */
+export function hostContentFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const found: string[] = [];
+  const walk = (relativeDir: string): void => {
+    for (const entry of fs.readdirSync(path.join(dir, relativeDir), { withFileTypes: true })) {
+      const relative = relativeDir === '' ? entry.name : `${relativeDir}/${entry.name}`;
+      if (entry.isDirectory()) {
+        if (entry.name !== '__pycache__') walk(relative);
+      } else if (entry.isFile()) {
+        if (!entry.name.endsWith('.md')) found.push(relative);
+      } else {
+        throw new Error(
+          `${path.join(dir, relative)} is neither a file nor a folder: only regular files can be written by cloud-init; replace it by a copy of its target.`,
+        );
+      }
+    }
+  };
+  walk('');
+  return found.sort(compareText);
+}
+
+function readText(...segments: string[]): string {
+  return fs.readFileSync(path.join(...segments), 'utf8');
+}
+
+/** Code-unit order: the same on every machine, unlike localeCompare. */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
