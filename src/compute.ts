@@ -1,0 +1,100 @@
+import { Fn, TerraformIterator, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { AutoscalingGroup } from '@cdktf/provider-aws/lib/autoscaling-group';
+import { DataAwsAmi } from '@cdktf/provider-aws/lib/data-aws-ami';
+import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parameter';
+import { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template';
+import { AMAZON_LINUX_2023_PARAMETER, BastionConfig, withTags } from './config';
+import { attributeOf, choose, nonEmpty, not, presence } from './conditional';
+import { Identity } from './identity';
+import { Network } from './network';
+import { renderUserData } from './user-data';
+
+export interface Compute {
+  readonly launchTemplate: LaunchTemplate;
+  readonly autoscalingGroup: AutoscalingGroup;
+}
+
+/** The AMI: `amiId`, or the latest Amazon Linux 2023 of the architecture from AWS's public SSM parameter. */
+function imageId(scope: Construct, config: BastionConfig): string {
+  const lookup = presence(not(nonEmpty(config.amiId)));
+  if (!lookup.declare) return config.amiId;
+  const parameterName = Token.isUnresolved(config.architecture)
+    ? Fn.lookup(AMAZON_LINUX_2023_PARAMETER, config.architecture, '')
+    : AMAZON_LINUX_2023_PARAMETER[config.architecture as keyof typeof AMAZON_LINUX_2023_PARAMETER];
+  const latest = new DataAwsSsmParameter(scope, 'amazon_linux_2023', { count: lookup.count, name: parameterName });
+  const latestId = attributeOf(scope, latest, 'insecure_value');
+  return lookup.count === undefined ? latestId : Token.asString(choose(nonEmpty(config.amiId), config.amiId, latestId));
+}
+
+export function defineCompute(scope: Construct, config: BastionConfig, network: Network, identity: Identity): Compute {
+  const image = new DataAwsAmi(scope, 'image', {
+    owners: ['amazon', 'self', 'aws-marketplace'],
+    filter: [{ name: 'image-id', values: [imageId(scope, config)] }],
+  });
+
+  const instanceTags = withTags(config.tags, { Name: config.nameStem });
+  const launchTemplate = new LaunchTemplate(scope, 'launch_template', {
+    namePrefix: `${config.nameStem}-`,
+    description: `Bastion hosts of ${config.nameStem}`,
+    imageId: image.id,
+    instanceType: Fn.element(config.instanceTypes, 0),
+    keyName: choose(nonEmpty(config.keyName), config.keyName, Token.nullValue() as unknown as string),
+    userData: renderUserData(config),
+    updateDefaultVersion: true,
+    iamInstanceProfile: { arn: identity.instanceProfile.arn },
+    // IMDSv2 only, one hop: containers behind the docker bridge cannot reach it.
+    metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1, instanceMetadataTags: 'disabled' },
+    networkInterfaces: [
+      {
+        associatePublicIpAddress: Token.asString(config.assignPublicIp),
+        deleteOnTermination: 'true',
+        securityGroups: Fn.concat([[network.hostSecurityGroup.id], config.additionalSecurityGroupIds]) as unknown as string[],
+      },
+    ],
+    blockDeviceMappings: [
+      {
+        deviceName: image.rootDeviceName,
+        ebs: { volumeSize: config.rootVolumeSize, volumeType: 'gp3', encrypted: 'true', deleteOnTermination: 'true' },
+      },
+    ],
+    monitoring: { enabled: true },
+    tagSpecifications: ['instance', 'volume', 'network-interface'].map((resourceType) => ({ resourceType, tags: instanceTags })),
+    tags: config.tags,
+    lifecycle: { createBeforeDestroy: true },
+  });
+
+  const targetGroupArns = network.adminTargetGroup
+    ? (Fn.concat([[network.serviceTargetGroup.arn], network.adminTargetGroup.count === undefined ? [network.adminTargetGroup.arn] : Fn.tolist(Token.asList(`\${${network.adminTargetGroup.fqn}[*].arn}`))]) as unknown as string[])
+    : [network.serviceTargetGroup.arn];
+
+  const instanceTypes = TerraformIterator.fromList(config.instanceTypes);
+  const tags = TerraformIterator.fromMap(withTags(config.tags, { Name: config.nameStem }));
+  const autoscalingGroup = new AutoscalingGroup(scope, 'autoscaling_group', {
+    namePrefix: `${config.nameStem}-`,
+    minSize: config.minSize,
+    maxSize: config.maxSize,
+    desiredCapacity: config.desiredCapacity,
+    vpcZoneIdentifier: config.subnetIds,
+    targetGroupArns,
+    healthCheckType: 'ELB',
+    healthCheckGracePeriod: config.healthCheckGracePeriod,
+    capacityRebalance: choose(config.spot, true, false),
+    mixedInstancesPolicy: {
+      launchTemplate: {
+        launchTemplateSpecification: { launchTemplateId: launchTemplate.id, version: launchTemplate.latestVersion.toString() },
+        override: instanceTypes.dynamic({ instance_type: instanceTypes.value }) as never,
+      },
+      instancesDistribution: {
+        onDemandBaseCapacity: 0,
+        onDemandPercentageAboveBaseCapacity: choose(config.spot, 0, 100),
+        spotAllocationStrategy: 'price-capacity-optimized',
+      },
+    },
+    // A new launch template version replaces the hosts one by one, keeping half in service.
+    instanceRefresh: { strategy: 'Rolling', preferences: { minHealthyPercentage: 50 } },
+    tag: tags.dynamic({ key: tags.key, value: tags.value, propagate_at_launch: true }),
+  });
+
+  return { launchTemplate, autoscalingGroup };
+}

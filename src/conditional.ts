@@ -1,0 +1,71 @@
+import { Fn, IResolvable, Op, TerraformResource, TerraformDataSource, TerraformStack, Token, ref } from 'cdktf';
+import { Construct } from 'constructs';
+
+/**
+ * A switch that is either known while the construct is built (CDKTF users pass literals)
+ * or only when Terraform plans (the registry module passes `${var.x}` expressions).
+ */
+export type Switch = boolean | IResolvable;
+
+/**
+ * How an optional resource is declared: left out entirely when its switch is a literal false,
+ * declared plainly when it is a literal true, declared with `count` when only Terraform knows.
+ */
+export interface Presence {
+  readonly declare: boolean;
+  readonly count?: number;
+}
+
+export function presence(enabled: Switch): Presence {
+  if (typeof enabled === 'boolean') {
+    return { declare: enabled };
+  }
+  return { declare: true, count: Fn.conditional(enabled, 1, 0) as unknown as number };
+}
+
+/** `enabled` as a Terraform-or-literal boolean for a non-empty string. */
+export function nonEmpty(value: string | undefined): Switch {
+  if (value === undefined) return false;
+  // Literal first: cdktf's Op drops a falsy right operand ('' or 0).
+  if (Token.isUnresolved(value)) return Op.neq('', value);
+  return value !== '';
+}
+
+/** `enabled` as a Terraform-or-literal boolean for a non-empty list. */
+export function nonEmptyList(values: string[] | undefined): Switch {
+  if (values === undefined) return false;
+  if (Token.isUnresolved(values)) return Op.lt(0, Fn.lengthOf(values));
+  return values.length > 0;
+}
+
+/** The opposite of a switch. */
+export function not(enabled: Switch): Switch {
+  return typeof enabled === 'boolean' ? !enabled : Op.not(enabled);
+}
+
+/** Picks `whenTrue` or `whenFalse`, in JavaScript when the switch is a literal. */
+export function choose<T>(enabled: Switch, whenTrue: T, whenFalse: T): T {
+  if (typeof enabled === 'boolean') return enabled ? whenTrue : whenFalse;
+  return Fn.conditional(enabled, whenTrue, whenFalse) as unknown as T;
+}
+
+/** An attribute of a resource that may have a count of 0 or 1: `aws_x.y[0].attr` when counted. */
+export function attributeOf(scope: Construct, resource: TerraformResource | TerraformDataSource, attribute: string): string {
+  if (resource.count === undefined) return resource.getStringAttribute(attribute);
+  return Token.asString(ref(`${resource.fqn}[0].${attribute}`, TerraformStack.of(scope)));
+}
+
+/**
+ * Reads an attribute of an optional resource: `aws_x.y[0].attr` when it has a count,
+ * the plain attribute otherwise; `fallback` when it was never declared.
+ */
+export function optionalAttribute(
+  scope: Construct,
+  resource: TerraformResource | TerraformDataSource | undefined,
+  attribute: string,
+  fallback: string,
+): string {
+  if (resource === undefined) return fallback;
+  if (resource.count === undefined) return resource.getStringAttribute(attribute);
+  return Fn.try([ref(`${resource.fqn}[0].${attribute}`, TerraformStack.of(scope)), fallback]);
+}

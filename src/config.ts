@@ -1,0 +1,157 @@
+import { Fn, IResolvable, Token } from 'cdktf';
+import { Architecture, SshBastionServiceProps } from './props';
+import { Switch } from './conditional';
+
+/** The admin port the hosts' own sshd listens on; fixed so the worker image and rules agree. */
+export const ADMIN_PORT = 2222;
+
+/** Public SSM parameters of the latest Amazon Linux 2023 AMI per architecture. */
+export const AMAZON_LINUX_2023_PARAMETER: { readonly [A in Architecture]: string } = {
+  arm64: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64',
+  x86_64: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
+};
+
+/** Default instance types per architecture: burstable, enough memory for ~50 idle sessions. */
+export const DEFAULT_INSTANCE_TYPES: { readonly [A in Architecture]: string[] } = {
+  arm64: ['t4g.small', 't4g.medium'],
+  x86_64: ['t3.small', 't3.medium'],
+};
+
+/** Every property with its default applied: what the parts of the construct are built from. */
+export interface BastionConfig {
+  readonly vpcId: string;
+  readonly subnetIds: string[];
+  readonly lbSubnetIds: string[];
+  readonly environmentName: string;
+  readonly serviceName: string;
+  /** VPC label of names: the VPC id, the given name, or '' */
+  readonly vpcLabel: string;
+  readonly dnsDomain: string;
+  readonly route53ZoneId: string;
+  readonly route53Fqdn: string;
+  readonly allowedCidrBlocks: string[];
+  readonly hostAllowedCidrBlocks: string[];
+  readonly additionalSecurityGroupIds: string[];
+  readonly egressCidrBlocks: string[];
+  readonly servicePort: number;
+  readonly healthCheckPort: number;
+  readonly lbInternal: Switch;
+  readonly lbDeletionProtection: Switch;
+  readonly assignPublicIp: Switch;
+  readonly allowedIamGroups: string[];
+  readonly assumeRoleArn: string;
+  readonly instanceTypes: string[];
+  readonly architecture: string;
+  readonly amiId: string;
+  readonly minSize: number;
+  readonly maxSize: number;
+  readonly desiredCapacity: number;
+  readonly spot: Switch;
+  readonly keyName: string;
+  readonly rootVolumeSize: number;
+  readonly sessionMaxSeconds: number;
+  readonly stableHostKeys: Switch;
+  readonly healthCheckGracePeriod: number;
+  readonly containerMemoryMb: number;
+  readonly containerPidsLimit: number;
+  readonly containerCpus: number;
+  readonly maxConnectionsPerSource: number;
+  readonly tunnelOnly: Switch;
+  readonly workerBaseImage: string;
+  readonly workerImage: string;
+  readonly customHostKeysScript: string;
+  readonly customKeyLookupScript: string;
+  readonly customContainerImageScript: string;
+  readonly customUnitsScript: string;
+  readonly extraUserDataScript: string;
+  readonly extraCloudConfig: string;
+  readonly tags: { [key: string]: string };
+  /** `<environment>-<service>`: the stem of resource names */
+  readonly nameStem: string;
+  /** SSM parameter holding the stable host key; derived from inputs only, so user data stays literal */
+  readonly hostKeyParameterName: string;
+}
+
+function defaultInstanceTypes(architecture: string): string[] {
+  if (Token.isUnresolved(architecture)) {
+    return Fn.lookup(DEFAULT_INSTANCE_TYPES, architecture, DEFAULT_INSTANCE_TYPES.arm64) as unknown as string[];
+  }
+  return DEFAULT_INSTANCE_TYPES[architecture as Architecture] ?? DEFAULT_INSTANCE_TYPES.arm64;
+}
+
+function joinNonEmpty(parts: string[], separator: string): string {
+  if (parts.some((part) => Token.isUnresolved(part))) return Fn.join(separator, Fn.compact(parts));
+  return parts.filter((part) => part !== '').join(separator);
+}
+
+/** Applies the documented defaults; checks belong to validation.ts. */
+export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
+  const environmentName = props.environmentName ?? 'staging';
+  const serviceName = props.serviceName ?? 'bastion-service';
+  const architecture = props.architecture ?? 'arm64';
+  const vpcLabel = props.vpcName ?? props.vpcId;
+  return {
+    vpcId: props.vpcId,
+    subnetIds: props.subnetIds,
+    lbSubnetIds: props.lbSubnetIds ?? props.subnetIds,
+    environmentName,
+    serviceName,
+    vpcLabel,
+    dnsDomain: props.dnsDomain ?? '',
+    route53ZoneId: props.route53ZoneId ?? '',
+    route53Fqdn: props.route53Fqdn ?? '',
+    allowedCidrBlocks: props.allowedCidrBlocks ?? [],
+    hostAllowedCidrBlocks: props.hostAllowedCidrBlocks ?? [],
+    additionalSecurityGroupIds: props.additionalSecurityGroupIds ?? [],
+    egressCidrBlocks: props.egressCidrBlocks ?? ['0.0.0.0/0'],
+    servicePort: props.servicePort ?? 22,
+    healthCheckPort: props.healthCheckPort ?? 2224,
+    lbInternal: props.lbInternal ?? false,
+    lbDeletionProtection: props.lbDeletionProtection ?? false,
+    assignPublicIp: props.assignPublicIp ?? false,
+    allowedIamGroups: props.allowedIamGroups ?? [],
+    assumeRoleArn: props.assumeRoleArn ?? '',
+    instanceTypes: props.instanceTypes ?? defaultInstanceTypes(architecture),
+    architecture,
+    amiId: props.amiId ?? '',
+    minSize: props.minSize ?? 1,
+    maxSize: props.maxSize ?? 2,
+    desiredCapacity: props.desiredCapacity ?? 1,
+    spot: props.spot ?? false,
+    keyName: props.keyName ?? '',
+    rootVolumeSize: props.rootVolumeSize ?? 16,
+    sessionMaxSeconds: props.sessionMaxSeconds ?? 43200,
+    stableHostKeys: props.stableHostKeys ?? true,
+    healthCheckGracePeriod: props.healthCheckGracePeriod ?? 600,
+    containerMemoryMb: props.containerMemoryMb ?? 512,
+    containerPidsLimit: props.containerPidsLimit ?? 256,
+    containerCpus: props.containerCpus ?? 1,
+    maxConnectionsPerSource: props.maxConnectionsPerSource ?? 10,
+    tunnelOnly: props.tunnelOnly ?? false,
+    workerBaseImage: props.workerBaseImage ?? 'public.ecr.aws/docker/library/ubuntu:24.04',
+    workerImage: props.workerImage ?? '',
+    customHostKeysScript: props.customHostKeysScript ?? '',
+    customKeyLookupScript: props.customKeyLookupScript ?? '',
+    customContainerImageScript: props.customContainerImageScript ?? '',
+    customUnitsScript: props.customUnitsScript ?? '',
+    extraUserDataScript: props.extraUserDataScript ?? '',
+    extraCloudConfig: props.extraCloudConfig ?? '',
+    tags: props.tags ?? {},
+    nameStem: `${environmentName}-${serviceName}`,
+    hostKeyParameterName: `/${joinNonEmpty([environmentName, vpcLabel, serviceName], '/')}/ssh-host-ed25519-key`,
+  };
+}
+
+/** A switch rendered for bastion.env: "true" or "false". */
+export function switchText(value: Switch): string {
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  return Token.asString(Fn.conditional(value as IResolvable, 'true', 'false'));
+}
+
+export { joinNonEmpty };
+
+/** `tags` plus `extra`, with Terraform's merge() when the tags are only known to Terraform. */
+export function withTags(tags: { [key: string]: string }, extra: { [key: string]: string }): { [key: string]: string } {
+  if (Token.isUnresolved(tags)) return Fn.merge([tags, extra]) as unknown as { [key: string]: string };
+  return { ...tags, ...extra };
+}

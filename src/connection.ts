@@ -1,0 +1,34 @@
+import { Fn, Op, Token } from 'cdktf';
+import { BastionConfig } from './config';
+import { choose, nonEmpty } from './conditional';
+
+export interface ConnectionDetails {
+  readonly endpoint: string;
+  readonly knownHosts: string;
+  readonly sshConfig: string;
+}
+
+/** How users connect: the name to use, a known_hosts line, an ssh_config block. */
+export function connectionDetails(config: BastionConfig, dnsName: string, lbDnsName: string, hostPublicKey: string): ConnectionDetails {
+  const endpoint = dnsName === '' ? lbDnsName : Token.asString(choose(nonEmpty(dnsName), dnsName, lbDnsName));
+  const port = config.servicePort;
+  // known_hosts writes a non-default port as [name]:port.
+  const hostPattern = (name: string) =>
+    typeof port === 'number' && !Token.isUnresolved(port)
+      ? port === 22
+        ? name
+        : `[${name}]:${port}`
+      : Token.asString(Fn.conditional(Op.eq(22, port), name, Fn.format("[%s]:%s", [name, port])));
+  const names = dnsName === '' ? hostPattern(lbDnsName) : Fn.join(',', Fn.compact([dnsName === '' ? '' : Token.asString(choose(nonEmpty(dnsName), hostPattern(dnsName), '')), hostPattern(lbDnsName)]));
+  const knownHosts = hostPublicKey === '' ? '' : Token.asString(choose(nonEmpty(hostPublicKey), `${names} ${Fn.trimspace(hostPublicKey)}`, ''));
+  const sshConfig = [
+    `Host ${endpoint}`,
+    `  HostName ${endpoint}`,
+    `  Port ${Token.asString(port)}`,
+    '  # your IAM user name, with + = , @ written as plus equal comma at',
+    '  # User alice',
+    '  ServerAliveInterval 60',
+    '',
+  ].join('\n');
+  return { endpoint, knownHosts, sshConfig };
+}

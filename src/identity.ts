@@ -1,0 +1,106 @@
+import { Fn, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { BastionConfig } from './config';
+import { choose, nonEmpty, nonEmptyList, not, presence } from './conditional';
+
+/** IAM actions the key lookup needs on users; ListUsers only when no group narrows the users. */
+export const USER_LOOKUP_ACTIONS = ['iam:GetSSHPublicKey', 'iam:ListGroupsForUser', 'iam:ListSSHPublicKeys'];
+
+export interface Identity {
+  readonly role: IamRole;
+  readonly instanceProfile: IamInstanceProfile;
+  /** JSON: what the identity account applies when users live there; '' otherwise */
+  readonly identityAccountPolicy: string;
+}
+
+/** The least-privilege IAM statements for looking up keys in `account`. */
+function lookupStatements(partition: string, account: string, groups: string[]): object[] {
+  const hasGroups = nonEmptyList(groups);
+  const groupArns = Token.isUnresolved(groups)
+    ? Fn.concat([
+        Fn.formatlist("arn:%s:iam::%s:group/%s", [partition, account, groups]),
+        Fn.formatlist("arn:%s:iam::%s:group/*/%s", [partition, account, groups]),
+      ])
+    : groups.flatMap((group) => [`arn:${partition}:iam::${account}:group/${group}`, `arn:${partition}:iam::${account}:group/*/${group}`]);
+  const userActions = choose(hasGroups, USER_LOOKUP_ACTIONS, [...USER_LOOKUP_ACTIONS, 'iam:ListUsers'].sort());
+  return [
+    { Sid: 'ReadUserKeys', Effect: 'Allow', Action: userActions, Resource: `arn:${partition}:iam::${account}:user/*` },
+    // GetGroup on an empty resource list is invalid; with no groups it is never called.
+    { Sid: 'ReadAllowedGroups', Effect: 'Allow', Action: ['iam:GetGroup'], Resource: choose(hasGroups, groupArns, [Fn.format('arn:%s:iam::%s:group/*', [partition, account])]) },
+  ];
+}
+
+function policyDocument(statements: object[]): string {
+  return Fn.jsonencode({ Version: '2012-10-17', Statement: statements });
+}
+
+export function defineIdentity(scope: Construct, config: BastionConfig, where: { region: string; account: string; partition: string }, hostKeyParameterArn: string): Identity {
+  const { region, account, partition } = where;
+  const stableHostKeys = config.stableHostKeys;
+  const crossAccount = nonEmpty(config.assumeRoleArn);
+  const namePrefix = Fn.substr(`${config.nameStem}-${region}-`, 0, 38);
+
+  const role = new IamRole(scope, 'host_role', {
+    namePrefix,
+    description: `Bastion hosts of ${config.nameStem}: IAM SSH key lookup`,
+    assumeRolePolicy: policyDocument([
+      { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ]),
+    tags: config.tags,
+  });
+
+  const sameAccount = presence(not(crossAccount));
+  if (sameAccount.declare) {
+    new IamRolePolicy(scope, 'key_lookup_policy', {
+      count: sameAccount.count,
+      namePrefix: 'key-lookup-',
+      role: role.id,
+      policy: policyDocument(lookupStatements(partition, account, config.allowedIamGroups)),
+    });
+  }
+
+  const assume = presence(crossAccount);
+  if (assume.declare) {
+    new IamRolePolicy(scope, 'assume_identity_role_policy', {
+      count: assume.count,
+      namePrefix: 'assume-identity-role-',
+      role: role.id,
+      policy: policyDocument([{ Sid: 'AssumeIdentityRole', Effect: 'Allow', Action: ['sts:AssumeRole'], Resource: config.assumeRoleArn }]),
+    });
+  }
+
+  const hostKeys = presence(stableHostKeys);
+  if (hostKeys.declare) {
+    new IamRolePolicy(scope, 'host_key_policy', {
+      count: hostKeys.count,
+      namePrefix: 'host-key-',
+      role: role.id,
+      policy: policyDocument([{ Sid: 'ReadHostKey', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: hostKeyParameterArn }]),
+    });
+  }
+
+  const instanceProfile = new IamInstanceProfile(scope, 'host_instance_profile', {
+    namePrefix,
+    role: role.name,
+    tags: config.tags,
+  });
+
+  const identityAccount = Fn.element(Fn.split(':', config.assumeRoleArn), 4);
+  const identityAccountPolicyValue = Fn.jsonencode({
+    role_arn: config.assumeRoleArn,
+    trust_policy: {
+      Version: '2012-10-17',
+      Statement: [{ Sid: 'BastionHosts', Effect: 'Allow', Principal: { AWS: role.arn }, Action: 'sts:AssumeRole' }],
+    },
+    permissions_policy: {
+      Version: '2012-10-17',
+      Statement: lookupStatements(partition, identityAccount, config.allowedIamGroups),
+    },
+  });
+  const identityAccountPolicy = Token.asString(choose(crossAccount, identityAccountPolicyValue, ''));
+
+  return { role, instanceProfile, identityAccountPolicy };
+}

@@ -1,0 +1,200 @@
+import { Fn, Op, TerraformElement, TerraformOutput, TerraformProvider, TerraformStack, TerraformVariable, Token } from 'cdktf';
+import { Construct, Node } from 'constructs';
+import { SshBastionServiceProps } from './props';
+import { SshBastionService } from './ssh-bastion-service';
+import { INPUT_RULES, variableName } from './validation';
+
+/** Minimum versions the module is written against; callers may use anything newer. */
+export const REQUIRED_PROVIDERS = {
+  aws: { source: 'hashicorp/aws', version: '>= 6.0' },
+  tls: { source: 'hashicorp/tls', version: '>= 4.0' },
+  random: { source: 'hashicorp/random', version: '>= 3.1' },
+} as const;
+
+export const REQUIRED_TERRAFORM_VERSION = '>= 1.9';
+
+/**
+ * Declares a provider the module needs without configuring it: only `required_providers`
+ * with a minimum version. The caller's provider configuration is used.
+ */
+export class ProviderRequirement extends TerraformProvider {
+  constructor(scope: Construct, name: string, source: string, versionConstraint: string) {
+    super(scope, name, {
+      terraformResourceType: name,
+      terraformGeneratorMetadata: { providerName: name, providerVersionConstraint: versionConstraint },
+      terraformProviderSource: source,
+    });
+  }
+
+  protected synthesizeAttributes(): { [name: string]: unknown } {
+    return {};
+  }
+}
+
+type VariableKind = 'string' | 'number' | 'bool' | 'list(string)' | 'map(string)';
+
+interface ModuleVariable {
+  readonly prop: keyof SshBastionServiceProps;
+  readonly type: VariableKind;
+  readonly description: string;
+  /** undefined: required */
+  readonly default?: unknown;
+  /** null allowed as a value (means: use the documented behaviour) */
+  readonly nullable?: boolean;
+}
+
+/** The module's variables, in the order users read them: where, who, how big, how it behaves. */
+export const MODULE_VARIABLES: ModuleVariable[] = [
+  { prop: 'vpcId', type: 'string', description: 'Id of the existing VPC the bastion runs in (vpc-...).' },
+  { prop: 'subnetIds', type: 'list(string)', description: 'Subnets of the bastion hosts, ideally one per availability zone. Private subnets need a NAT gateway or VPC endpoints (ECR, SSM, IAM, STS).' },
+  { prop: 'lbSubnetIds', type: 'list(string)', default: null, nullable: true, description: 'Subnets of the Network Load Balancer; their availability zones must match subnet_ids. null: the same subnets as the hosts.' },
+  { prop: 'environmentName', type: 'string', default: 'staging', description: 'Environment name: first part of every resource name and of the DNS name.' },
+  { prop: 'serviceName', type: 'string', default: 'bastion-service', description: 'Service name: part of every resource name and the last label of the generated DNS name.' },
+  { prop: 'vpcName', type: 'string', default: null, nullable: true, description: 'VPC label of the generated DNS name and host names. null: the VPC id; "": left out.' },
+  { prop: 'dnsDomain', type: 'string', default: '', description: 'Domain of the generated DNS name. "": the name of the hosted zone route53_zone_id.' },
+  { prop: 'route53ZoneId', type: 'string', default: '', description: 'Route53 hosted zone of the alias record for the load balancer. "": no DNS record.' },
+  { prop: 'route53Fqdn', type: 'string', default: '', description: 'Full DNS name of the record, replacing <environment_name>-<region>-<vpc_name>-<service_name>.<dns_domain>.' },
+  { prop: 'allowedCidrBlocks', type: 'list(string)', default: [], description: 'IPv4 and IPv6 CIDR blocks allowed to connect to the service port. Nothing is open by default: pass ["0.0.0.0/0"] to allow the whole internet.' },
+  { prop: 'hostAllowedCidrBlocks', type: 'list(string)', default: [], description: 'CIDR blocks allowed to the hosts\' own sshd on port 2222 (administrators, EC2 key pair). A non-empty list also adds a load balancer listener on 2222.' },
+  { prop: 'additionalSecurityGroupIds', type: 'list(string)', default: [], description: 'Further security groups attached to the hosts.' },
+  { prop: 'egressCidrBlocks', type: 'list(string)', default: ['0.0.0.0/0'], description: 'CIDR blocks the hosts and their sessions may connect to. []: no egress rule, bring your own through additional_security_group_ids.' },
+  { prop: 'servicePort', type: 'number', default: 22, description: 'TCP port of the bastion service on the load balancer and the hosts.' },
+  { prop: 'healthCheckPort', type: 'number', default: 2224, description: 'TCP port the load balancer health check probes; a host accepts connections on it only once it is ready.' },
+  { prop: 'lbInternal', type: 'bool', default: false, description: 'Makes the Network Load Balancer internal.' },
+  { prop: 'lbDeletionProtection', type: 'bool', default: false, description: 'Turns on deletion protection of the load balancer.' },
+  { prop: 'assignPublicIp', type: 'bool', default: false, description: 'Gives each host a public IPv4 address (public subnets without NAT).' },
+  { prop: 'allowedIamGroups', type: 'list(string)', default: [], description: 'IAM groups whose members may log in. []: every IAM user of the identity account.' },
+  { prop: 'assumeRoleArn', type: 'string', default: '', description: 'Role in another account that holds the IAM users; the hosts assume it for key lookups. See the identity_account_policy output.' },
+  { prop: 'instanceTypes', type: 'list(string)', default: null, nullable: true, description: 'Instance types in order of preference. null: t4g.small and t4g.medium for arm64, t3.small and t3.medium for x86_64.' },
+  { prop: 'architecture', type: 'string', default: 'arm64', description: 'CPU architecture of the hosts: arm64 (Graviton) or x86_64.' },
+  { prop: 'amiId', type: 'string', default: '', description: 'AMI of the hosts. "": the latest Amazon Linux 2023 of the architecture, from AWS\'s public SSM parameter.' },
+  { prop: 'minSize', type: 'number', default: 1, description: 'Minimum number of hosts.' },
+  { prop: 'maxSize', type: 'number', default: 2, description: 'Maximum number of hosts.' },
+  { prop: 'desiredCapacity', type: 'number', default: 1, description: 'Desired number of hosts.' },
+  { prop: 'spot', type: 'bool', default: false, description: 'Runs the hosts on Spot capacity instead of on-demand.' },
+  { prop: 'keyName', type: 'string', default: '', description: 'EC2 key pair for the hosts\' own sshd on port 2222 (user ec2-user). "": none.' },
+  { prop: 'rootVolumeSize', type: 'number', default: 16, description: 'Size of the encrypted gp3 root volume in GiB.' },
+  { prop: 'sessionMaxSeconds', type: 'number', default: 43200, description: 'Seconds after which a session is ended, whatever it is doing.' },
+  { prop: 'stableHostKeys', type: 'bool', default: true, description: 'One ED25519 host key for every host and respawn, kept in an SSM SecureString parameter (and in Terraform state). false: each host generates its own at boot.' },
+  { prop: 'healthCheckGracePeriod', type: 'number', default: 600, description: 'Seconds a new host has before failing health checks replaces it.' },
+  { prop: 'containerMemoryMb', type: 'number', default: 512, description: 'Memory limit of one session container, MiB.' },
+  { prop: 'containerPidsLimit', type: 'number', default: 256, description: 'Process limit of one session container.' },
+  { prop: 'containerCpus', type: 'number', default: 1, description: 'CPU limit of one session container, in CPUs.' },
+  { prop: 'maxConnectionsPerSource', type: 'number', default: 10, description: 'Concurrent connections one client address may hold on one host.' },
+  { prop: 'tunnelOnly', type: 'bool', default: false, description: 'Allows port forwarding only: no shell, no command, no TTY.' },
+  { prop: 'workerBaseImage', type: 'string', default: 'public.ecr.aws/docker/library/ubuntu:24.04', description: 'Base image of the session container image built on each host at boot.' },
+  { prop: 'workerImage', type: 'string', default: '', description: 'Prebuilt session container image to pull instead of building one at boot.' },
+  { prop: 'customHostKeysScript', type: 'string', default: '', description: 'Shell script replacing the host key section of the user data.' },
+  { prop: 'customKeyLookupScript', type: 'string', default: '', description: 'Shell script replacing the key lookup section of the user data.' },
+  { prop: 'customContainerImageScript', type: 'string', default: '', description: 'Shell script replacing the container image section of the user data.' },
+  { prop: 'customUnitsScript', type: 'string', default: '', description: 'Shell script replacing the systemd units section of the user data.' },
+  { prop: 'extraUserDataScript', type: 'string', default: '', description: 'Shell script run after the module\'s sections, before the host reports healthy.' },
+  { prop: 'extraCloudConfig', type: 'string', default: '', description: 'A cloud-config document merged after the module\'s (lists appended), so its runcmd entries run after the module\'s setup.' },
+  { prop: 'tags', type: 'map(string)', default: {}, description: 'Tags for every taggable resource; propagated to the hosts and their volumes.' },
+];
+
+/** Terraform's value of a variable, typed for the construct's property. */
+function valueOf(variable: TerraformVariable, type: VariableKind): unknown {
+  switch (type) {
+    case 'number':
+      return variable.numberValue;
+    case 'bool':
+      return variable.booleanValue;
+    case 'list(string)':
+      return variable.listValue;
+    case 'map(string)':
+      return Token.asStringMap(variable.value);
+    default:
+      return variable.stringValue;
+  }
+}
+
+/**
+ * The registry module: every construct property as a typed, described, validated variable,
+ * the useful attributes as outputs, provider requirements with minimum versions, and neither a
+ * provider block nor a backend. Terraform addresses are the construct ids, without hashes.
+ */
+export class SshBastionModuleStack extends TerraformStack {
+  public readonly bastion: SshBastionService;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    for (const [name, requirement] of Object.entries(REQUIRED_PROVIDERS)) {
+      new ProviderRequirement(this, name, requirement.source, requirement.version);
+    }
+    this.addOverride('terraform.required_version', REQUIRED_TERRAFORM_VERSION);
+
+    const props: { [prop: string]: unknown } = {};
+    for (const definition of MODULE_VARIABLES) {
+      const name = variableName(definition.prop);
+      const variable = new TerraformVariable(this, name, {
+        type: definition.type,
+        description: definition.description,
+        default: definition.default === null ? undefined : definition.default,
+        nullable: definition.nullable ?? false,
+        validation: INPUT_RULES.filter((rule) => rule.prop === definition.prop).map((rule) => ({
+          condition: `\${${rule.condition}}`,
+          errorMessage: `${name} ${rule.allowed}.`,
+        })),
+      });
+      // cdktf cannot render a null default itself.
+      if (definition.default === null) variable.addOverride('default', null);
+      props[definition.prop] = valueOf(variable, definition.type);
+    }
+    // null means "the documented behaviour": resolve it here, where Terraform knows.
+    props.lbSubnetIds = Fn.coalescelist([props.lbSubnetIds as string[], props.subnetIds as string[]]);
+    props.vpcName = Token.asString(Fn.conditional(Op.eq(props.vpcName, Token.nullValue()), props.vpcId, props.vpcName));
+    props.instanceTypes = Token.asList(
+      Fn.conditional(
+        Op.eq(props.instanceTypes, Token.nullValue()),
+        Fn.lookup({ arm64: ['t4g.small', 't4g.medium'], x86_64: ['t3.small', 't3.medium'] }, props.architecture as string, ['t4g.small', 't4g.medium']),
+        props.instanceTypes,
+      ),
+    );
+
+    this.bastion = new SshBastionService(this, 'bastion', props as unknown as SshBastionServiceProps);
+    this.defineOutputs();
+  }
+
+  private defineOutputs(): void {
+    const b = this.bastion;
+    const outputs: [string, string, unknown][] = [
+      ['dns_name', 'DNS name of the Route53 alias record; "" when no hosted zone is given.', b.dnsName],
+      ['endpoint', 'The name users connect to: dns_name when there is a record, else lb_dns_name.', b.endpoint],
+      ['lb_dns_name', 'DNS name of the Network Load Balancer.', b.loadBalancer.dnsName],
+      ['lb_zone_id', 'Route53 zone id of the load balancer, for alias records of your own.', b.loadBalancer.zoneId],
+      ['lb_arn', 'ARN of the Network Load Balancer.', b.loadBalancer.arn],
+      ['lb_security_group_id', 'Security group of the load balancer.', b.loadBalancerSecurityGroup.id],
+      ['target_group_arn', 'ARN of the bastion service\'s target group.', b.targetGroup.arn],
+      ['security_group_id', 'Security group of the hosts.', b.securityGroup.id],
+      ['iam_role_arn', 'ARN of the hosts\' instance role.', b.role.arn],
+      ['iam_role_name', 'Name of the hosts\' instance role, to attach further policies (e.g. CloudWatch agent).', b.role.name],
+      ['autoscaling_group_name', 'Name of the hosts\' autoscaling group.', b.autoscalingGroup.name],
+      ['autoscaling_group_arn', 'ARN of the hosts\' autoscaling group.', b.autoscalingGroup.arn],
+      ['launch_template_id', 'Id of the hosts\' launch template.', b.launchTemplate.id],
+      ['launch_template_latest_version', 'Latest version of the hosts\' launch template.', b.launchTemplate.latestVersion],
+      ['host_public_key', 'OpenSSH public host key every host presents; "" when stable_host_keys is false.', b.hostPublicKey],
+      ['host_key_parameter_name', 'SSM parameter holding the host key; "" when stable_host_keys is false.', b.hostKeyParameterName],
+      ['known_hosts', 'A known_hosts line for the DNS name and the load balancer name; "" when stable_host_keys is false.', b.knownHosts],
+      ['ssh_config', 'An OpenSSH client Host block for the service, to paste into ~/.ssh/config.', b.sshConfig],
+      ['identity_account_policy', 'JSON with the trust and permissions policy documents the identity account must apply when assume_role_arn is set; "" otherwise.', b.identityAccountPolicy],
+    ];
+    for (const [name, description, value] of outputs) {
+      new TerraformOutput(this, name, { description, value, staticId: true });
+    }
+  }
+
+  /** Addresses are the construct id alone (`aws_lb.load_balancer`), not the hashed path. */
+  protected allocateLogicalId(element: TerraformElement | Node): string {
+    const node = TerraformElement.isTerraformElement(element) ? element.node : element;
+    return node.id.replace(/[^A-Za-z0-9_-]/g, '_');
+  }
+
+  /** A module has no provider configuration and no backend: the caller's apply. */
+  public toTerraform(): any {
+    const tf = super.toTerraform();
+    delete tf.provider;
+    if (tf.terraform) delete tf.terraform.backend;
+    return tf;
+  }
+}

@@ -1,0 +1,291 @@
+import { IResolvable } from 'cdktf';
+
+/** CPU architecture of the bastion hosts. */
+export type Architecture = 'arm64' | 'x86_64';
+
+/**
+ * Properties of {@link SshBastionService}.
+ *
+ * Every property can also be a CDKTF token (for example a `TerraformVariable`'s value):
+ * checks that need the literal value are then left to Terraform.
+ */
+export interface SshBastionServiceProps {
+  /** Id of the existing VPC the bastion runs in (`vpc-...`). */
+  readonly vpcId: string;
+
+  /**
+   * Subnets the bastion hosts run in, ideally one per availability zone.
+   * Private subnets need a NAT or VPC endpoints for ECR, SSM and IAM.
+   */
+  readonly subnetIds: string[];
+
+  /**
+   * Subnets of the Network Load Balancer; their availability zones must match `subnetIds`.
+   * @default - the same subnets as the hosts (`subnetIds`)
+   */
+  readonly lbSubnetIds?: string[];
+
+  /**
+   * Environment name: first part of every resource name and of the DNS name.
+   * @default 'staging'
+   */
+  readonly environmentName?: string;
+
+  /**
+   * Service name: part of every resource name and the last label of the generated DNS name.
+   * @default 'bastion-service'
+   */
+  readonly serviceName?: string;
+
+  /**
+   * VPC label in the generated DNS name and host names.
+   * @default - the VPC id; an empty string leaves the label out
+   */
+  readonly vpcName?: string;
+
+  /**
+   * Domain of the generated DNS name.
+   * @default - the name of the hosted zone `route53ZoneId`
+   */
+  readonly dnsDomain?: string;
+
+  /**
+   * Route53 hosted zone for the bastion's alias record; empty creates no record.
+   * @default '' (no DNS record)
+   */
+  readonly route53ZoneId?: string;
+
+  /**
+   * Full DNS name of the record, replacing `<environment>-<region>-<vpc name>-<service>.<domain>`.
+   * @default '' (the generated name)
+   */
+  readonly route53Fqdn?: string;
+
+  /**
+   * IPv4 and IPv6 CIDR blocks allowed to connect to the service port. Nothing is open by default:
+   * pass `['0.0.0.0/0']` explicitly to allow the whole internet.
+   * @default [] (no client can connect)
+   */
+  readonly allowedCidrBlocks?: string[];
+
+  /**
+   * CIDR blocks allowed to the hosts' own sshd (port 2222, EC2 key pair login, for administrators).
+   * A non-empty list also adds a load balancer listener on 2222.
+   * @default [] (no admin access, no admin listener)
+   */
+  readonly hostAllowedCidrBlocks?: string[];
+
+  /**
+   * Further security groups attached to the hosts.
+   * @default []
+   */
+  readonly additionalSecurityGroupIds?: string[];
+
+  /**
+   * CIDR blocks the hosts and their sessions may connect to (all ports).
+   * An empty list creates no egress rule: bring your own through `additionalSecurityGroupIds`.
+   * @default ['0.0.0.0/0'] (hosts need ECR or a registry, SSM and IAM at boot; sessions need their tunnel targets)
+   */
+  readonly egressCidrBlocks?: string[];
+
+  /**
+   * TCP port of the bastion service on the load balancer and the hosts.
+   * @default 22
+   */
+  readonly servicePort?: number;
+
+  /**
+   * TCP port the load balancer health check probes; it accepts connections only once a host is ready.
+   * @default 2224
+   */
+  readonly healthCheckPort?: number;
+
+  /**
+   * Makes the Network Load Balancer internal (reachable only inside the VPC and peered networks).
+   * @default false
+   */
+  readonly lbInternal?: boolean | IResolvable;
+
+  /**
+   * Turns on deletion protection of the load balancer.
+   * @default false
+   */
+  readonly lbDeletionProtection?: boolean | IResolvable;
+
+  /**
+   * Gives each host a public IPv4 address (needed in public subnets without NAT).
+   * @default false
+   */
+  readonly assignPublicIp?: boolean | IResolvable;
+
+  /**
+   * IAM groups whose members may log in; empty lets every IAM user of the identity account in.
+   * @default []
+   */
+  readonly allowedIamGroups?: string[];
+
+  /**
+   * Role in another account that holds the IAM users; the hosts assume it for key lookups.
+   * @default '' (users are looked up in this account)
+   */
+  readonly assumeRoleArn?: string;
+
+  /**
+   * Instance types, in order of preference, for the group's mixed instances policy.
+   * @default - ['t4g.small', 't4g.medium'] for arm64, ['t3.small', 't3.medium'] for x86_64
+   */
+  readonly instanceTypes?: string[];
+
+  /**
+   * CPU architecture of the hosts; chooses the default AMI and instance types.
+   * @default 'arm64'
+   */
+  readonly architecture?: Architecture;
+
+  /**
+   * AMI of the hosts. It needs systemd >= 229, cloud-init, docker and python3 with boto3 in its repositories.
+   * @default - the latest Amazon Linux 2023 of `architecture`, read from AWS's public SSM parameter at plan time
+   */
+  readonly amiId?: string;
+
+  /**
+   * Minimum number of hosts.
+   * @default 1
+   */
+  readonly minSize?: number;
+
+  /**
+   * Maximum number of hosts.
+   * @default 2
+   */
+  readonly maxSize?: number;
+
+  /**
+   * Desired number of hosts.
+   * @default 1
+   */
+  readonly desiredCapacity?: number;
+
+  /**
+   * Runs the hosts on Spot capacity instead of on-demand.
+   * @default false
+   */
+  readonly spot?: boolean | IResolvable;
+
+  /**
+   * EC2 key pair for the hosts' own sshd on port 2222 (user `ec2-user`).
+   * @default '' (no key pair)
+   */
+  readonly keyName?: string;
+
+  /**
+   * Size of the encrypted gp3 root volume in GiB.
+   * @default 16
+   */
+  readonly rootVolumeSize?: number;
+
+  /**
+   * Seconds after which a session is ended, whatever it is doing.
+   * @default 43200 (12 hours)
+   */
+  readonly sessionMaxSeconds?: number;
+
+  /**
+   * Keeps one ED25519 host key for every host and every respawn, stored in an SSM SecureString
+   * parameter. Terraform state then holds the private key: protect it. With false every host
+   * generates its own key at boot, and users see a host key warning after every respawn.
+   * @default true
+   */
+  readonly stableHostKeys?: boolean | IResolvable;
+
+  /**
+   * Seconds a new host has before failing load balancer health checks replaces it.
+   * @default 600
+   */
+  readonly healthCheckGracePeriod?: number;
+
+  /**
+   * Memory limit of one session container in MiB.
+   * @default 512
+   */
+  readonly containerMemoryMb?: number;
+
+  /**
+   * Process limit of one session container.
+   * @default 256
+   */
+  readonly containerPidsLimit?: number;
+
+  /**
+   * CPU limit of one session container, in CPUs (docker `--cpus`).
+   * @default 1
+   */
+  readonly containerCpus?: number;
+
+  /**
+   * Concurrent connections one client address may hold on one host.
+   * @default 10
+   */
+  readonly maxConnectionsPerSource?: number;
+
+  /**
+   * Allows port forwarding only: no shell, no command, no TTY.
+   * @default false
+   */
+  readonly tunnelOnly?: boolean | IResolvable;
+
+  /**
+   * Base image of the session container image built on each host at boot.
+   * @default 'public.ecr.aws/docker/library/ubuntu:24.04'
+   */
+  readonly workerBaseImage?: string;
+
+  /**
+   * Prebuilt session container image to pull instead of building one at boot.
+   * @default '' (build from `workerBaseImage`)
+   */
+  readonly workerImage?: string;
+
+  /**
+   * Replaces the host key section of the user data with this shell script.
+   * @default '' (the module's own)
+   */
+  readonly customHostKeysScript?: string;
+
+  /**
+   * Replaces the key lookup section of the user data with this shell script.
+   * @default '' (the module's own)
+   */
+  readonly customKeyLookupScript?: string;
+
+  /**
+   * Replaces the container image section of the user data with this shell script.
+   * @default '' (the module's own)
+   */
+  readonly customContainerImageScript?: string;
+
+  /**
+   * Replaces the systemd units section of the user data with this shell script.
+   * @default '' (the module's own)
+   */
+  readonly customUnitsScript?: string;
+
+  /**
+   * Shell script run after the module's sections and before the host reports healthy.
+   * @default '' (none)
+   */
+  readonly extraUserDataScript?: string;
+
+  /**
+   * A cloud-config document merged after the module's (lists appended, keys added), so its
+   * `runcmd` entries run after the module's setup.
+   * @default '' (none)
+   */
+  readonly extraCloudConfig?: string;
+
+  /**
+   * Tags for every taggable resource; propagated to the hosts and their volumes.
+   * @default {}
+   */
+  readonly tags?: { [key: string]: string };
+}
