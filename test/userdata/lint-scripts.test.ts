@@ -1,0 +1,58 @@
+// Every program under userdata/, found by its #! line: shell through shellcheck, Python through
+// the byte-code compiler, Perl through perl -c.
+import * as path from 'path';
+import { interpreter, repoPath, run, temporaryDir, userDataFiles } from './userdata-tree';
+
+const SHELLS = new Set(['sh', 'bash', 'dash', 'ksh']);
+/** Amazon Linux 2023's python3 is 3.9: newer syntax compiles here but fails on the host. */
+const HOST_PYTHON_VERSION = [3, 9];
+
+const files = userDataFiles();
+const shellScripts = files.filter((f) => SHELLS.has(interpreter(f) ?? '') || f.endsWith('.sh'));
+const pythonPrograms = files.filter((f) => /^python3?$/.test(interpreter(f) ?? '') || f.endsWith('.py'));
+const perlPrograms = files.filter((f) => interpreter(f) === 'perl' || f.endsWith('.pl'));
+
+describe('shell scripts', () => {
+  test('include the section runner', () => {
+    expect(shellScripts.map(repoPath)).toContain('userdata/host/usr/local/libexec/ssh-bastion/run-sections');
+  });
+
+  test.each(shellScripts.map((f) => [repoPath(f), f]))('%s passes shellcheck', (_, file) => {
+    const result = run('shellcheck', ['--format=gcc', file]);
+    expect(result.output).toBe('');
+    expect(result.status).toBe(0);
+  });
+});
+
+describe('Python programs', () => {
+  let scratch: { dir: string; remove: () => void };
+  beforeAll(() => (scratch = temporaryDir('py-compile')));
+  afterAll(() => scratch.remove());
+
+  test('are found (the key lookup service is one)', () => {
+    expect(pythonPrograms.length).toBeGreaterThan(0);
+  });
+
+  // Byte code goes to a scratch folder: no __pycache__ in the source tree.
+  const check = [
+    'import ast, py_compile, sys',
+    'source, cfile, major, minor = sys.argv[1:]',
+    'py_compile.compile(source, cfile=cfile, doraise=True)',
+    'ast.parse(open(source, encoding="utf-8").read(), source, feature_version=(int(major), int(minor)))',
+  ].join('\n');
+
+  test.each(pythonPrograms.map((f) => [repoPath(f), f]))(`%s compiles, also as Python ${HOST_PYTHON_VERSION.join('.')}`, (_, file) => {
+    const cfile = path.join(scratch.dir, `${path.basename(file)}.pyc`);
+    const result = run('python3', ['-c', check, file, cfile, ...HOST_PYTHON_VERSION.map(String)]);
+    expect(result.output).toBe('');
+    expect(result.status).toBe(0);
+  });
+});
+
+describe('Perl programs', () => {
+  test.each(perlPrograms.map((f) => [repoPath(f), f]))('%s compiles', (_, file) => {
+    const result = run('perl', ['-c', file]);
+    expect(result.output).toBe(`${file} syntax OK\n`);
+    expect(result.status).toBe(0);
+  });
+});
