@@ -1,4 +1,4 @@
-import { Fn, TerraformIterator, Token } from 'cdktf';
+import { Fn, TerraformIterator, TerraformStack, Token, ref } from 'cdktf';
 import { Construct } from 'constructs';
 import { AutoscalingGroup } from '@cdktf/provider-aws/lib/autoscaling-group';
 import { DataAwsAmi } from '@cdktf/provider-aws/lib/data-aws-ami';
@@ -65,10 +65,14 @@ export function defineCompute(scope: Construct, config: BastionConfig, network: 
   });
 
   const targetGroupArns = network.adminTargetGroup
-    ? (Fn.concat([[network.serviceTargetGroup.arn], network.adminTargetGroup.count === undefined ? [network.adminTargetGroup.arn] : Fn.tolist(Token.asList(`\${${network.adminTargetGroup.fqn}[*].arn}`))]) as unknown as string[])
+    ? (Fn.concat([[network.serviceTargetGroup.arn], network.adminTargetGroup.count === undefined ? [network.adminTargetGroup.arn] : Token.asList(ref(`${network.adminTargetGroup.fqn}[*].arn`, TerraformStack.of(scope)))]) as unknown as string[])
     : [network.serviceTargetGroup.arn];
 
-  const instanceTypes = TerraformIterator.fromList(config.instanceTypes);
+  // Keyed "00", "01", ...: dynamic blocks iterate maps in key order, so the preference order holds
+  // (a set would sort the types by name).
+  const instanceTypes = TerraformIterator.fromMap(
+    Fn.zipmap(Fn.formatlist('%02d', [Fn.range(0, Fn.lengthOf(config.instanceTypes))]), config.instanceTypes) as unknown as { [key: string]: string },
+  );
   const tags = TerraformIterator.fromMap(withTags(config.tags, { Name: config.nameStem }));
   const autoscalingGroup = new AutoscalingGroup(scope, 'autoscaling_group', {
     namePrefix: `${config.nameStem}-`,

@@ -41,15 +41,14 @@ function stableHostKeyParameter(config: BastionConfig): string {
 }
 
 /**
- * Text of a Terraform quoted template whose literal parts stay literal: `${` and `%{` are written
- * with HCL's \u escapes so neither cdktf nor Terraform reads them as interpolation.
+ * A literal chunk of a Terraform string: `${` and `%{` are written with HCL's \\u escapes so neither
+ * cdktf nor Terraform reads them as interpolation; cdktf escapes the newlines.
  */
 function hclLiteral(text: string): string {
   return text
     .replace(/\\/g, '\\\\')
     .replace(/"/g, '\\"')
     .replace(/\r/g, '\\r')
-    .replace(/\n/g, '\\n')
     .replace(/\$\{/g, '\\u0024{')
     .replace(/%\{/g, '\\u0025{');
 }
@@ -74,15 +73,18 @@ class Placeholders {
     return this.expressions.length === 0;
   }
 
-  /** The quoted-template body: literal text escaped, placeholders replaced by their expressions. */
-  public template(text: string): string {
+  /**
+   * The text as the parts of a Terraform `join("", [...])`: literal chunks pre-escaped for HCL
+   * (cdktf itself escapes only newlines), placeholders replaced by their expressions.
+   */
+  public parts(text: string): string[] {
     return text
       .split(/(__TF_\d+__)/)
+      .filter((part) => part !== '')
       .map((part) => {
         const match = /^__TF_(\d+)__$/.exec(part);
         return match ? this.expressions[Number(match[1])] : hclLiteral(part);
-      })
-      .join('');
+      });
   }
 }
 
@@ -140,14 +142,16 @@ export function renderUserData(config: BastionConfig): string {
     return gzipped.toString('base64');
   }
 
+  let text: string;
   if (Token.isUnresolved(extra)) {
     const hasExtra = nonEmpty(extra);
     const head = placeholders.raw(Fn.conditional(hasExtra, `${MIME_HEADER}${mimePart('')}`, ''));
     const tail = placeholders.raw(
       Fn.conditional(hasExtra, Fn.join('', [`\n${mimePart('')}`, extra, `\n--${MIME_BOUNDARY}--\n`]), ''),
     );
-    return `\${base64gzip("${placeholders.template(head + cloudConfig + tail)}")}`;
+    text = head + cloudConfig + tail;
+  } else {
+    text = extra === '' ? cloudConfig : multipart(cloudConfig, extra);
   }
-  const text = extra === '' ? cloudConfig : multipart(cloudConfig, extra);
-  return `\${base64gzip("${placeholders.template(text)}")}`;
+  return Fn.base64gzip(Fn.join('', placeholders.parts(text)));
 }
