@@ -1,0 +1,59 @@
+# shellcheck shell=bash disable=SC2034
+# Shared by the ssh-bastion host scripts: settings, logging, fixed names.
+
+readonly WORKER_IMAGE_TAG=ssh-bastion-worker:current
+readonly WORKER_RECIPE_DIR=/opt/ssh-bastion/worker
+readonly CONTAINER_NETWORK=ssh-bastion
+readonly CONTAINER_BRIDGE=ssh-bastion0
+readonly HOST_KEY_DIR=/etc/ssh-bastion/host-keys
+readonly HOST_KEY="$HOST_KEY_DIR/ssh_host_ed25519_key"
+readonly KEYS_SOCKET_DIR=/run/ssh-bastion/keys
+readonly KEYS_SOCKET="$KEYS_SOCKET_DIR/keys.sock"
+readonly METADATA_ADDRESS=169.254.169.254
+
+log() {
+  printf 'ssh-bastion: %s: %s\n' "${0##*/}" "$*" >&2
+}
+
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+
+# Reads bastion.env (KEY=VALUE, no quoting) and fills in the defaults of unset values.
+load_settings() {
+  local file="${BASTION_ENV_FILE:-/etc/ssh-bastion/bastion.env}"
+  [[ -r "$file" ]] || die "settings file $file is missing"
+  set -a
+  # shellcheck source=/dev/null
+  . "$file"
+  set +a
+  : "${BASTION_SERVICE_PORT:=22}" "${BASTION_ADMIN_PORT:=2222}" "${BASTION_HEALTH_PORT:=2224}"
+  : "${BASTION_SESSION_MAX_SECONDS:=43200}" "${BASTION_HOST_KEY_PARAMETER:=}"
+  : "${BASTION_WORKER_BASE_IMAGE:=public.ecr.aws/docker/library/ubuntu:24.04}" "${BASTION_WORKER_IMAGE:=}"
+  : "${BASTION_CONTAINER_MEMORY_MB:=512}" "${BASTION_CONTAINER_PIDS:=256}" "${BASTION_CONTAINER_CPUS:=1}"
+  : "${BASTION_MAX_CONNECTIONS_PER_SOURCE:=10}" "${BASTION_TUNNEL_ONLY:=false}"
+  : "${BASTION_HOSTNAME_PREFIX:=bastion}"
+}
+
+# Asks the key lookup service one question (USERS, KEYS <user> <id>); python3 is on every AL2023 host.
+keys_request() {
+  python3 - "$KEYS_SOCKET" "$1" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall((sys.argv[2] + "\n").encode())
+while True:
+    data = s.recv(65536)
+    if not data:
+        break
+    sys.stdout.buffer.write(data)
+EOF
+}
+
+# The container of a session, named after its unit instance (docker names allow [a-zA-Z0-9_.-]).
+container_name() {
+  local instance="${1//[^a-zA-Z0-9_.-]/_}"
+  printf 'ssh-bastion-%s\n' "$instance"
+}
