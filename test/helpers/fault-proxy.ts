@@ -9,6 +9,7 @@
  * proxy.inject('hang', 5);                     // next 5 requests never get an answer
  * proxy.countActions();                        // { ListSSHPublicKeys: 3, ... } every request seen
  * proxy.clear();                               // forget recorded requests
+ * proxy.maxInFlight;                           // most concurrent requests since clear()
  * await proxy.stop();
  * ```
  *
@@ -105,6 +106,12 @@ export class FaultProxy {
   private readonly sockets = new Set<net.Socket>();
   /** emulated page size; undefined = pass answers through unchanged */
   pageSize?: number;
+  /** delay added before forwarding each request (to make concurrency observable) */
+  delayMs = 0;
+  /** requests being answered right now (forwarded or hanging) */
+  inFlight = 0;
+  /** the highest `inFlight` seen since start or `clear()` */
+  maxInFlight = 0;
 
   private constructor(
     private readonly server: http.Server,
@@ -141,6 +148,7 @@ export class FaultProxy {
   /** Forgets the recorded requests. */
   clear(): void {
     this.requests.length = 0;
+    this.maxInFlight = this.inFlight;
   }
 
   /** Actions of the recorded requests, in order. */
@@ -164,6 +172,9 @@ export class FaultProxy {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    res.on('close', () => this.inFlight--);
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks).toString();
@@ -207,6 +218,7 @@ export class FaultProxy {
       forwardBody = upstreamParams.toString();
     }
     try {
+      if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
       const { status, headers, text } = await this.forward(req, forwardBody);
       const out = listTag && status === 200 ? paginate(text, listTag, offset, size) : text;
       const h = { ...headers };

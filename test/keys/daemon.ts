@@ -116,7 +116,10 @@ export class KeysDaemon {
         if (options.end) sock.end();
       });
       sock.on('data', (d: Buffer) => chunks.push(d));
-      sock.on('error', (e) => {
+      sock.on('error', (e: NodeJS.ErrnoException) => {
+        // the daemon closes on a rejected request while we may still be writing: that is an
+        // answer (empty), not a client error
+        if (e.code === 'EPIPE' || e.code === 'ECONNRESET') return;
         clearTimeout(timer);
         reject(e);
       });

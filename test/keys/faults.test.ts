@@ -1,0 +1,178 @@
+/**
+ * Failure behaviour against real faults: the fault proxy between the daemon and moto answers
+ * Throttling, 500, 503 or never answers; the daemon must fail closed within its bound, log one
+ * line, stay alive and serve the next request normally. Also: the concurrency bound, 50
+ * concurrent logins, and malformed requests rejected without any IAM call.
+ */
+import { FaultProxy } from '../helpers/fault-proxy';
+import { fakeSshPublicKey, MotoServer } from '../helpers/moto';
+import { KeysDaemon } from './daemon';
+
+jest.setTimeout(60000);
+
+const GROUP = 'ops';
+const USERS = 60;
+const name = (i: number): string => `dev${i}`;
+
+let moto: MotoServer;
+let proxy: FaultProxy;
+let daemon: KeysDaemon;
+const keys: string[] = [];
+
+beforeAll(async () => {
+  moto = await MotoServer.start();
+  for (let i = 0; i < USERS; i++) keys.push(fakeSshPublicKey(name(i)));
+  await moto.seedUsers(keys.map((k, i) => ({ name: name(i), groups: [GROUP], keys: [k] })));
+  proxy = await FaultProxy.start(moto.endpoint);
+  daemon = await KeysDaemon.start({ env: { ...moto.awsEnv(undefined, proxy.endpoint), BASTION_ALLOWED_IAM_GROUPS: GROUP } });
+  expect(await daemon.users()).toHaveLength(USERS);
+});
+
+afterEach(() => proxy.clearFaults());
+
+afterAll(async () => {
+  await daemon?.stop();
+  await proxy?.stop();
+  await moto?.stop();
+});
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const started = Date.now();
+  const value = await fn();
+  return { value, ms: Date.now() - started };
+}
+
+test.each([
+  ['throttle', 'Throttling'],
+  ['http500', 'ServiceFailure'],
+  ['http503', 'ServiceUnavailable'],
+] as const)('%s on every attempt: that login fails closed, the next one succeeds', async (fault, code) => {
+  proxy.clear();
+  proxy.inject(fault, 3); // = BASTION_IAM_MAX_ATTEMPTS (default 3)
+  const failed = await timed(() => daemon.keys('dev1', `${fault}-1`));
+  expect(failed.value).toEqual([]);
+  expect(failed.ms).toBeLessThan(10000);
+  // bounded retries: exactly 3 attempts of the first call, nothing after it
+  expect(proxy.requests.map((r) => `${r.action}:${r.fault}`)).toEqual([
+    `ListGroupsForUser:${fault}`,
+    `ListGroupsForUser:${fault}`,
+    `ListGroupsForUser:${fault}`,
+  ]);
+  await daemon.waitForLog(new RegExp(`^ssh-bastion-keys: keys lookup failed for user=dev1: ${code} iam_user=dev1 session=${fault}-1 `));
+  // the same session keeps failing (sshd's repeated calls) without new IAM calls
+  expect(await daemon.keys('dev1', `${fault}-1`)).toEqual([]);
+  expect(proxy.requests).toHaveLength(3);
+
+  expect(await daemon.keys('dev1', `${fault}-2`)).toEqual([keys[1]]);
+  expect(daemon.alive()).toBe(true);
+});
+
+test('one throttled attempt is retried and the login succeeds', async () => {
+  proxy.clear();
+  proxy.inject('throttle', 1, { action: 'GetSSHPublicKey' });
+  expect(await daemon.keys('dev2', 'retry-1')).toEqual([keys[2]]);
+  expect(proxy.actions()).toEqual(['ListGroupsForUser', 'ListSSHPublicKeys', 'GetSSHPublicKey', 'GetSSHPublicKey']);
+  await daemon.waitForLog(/keys user=dev2 iam_user=dev2 keys=1 calls=3 attempts=4 session=retry-1/);
+});
+
+test('a hanging IAM endpoint fails the login within 10 s; the daemon keeps serving', async () => {
+  proxy.clear();
+  proxy.inject('hang', 100);
+  const hung = await timed(() => daemon.keys('dev3', 'hang-1'));
+  expect(hung.value).toEqual([]);
+  expect(hung.ms).toBeGreaterThan(2000); // it really waited for IAM ...
+  expect(hung.ms).toBeLessThan(10000); // ... but not longer than the bound
+  await daemon.waitForLog(/keys lookup failed for user=dev3: Timeout iam_user=dev3 session=hang-1/);
+  expect(daemon.alive()).toBe(true);
+  proxy.clearFaults();
+  expect(await daemon.keys('dev3', 'hang-2')).toEqual([keys[3]]);
+  expect(await daemon.users()).toHaveLength(USERS);
+});
+
+test('50 concurrent logins of different users all get their own keys; at most 8 IAM calls at once', async () => {
+  proxy.clear();
+  proxy.delayMs = 40;
+  try {
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => daemon.keys(name(i + 10), `conc-${i}`)));
+    answers.forEach((a, i) => expect(a).toEqual([keys[i + 10]]));
+    expect(proxy.requests).toHaveLength(150);
+    expect(proxy.maxInFlight).toBe(8);
+  } finally {
+    proxy.delayMs = 0;
+  }
+});
+
+test.each([
+  ['bad characters in the user name', 'KEYS de;v1 s1\n', 'bad-user-name'],
+  ['a user name over 32 characters', `KEYS ${'a'.repeat(33)} s1\n`, 'bad-user-name'],
+  ['a space in the session id', 'KEYS dev1 s 1\n', 'unknown-request'],
+  ['an overlong line', `KEYS dev1 ${'x'.repeat(400)}\n`, 'too-long'],
+  ['an overlong line without newline', 'K'.repeat(5000), 'too-long'],
+  ['an unknown verb', 'DELETE dev1 s1\n', 'unknown-request'],
+  ['lower-case users', 'users\n', 'unknown-request'],
+  ['two lines', 'USERS\nUSERS\n', 'more-than-one-line'],
+  ['non-ASCII bytes', Buffer.from('KEYS d\u00e9v1 s1\n', 'utf8'), 'not-ascii'],
+  ['a closed connection without newline', 'KEYS dev1', 'no-newline'],
+])('rejects %s without IAM calls', async (_what, raw, reason) => {
+  proxy.clear();
+  const before = daemon.logLines(new RegExp(`request rejected reason=${reason}$`)).length;
+  expect(await daemon.request(raw, { end: true })).toBe('');
+  expect(daemon.logLines(new RegExp(`request rejected reason=${reason}$`))).toHaveLength(before + 1);
+  expect(proxy.requests).toHaveLength(0);
+});
+
+test('a request without newline is dropped after 2 s', async () => {
+  proxy.clear();
+  const slow = await timed(() => daemon.request('KEYS dev1 s1'));
+  expect(slow.value).toBe('');
+  expect(slow.ms).toBeGreaterThanOrEqual(1900);
+  expect(slow.ms).toBeLessThan(4000);
+  await daemon.waitForLog(/request rejected reason=no-newline-in-time/);
+  expect(proxy.requests).toHaveLength(0);
+});
+
+describe('USERS when IAM fails', () => {
+  let short: KeysDaemon;
+  beforeEach(async () => {
+    short = await KeysDaemon.start({
+      env: { ...moto.awsEnv(undefined, proxy.endpoint), BASTION_ALLOWED_IAM_GROUPS: GROUP, BASTION_USERS_CACHE_SECONDS: '1' },
+    });
+  });
+  afterEach(async () => {
+    expect(short.alive()).toBe(true);
+    await short.stop();
+  });
+
+  test('keeps serving the last good list and recovers', async () => {
+    const good = await short.users();
+    expect(good).toHaveLength(USERS);
+    await new Promise((r) => setTimeout(r, 1100));
+    proxy.inject('throttle', 3);
+    expect(await short.users()).toEqual(good);
+    await short.waitForLog(/users refresh failed: Throttling; serving last good list users=60 age=\d+s/);
+    // logins go on meanwhile
+    expect(await short.keys('dev5', 'during-outage')).toEqual([keys[5]]);
+    await new Promise((r) => setTimeout(r, 1100));
+    proxy.clear();
+    expect(await short.users()).toEqual(good);
+    expect(proxy.countActions()).toEqual({ GetGroup: 1 });
+  });
+
+  test('answers empty while no list was ever loaded, then loads one', async () => {
+    proxy.inject('http503', 3);
+    expect(await short.users()).toEqual([]);
+    await short.waitForLog(/users refresh failed: ServiceUnavailable; no list loaded yet, answering empty/);
+    // within the retry pause no new IAM call is made, and KEYS fails closed
+    proxy.clear();
+    expect(await short.keys('dev5', 'no-list')).toEqual([]);
+    expect(await short.users()).toEqual([]);
+    expect(proxy.requests).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await short.users()).toHaveLength(USERS);
+  });
+});
+
+test('the daemon survived everything', () => {
+  expect(daemon.alive()).toBe(true);
+  expect(daemon.logs()).not.toMatch(/Traceback/);
+});
