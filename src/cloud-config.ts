@@ -15,7 +15,7 @@ export interface CloudConfigInput {
   readonly extraScript?: string;
   /**
    * directory holding `host/` and `worker/`
-   * @default - the `userdata` folder next to the folder of this file
+   * @default - the package's `userdata` folder, found from this file in `src/` or compiled in `lib/src/`
    */
   readonly userDataDir?: string;
 }
@@ -46,9 +46,15 @@ interface WriteFile {
  * (`__TF_0__`) that Terraform later replaces by JSON strings, which are valid YAML scalars.
  */
 export function renderCloudConfig(input: CloudConfigInput): string {
-  const userDataDir = input.userDataDir ?? path.resolve(__dirname, '..', 'userdata');
+  const userDataDir = input.userDataDir ?? packageUserDataDir();
+  const hostFiles = hostContentFiles(path.join(userDataDir, 'host'));
+  if (!hostFiles.includes(SECTION_RUNNER.slice(1))) {
+    throw new Error(
+      `${path.join(userDataDir, 'host', SECTION_RUNNER)} does not exist: userDataDir must be the folder holding the host files (host/) and the worker recipe (worker/), such as the package's userdata folder.`,
+    );
+  }
   const files: WriteFile[] = [
-    ...hostContentFiles(path.join(userDataDir, 'host')).map((rel) =>
+    ...hostFiles.map((rel) =>
       rootFile(`/${rel}`, isExecutableLocation(rel) ? '0755' : '0644', readText(userDataDir, 'host', rel)),
     ),
     ...hostContentFiles(path.join(userDataDir, 'worker')).map((rel) =>
@@ -72,6 +78,12 @@ export function renderCloudConfig(input: CloudConfigInput): string {
 }
 
 /** A user's replacement script; written even when empty, so the runner can tell "none" by its size. */
+/** `userdata/` at the package root: one level up from `src/`, two from the compiled `lib/src/`. */
+function packageUserDataDir(): string {
+  const candidates = [path.resolve(__dirname, '..', 'userdata'), path.resolve(__dirname, '..', '..', 'userdata')];
+  return candidates.find((dir) => fs.existsSync(path.join(dir, 'host'))) ?? candidates[0];
+}
+
 function customScript(name: string, content: string | undefined): WriteFile {
   return rootFile(`${CUSTOM_SCRIPT_DIR}/${name}.sh`, '0700', content ?? '');
 }
@@ -112,7 +124,28 @@ export function hostContentFiles(dir: string): string[] {
 }
 
 function readText(...segments: string[]): string {
-  return fs.readFileSync(path.join(...segments), 'utf8');
+  return shippedText(fs.readFileSync(path.join(...segments), 'utf8'));
+}
+
+/**
+ * The form a file ships in: without full-line comments, one-line docstrings and blank lines.
+ * EC2 accepts at most 16 KiB of (gzipped) user data; the documented originals stay in userdata/.
+ * Kept: the `#!` line, shellcheck directives, and every line of code.
+ */
+export function shippedText(text: string): string {
+  const indentOf = (line: string) => line.length - line.trimStart().length;
+  const code = text.split('\n').filter((line, index) => {
+    const trimmed = line.trim();
+    if (trimmed === '') return false;
+    if (index === 0 && line.startsWith('#!')) return true;
+    return !trimmed.startsWith('#') || trimmed.startsWith('# shellcheck');
+  });
+  // A one-line docstring goes only where the next line keeps its indentation (the block stays non-empty).
+  const lines = code.filter((line, index) => {
+    const isDocstring = /^("""|''').+("""|''')$/.test(line.trim()) && line.trim().length >= 6;
+    return !isDocstring || index + 1 >= code.length || indentOf(code[index + 1]) !== indentOf(line);
+  });
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
 /** Code-unit order: the same on every machine, unlike localeCompare. */

@@ -24,7 +24,7 @@ export function connectionDetails(config: BastionConfig, dnsName: string, lbDnsN
   const sshConfig = [
     `Host ${endpoint}`,
     `  HostName ${endpoint}`,
-    `  Port ${Token.asString(port)}`,
+    `  Port ${Token.isUnresolved(port) ? Token.asString(port) : String(port)}`,
     '  # your IAM user name, with + = , @ written as plus equal comma at',
     '  # User alice',
     '  ServerAliveInterval 60',

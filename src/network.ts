@@ -26,7 +26,7 @@ export interface Network {
  */
 function allowFromCidrBlocks(scope: Construct, id: string, securityGroup: SecurityGroup, port: number, cidrBlocks: string[], description: string, tags: { [key: string]: string }): void {
   if (!Token.isUnresolved(cidrBlocks) && cidrBlocks.length === 0) return;
-  const blocks = TerraformIterator.fromList(Fn.toset(cidrBlocks));
+  const blocks = TerraformIterator.fromList(cidrBlocks);
   const cidr = blocks.value as string;
   const isIpv6 = Fn.strcontains(cidr, ':');
   new VpcSecurityGroupIngressRule(scope, id, {
@@ -112,7 +112,7 @@ export function defineNetwork(scope: Construct, config: BastionConfig, nameSuffi
   }
 
   if (Token.isUnresolved(config.egressCidrBlocks) || config.egressCidrBlocks.length > 0) {
-    const blocks = TerraformIterator.fromList(Fn.toset(config.egressCidrBlocks));
+    const blocks = TerraformIterator.fromList(config.egressCidrBlocks);
     const cidr = blocks.value as string;
     const isIpv6 = Fn.strcontains(cidr, ':');
     new VpcSecurityGroupEgressRule(scope, 'host_egress', {

@@ -13,7 +13,7 @@ const MERGE_TYPE = 'list(append)+dict(no_replace,recurse_list)+str()';
 
 /** The settings written to /etc/ssh-bastion/bastion.env. */
 export function hostSettings(config: BastionConfig): HostSettings {
-  const text = (value: number | string) => (typeof value === 'number' ? Token.asString(value) : value);
+  const text = (value: number | string) => (Token.isUnresolved(value) ? Token.asString(value) : String(value));
   return {
     servicePort: text(config.servicePort),
     adminPort: String(ADMIN_PORT),

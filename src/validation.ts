@@ -19,7 +19,7 @@ export interface InputRule {
 
 /** snake_case name of the module variable of a construct property. */
 export function variableName(prop: string): string {
-  return prop.replace(/[A-Z0-9]+/g, (match) => `_${match.toLowerCase()}`);
+  return prop.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
 const isPort = (value: number) => Number.isInteger(value) && value >= 1 && value <= 65535;

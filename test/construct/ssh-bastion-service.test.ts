@@ -1,0 +1,281 @@
+import { gunzipSync } from 'zlib';
+import { parse } from 'yaml';
+import { Testing, TerraformStack } from 'cdktf';
+import { SshBastionService } from '../../src';
+import { dataSources, onlyResource, resources, synthBastion, REQUIRED_PROPS } from '../helpers/synth';
+
+function userData(json: any): string {
+  return gunzipSync(Buffer.from(onlyResource(json, 'aws_launch_template').user_data, 'base64')).toString('utf-8');
+}
+
+function ingressPorts(json: any, groupSuffix: string): number[] {
+  return resources(json, 'aws_vpc_security_group_ingress_rule')
+    .filter((rule) => String(rule.security_group_id).includes(groupSuffix))
+    .map((rule) => rule.from_port)
+    .sort();
+}
+
+describe('SshBastionService: construct', () => {
+  test('defines no provider of its own', () => {
+    const stack = new TerraformStack(Testing.app(), 'bare');
+    new SshBastionService(stack, 'bastion', REQUIRED_PROPS);
+    const json = JSON.parse(Testing.synth(stack));
+    expect(json.provider).toBeUndefined();
+  });
+});
+
+describe('SshBastionService: compute', () => {
+  test('launch template requires IMDSv2 with a hop limit of 1', () => {
+    const template = onlyResource(synthBastion(), 'aws_launch_template');
+    expect(template.metadata_options).toEqual(expect.objectContaining({ http_tokens: 'required', http_put_response_hop_limit: 1 }));
+  });
+
+  test('root volume is encrypted gp3 of root_volume_size GiB on the AMI\'s root device', () => {
+    const template = onlyResource(synthBastion({ rootVolumeSize: 30 }), 'aws_launch_template');
+    expect(template.block_device_mappings[0]).toEqual({
+      device_name: expect.stringMatching(/^\$\{data\.aws_ami\.bastion_image_[0-9A-F]{8}\.root_device_name\}$/),
+      ebs: { delete_on_termination: 'true', encrypted: 'true', volume_size: 30, volume_type: 'gp3' },
+    });
+  });
+
+  test('defaults to the latest Amazon Linux 2023 for arm64 from the public SSM parameter', () => {
+    const json = synthBastion();
+    expect(dataSources(json, 'aws_ssm_parameter')[0].name).toBe('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64');
+    expect(onlyResource(json, 'aws_autoscaling_group').mixed_instances_policy.launch_template.dynamic.override.for_each).toContain('t4g.small');
+  });
+
+  test('x86_64 switches the AMI parameter and the default instance types', () => {
+    const json = synthBastion({ architecture: 'x86_64' });
+    expect(dataSources(json, 'aws_ssm_parameter')[0].name).toContain('kernel-default-x86_64');
+    expect(onlyResource(json, 'aws_launch_template').instance_type).toContain('t3.small');
+  });
+
+  test('ami_id replaces the SSM lookup', () => {
+    const json = synthBastion({ amiId: 'ami-0123456789abcdef0' });
+    expect(dataSources(json, 'aws_ssm_parameter')).toHaveLength(0);
+    expect(dataSources(json, 'aws_ami')[0].filter[0].values).toEqual(['ami-0123456789abcdef0']);
+  });
+
+  test('key_name is set only when given', () => {
+    expect(onlyResource(synthBastion(), 'aws_launch_template').key_name ?? null).toBeNull();
+    expect(onlyResource(synthBastion({ keyName: 'admins' }), 'aws_launch_template').key_name).toBe('admins');
+  });
+
+  test('group spans the subnets with min, max and desired size, ELB health checks and a grace period', () => {
+    const group = onlyResource(synthBastion({ minSize: 2, maxSize: 4, desiredCapacity: 3, healthCheckGracePeriod: 300 }), 'aws_autoscaling_group');
+    expect(group).toEqual(expect.objectContaining({ min_size: 2, max_size: 4, desired_capacity: 3, health_check_type: 'ELB', health_check_grace_period: 300 }));
+    expect(group.vpc_zone_identifier).toEqual(REQUIRED_PROPS.subnetIds);
+  });
+
+  test('on-demand by default, spot as an opt-in', () => {
+    const distribution = (json: any) => onlyResource(json, 'aws_autoscaling_group').mixed_instances_policy.instances_distribution;
+    expect(distribution(synthBastion()).on_demand_percentage_above_base_capacity).toBe(100);
+    expect(distribution(synthBastion({ spot: true })).on_demand_percentage_above_base_capacity).toBe(0);
+  });
+
+  test('instance types keep their order of preference', () => {
+    const group = onlyResource(synthBastion({ instanceTypes: ['t4g.small', 'm7g.medium', 't4g.medium'] }), 'aws_autoscaling_group');
+    const override = group.mixed_instances_policy.launch_template.dynamic.override;
+    expect(override.for_each).toBe('${zipmap(formatlist("%02d", range(0, length(["t4g.small", "m7g.medium", "t4g.medium"]), 1)), ["t4g.small", "m7g.medium", "t4g.medium"])}');
+    expect(override.content.instance_type).toBe('${each.value}');
+  });
+
+  test('a changed launch template refreshes the instances', () => {
+    const group = onlyResource(synthBastion(), 'aws_autoscaling_group');
+    expect(group.instance_refresh.strategy).toBe('Rolling');
+    expect(group.mixed_instances_policy.launch_template.launch_template_specification.version).toMatch(/latest_version/);
+  });
+
+  test('user data is one gzipped cloud-config document within EC2\'s 16 KiB', () => {
+    const json = synthBastion();
+    const raw = Buffer.from(onlyResource(json, 'aws_launch_template').user_data, 'base64');
+    expect(raw.length).toBeLessThanOrEqual(16384);
+    const text = userData(json);
+    expect(text.startsWith('#cloud-config\n')).toBe(true);
+    const config = parse(text);
+    const env = config.write_files.find((file: any) => file.path === '/etc/ssh-bastion/bastion.env').content;
+    expect(env).toContain('BASTION_SERVICE_PORT=22\n');
+    expect(env).toContain('BASTION_SESSION_MAX_SECONDS=43200\n');
+  });
+
+  test('extra cloud-config makes a MIME multipart whose second part appends', () => {
+    const text = userData(synthBastion({ extraCloudConfig: '#cloud-config\nruncmd:\n  - echo extra\n' }));
+    expect(text).toMatch(/^Content-Type: multipart\/mixed; boundary=/);
+    expect(text).toContain('Merge-Type: list(append)+dict(no_replace,recurse_list)+str()');
+    expect(text.indexOf('echo extra')).toBeGreaterThan(text.indexOf('run-sections'));
+  });
+
+  test('tags reach every taggable resource and propagate to instances and volumes', () => {
+    const json = synthBastion({ tags: { team: 'platform' } });
+    for (const type of ['aws_lb', 'aws_lb_target_group', 'aws_security_group', 'aws_iam_role', 'aws_launch_template', 'aws_ssm_parameter']) {
+      for (const block of resources(json, type)) expect(block.tags).toEqual(expect.objectContaining({ team: 'platform' }));
+    }
+    const template = onlyResource(json, 'aws_launch_template');
+    expect(template.tag_specifications.map((spec: any) => spec.resource_type).sort()).toEqual(['instance', 'network-interface', 'volume']);
+    const tagBlock = onlyResource(json, 'aws_autoscaling_group').dynamic.tag;
+    expect(tagBlock.content.propagate_at_launch).toBe(true);
+  });
+});
+
+describe('SshBastionService: load balancer and security groups', () => {
+  test('a TCP listener on service_port forwards to the hosts', () => {
+    const json = synthBastion({ servicePort: 443 });
+    const listener = resources(json, 'aws_lb_listener');
+    expect(listener).toHaveLength(1);
+    expect(listener[0]).toEqual(expect.objectContaining({ port: 443, protocol: 'TCP' }));
+    expect(onlyResource(json, 'aws_lb').load_balancer_type).toBe('network');
+  });
+
+  test('internal load balancer with lb_internal', () => {
+    expect(onlyResource(synthBastion(), 'aws_lb').internal).toBe(false);
+    expect(onlyResource(synthBastion({ lbInternal: true }), 'aws_lb').internal).toBe(true);
+  });
+
+  test('health checks probe the health port, which only the load balancer may reach', () => {
+    const json = synthBastion({ healthCheckPort: 2300 });
+    expect(resources(json, 'aws_lb_target_group')[0].health_check).toEqual(expect.objectContaining({ port: 2300, protocol: 'TCP' }));
+    const health = resources(json, 'aws_vpc_security_group_ingress_rule').find((rule) => rule.from_port === 2300);
+    expect(health?.referenced_security_group_id).toMatch(/aws_security_group\.bastion_lb_security_group/);
+  });
+
+  test('no client can connect unless allowed_cidr_blocks says so', () => {
+    const json = synthBastion();
+    expect(resources(json, 'aws_vpc_security_group_ingress_rule').filter((rule) => rule.from_port === 22)).toHaveLength(0);
+  });
+
+  test('clients from allowed_cidr_blocks reach the configured service port, IPv4 and IPv6', () => {
+    const json = synthBastion({ servicePort: 443, allowedCidrBlocks: ['203.0.113.0/24', '2001:db8::/32'] });
+    const rules = resources(json, 'aws_vpc_security_group_ingress_rule').filter((rule) => rule.from_port === 443);
+    expect(rules).toHaveLength(2); // load balancer and hosts
+    for (const rule of rules) {
+      expect(rule.for_each).toBe('${toset(["203.0.113.0/24", "2001:db8::/32"])}');
+      expect(rule.cidr_ipv4).toBe('${strcontains(each.value, ":") ? null : each.value}');
+      expect(rule.to_port).toBe(443);
+    }
+  });
+
+  test('admin port 2222: listener, target group and rules only with host_allowed_cidr_blocks', () => {
+    const without = synthBastion();
+    expect(resources(without, 'aws_lb_listener')).toHaveLength(1);
+    expect(ingressPorts(without, 'host_security_group')).not.toContain(2222);
+    const withAdmin = synthBastion({ hostAllowedCidrBlocks: ['198.51.100.7/32'] });
+    expect(resources(withAdmin, 'aws_lb_listener').map((listener) => listener.port).sort()).toEqual([22, 2222]);
+    expect(resources(withAdmin, 'aws_lb_target_group')).toHaveLength(2);
+    expect(ingressPorts(withAdmin, 'host_security_group')).toContain(2222);
+  });
+
+  test('additional security groups are attached to the hosts', () => {
+    const template = onlyResource(synthBastion({ additionalSecurityGroupIds: ['sg-0123456789abcdef0'] }), 'aws_launch_template');
+    expect(template.network_interfaces[0].security_groups).toContain('sg-0123456789abcdef0');
+  });
+
+  test('egress is configurable and can be left to the caller', () => {
+    expect(resources(synthBastion(), 'aws_vpc_security_group_egress_rule').some((rule) => rule.ip_protocol === '-1')).toBe(true);
+    expect(resources(synthBastion({ egressCidrBlocks: [] }), 'aws_vpc_security_group_egress_rule').some((rule) => rule.ip_protocol === '-1')).toBe(false);
+  });
+});
+
+describe('SshBastionService: identity', () => {
+  const policyOf = (json: any, namePrefix: string) => {
+    const found = resources(json, 'aws_iam_role_policy').find((policy) => policy.name_prefix === namePrefix);
+    return found;
+  };
+
+  test('same account: key lookup actions only, scoped to users and the allowed groups', () => {
+    const json = synthBastion({ allowedIamGroups: ['ssh-users'] });
+    const policy = policyOf(json, 'key-lookup-');
+    expect(policy?.policy).toContain('iam:ListSSHPublicKeys');
+    expect(policy?.policy).toContain(':group/ssh-users"');
+    expect(policy?.policy).not.toContain('group/*"');
+    expect(policy?.policy).not.toContain('iam:ListUsers');
+    expect(policyOf(json, 'assume-identity-role-')).toBeUndefined();
+  });
+
+  test('without groups the role may list users', () => {
+    expect(policyOf(synthBastion(), 'key-lookup-')?.policy).toContain('iam:ListUsers');
+  });
+
+  test('cross account: only sts:AssumeRole on assume_role_arn, and the identity account policy', () => {
+    const arn = 'arn:aws:iam::111122223333:role/bastion-identity';
+    const stack = new TerraformStack(Testing.app(), 'x');
+    const bastion = new SshBastionService(stack, 'bastion', { ...REQUIRED_PROPS, assumeRoleArn: arn });
+    const json = JSON.parse(Testing.synth(stack));
+    expect(policyOf(json, 'key-lookup-')).toBeUndefined();
+    expect(policyOf(json, 'assume-identity-role-')?.policy).toContain(arn);
+    expect(bastion.identityAccountPolicy).not.toBe('');
+  });
+});
+
+describe('SshBastionService: stable host keys', () => {
+  test('an ED25519 key in an SSM SecureString that only the hosts\' role may read', () => {
+    const json = synthBastion();
+    expect(onlyResource(json, 'tls_private_key').algorithm).toBe('ED25519');
+    const parameter = onlyResource(json, 'aws_ssm_parameter');
+    expect(parameter.type).toBe('SecureString');
+    expect(parameter.name).toBe('/staging/vpc-0123456789abcdef0/bastion-service/ssh-host-ed25519-key');
+    const policy = resources(json, 'aws_iam_role_policy').find((p) => p.name_prefix === 'host-key-');
+    expect(policy?.policy).toContain('parameter/staging/vpc-0123456789abcdef0/bastion-service/ssh-host-ed25519-key');
+  });
+
+  test('without stable host keys: no key, no parameter, no permission', () => {
+    const json = synthBastion({ stableHostKeys: false });
+    expect(resources(json, 'tls_private_key')).toHaveLength(0);
+    expect(resources(json, 'aws_ssm_parameter')).toHaveLength(0);
+    expect(resources(json, 'aws_iam_role_policy').find((p) => p.name_prefix === 'host-key-')).toBeUndefined();
+  });
+});
+
+describe('SshBastionService: DNS and names', () => {
+  test('no record without a hosted zone', () => {
+    expect(resources(synthBastion(), 'aws_route53_record')).toHaveLength(0);
+  });
+
+  test('alias record <environment>-<region>-<vpc name>-<service>.<domain>', () => {
+    const record = onlyResource(synthBastion({ route53ZoneId: 'Z0123456789ABC', dnsDomain: 'example.com', environmentName: 'dev' }), 'aws_route53_record');
+    expect(record.type).toBe('A');
+    expect(record.name).toMatch(/^\$\{join\("-", compact\(\["dev", data\.aws_region\.[^.]+\.region, "vpc-0123456789abcdef0", "bastion-service"\]\)\)\}\.\$\{trimsuffix\("example\.com", "\."\)\}$/);
+    expect(record.alias.evaluate_target_health).toBe(true);
+  });
+
+  test('vpc_name replaces the VPC id; an empty one is left out; route53_fqdn overrides all', () => {
+    const name = (props: any) => onlyResource(synthBastion({ route53ZoneId: 'Z0123456789ABC', dnsDomain: 'example.com', ...props }), 'aws_route53_record').name;
+    expect(name({ vpcName: 'main' })).toContain('.region, "main", "bastion-service"]');
+    expect(name({ vpcName: '' })).toContain('compact(["staging", data.aws_region.');
+    expect(name({ vpcName: '' })).toContain('.region, "", "bastion-service"]');
+    expect(name({ route53Fqdn: 'ssh.example.com' })).toBe('ssh.example.com');
+  });
+
+  test('load balancer and target group names stay within 32 characters', () => {
+    const json = synthBastion({ environmentName: 'production-eu', serviceName: 'bastion-service-long' });
+    expect(onlyResource(json, 'aws_lb').name).toMatch(/^\$\{substr\("production-eu-bastion-service-long", 0, 25\)\}-\$\{random_id\.[^}]+\.hex\}$/);
+    // 25 + 1 + 6 hex characters
+    expect(25 + 1 + 6).toBeLessThanOrEqual(32);
+    for (const group of resources(json, 'aws_lb_target_group')) expect(group.name).toContain('substr("production-eu-bastion-service-long", 0, 23)');
+  });
+
+  test('IAM names include the region, as IAM is global', () => {
+    expect(onlyResource(synthBastion(), 'aws_iam_role').name_prefix).toMatch(/^\$\{substr\("staging-bastion-service-\$\{data\.aws_region\.[^.]+\.region\}-", 0, 38\)\}$/);
+  });
+});
+
+describe('SshBastionService: shipped host files', () => {
+  test('every Python program in the user data still compiles after comments are stripped', () => {
+    const { execFileSync } = require('child_process');
+    const fs = require('fs');
+    const os = require('os');
+    const path = require('path');
+    const config = parse(userData(synthBastion()));
+    const programs = config.write_files.filter((file: any) => String(file.content).startsWith('#!/usr/bin/env python3'));
+    expect(programs.length).toBeGreaterThan(0);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shipped-py-'));
+    try {
+      for (const [index, file] of programs.entries()) {
+        const target = path.join(dir, `program${index}.py`);
+        fs.writeFileSync(target, file.content);
+        execFileSync('python3', ['-m', 'py_compile', target]);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
