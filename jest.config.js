@@ -7,4 +7,5 @@ module.exports = {
   snapshotResolver: '<rootDir>/test/snapshot-resolver.js',
   setupFilesAfterEnv: ['<rootDir>/test/setup.js'],
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };
