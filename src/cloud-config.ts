@@ -55,10 +55,10 @@ export function renderCloudConfig(input: CloudConfigInput): string {
   }
   const files: WriteFile[] = [
     ...hostFiles.map((rel) =>
-      rootFile(`/${rel}`, isExecutableLocation(rel) ? '0755' : '0644', readText(userDataDir, 'host', rel)),
+      rootFile(`/${rel}`, isExecutableLocation(rel) ? '0755' : '0644', fileContent(path.join(userDataDir, 'host'), rel)),
     ),
     ...hostContentFiles(path.join(userDataDir, 'worker')).map((rel) =>
-      rootFile(`${WORKER_RECIPE_DIR}/${rel}`, '0644', readText(userDataDir, 'worker', rel)),
+      rootFile(`${WORKER_RECIPE_DIR}/${rel}`, '0644', fileContent(path.join(userDataDir, 'worker'), rel)),
     ),
     // The settings are no secret, and the key lookup daemon may run as an unprivileged user.
     rootFile(ENVIRONMENT_FILE, '0644', input.environment),
@@ -77,13 +77,13 @@ export function renderCloudConfig(input: CloudConfigInput): string {
   return `#cloud-config\n${stringify(document, { version: '1.1', lineWidth: 0, blockQuote: 'literal' })}`;
 }
 
-/** A user's replacement script; written even when empty, so the runner can tell "none" by its size. */
 /** `userdata/` at the package root: one level up from `src/`, two from the compiled `lib/src/`. */
 function packageUserDataDir(): string {
   const candidates = [path.resolve(__dirname, '..', 'userdata'), path.resolve(__dirname, '..', '..', 'userdata')];
   return candidates.find((dir) => fs.existsSync(path.join(dir, 'host'))) ?? candidates[0];
 }
 
+/** A user's replacement script; written even when empty, so the runner can tell "none" by its size. */
 function customScript(name: string, content: string | undefined): WriteFile {
   return rootFile(`${CUSTOM_SCRIPT_DIR}/${name}.sh`, '0700', content ?? '');
 }
@@ -123,8 +123,15 @@ export function hostContentFiles(dir: string): string[] {
   return found.sort(compareText);
 }
 
-function readText(...segments: string[]): string {
-  return shippedText(fs.readFileSync(path.join(...segments), 'utf8'));
+/** A file as it ships: shortened where `#` starts a comment, else exactly as it is. */
+function fileContent(dir: string, relativePath: string): string {
+  const text = fs.readFileSync(path.join(dir, relativePath), 'utf8');
+  return hasHashComments(relativePath, text) ? shippedText(text) : text;
+}
+
+/** Programs with a `#!` line, systemd units, sshd configurations and Dockerfiles; not texts such as the motd. */
+function hasHashComments(relativePath: string, text: string): boolean {
+  return text.startsWith('#!') || /(\.(sh|py|service|socket|timer|path|target|mount|conf)|(^|\/)(sshd_config|Dockerfile))$/.test(relativePath);
 }
 
 /**
