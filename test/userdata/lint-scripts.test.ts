@@ -1,23 +1,47 @@
 // Every program under userdata/, found by its #! line: shell through shellcheck, Python through
-// the byte-code compiler, Perl through perl -c.
+// the byte-code compiler, Perl through perl -c. Each is checked twice: as written here (line
+// numbers match the source) and as the cloud-config ships it, shortened, to the hosts.
 import * as path from 'path';
-import { interpreter, repoPath, run, temporaryDir, userDataFiles } from './userdata-tree';
+import { parse } from 'yaml';
+import { renderCloudConfig } from '../../src/cloud-config';
+import { interpreter, repoPath, run, temporaryDir, userDataFiles, writeFile } from './userdata-tree';
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'ksh']);
 /** Amazon Linux 2023's python3 is 3.9: newer syntax compiles here but fails on the host. */
 const HOST_PYTHON_VERSION = [3, 9];
 
-const files = userDataFiles();
+const shipped = temporaryDir('shipped');
+afterAll(() => shipped.remove());
+
+/** The userdata files as the rendered document writes them, laid out below a scratch folder. */
+function shippedFiles(): string[] {
+  const document = parse(renderCloudConfig({ environment: 'BASTION_SERVICE_PORT=22\n' })) as {
+    write_files: { path: string; content: string }[];
+  };
+  const inputs = '/etc/ssh-bastion/';
+  return document.write_files.filter((file) => !file.path.startsWith(inputs)).map((file) => {
+    const copy = path.join(shipped.dir, file.path);
+    writeFile(copy, file.content);
+    return copy;
+  });
+}
+
+const files = [...userDataFiles(), ...shippedFiles()];
 const shellScripts = files.filter((f) => SHELLS.has(interpreter(f) ?? '') || f.endsWith('.sh'));
 const pythonPrograms = files.filter((f) => /^python3?$/.test(interpreter(f) ?? '') || f.endsWith('.py'));
 const perlPrograms = files.filter((f) => interpreter(f) === 'perl' || f.endsWith('.pl'));
+
+/** `userdata/...` for a source file, `shipped:/usr/...` for its form on the host. */
+function label(file: string): string {
+  return file.startsWith(shipped.dir) ? `shipped:${file.slice(shipped.dir.length)}` : repoPath(file);
+}
 
 describe('shell scripts', () => {
   test('include the section runner', () => {
     expect(shellScripts.map(repoPath)).toContain('userdata/host/usr/local/libexec/ssh-bastion/run-sections');
   });
 
-  test.each(shellScripts.map((f) => [repoPath(f), f]))('%s passes shellcheck', (_, file) => {
+  test.each(shellScripts.map((f) => [label(f), f]))('%s passes shellcheck', (_, file) => {
     const result = run('shellcheck', ['--format=gcc', file]);
     expect(result.output).toBe('');
     expect(result.status).toBe(0);
@@ -41,7 +65,7 @@ describe('Python programs', () => {
     'ast.parse(open(source, encoding="utf-8").read(), source, feature_version=(int(major), int(minor)))',
   ].join('\n');
 
-  test.each(pythonPrograms.map((f) => [repoPath(f), f]))(`%s compiles, also as Python ${HOST_PYTHON_VERSION.join('.')}`, (_, file) => {
+  test.each(pythonPrograms.map((f) => [label(f), f]))(`%s compiles, also as Python ${HOST_PYTHON_VERSION.join('.')}`, (_, file) => {
     const cfile = path.join(scratch.dir, `${path.basename(file)}.pyc`);
     const result = run('python3', ['-c', check, file, cfile, ...HOST_PYTHON_VERSION.map(String)]);
     expect(result.output).toBe('');
@@ -50,7 +74,7 @@ describe('Python programs', () => {
 });
 
 describe('Perl programs', () => {
-  test.each(perlPrograms.map((f) => [repoPath(f), f]))('%s compiles', (_, file) => {
+  test.each(perlPrograms.map((f) => [label(f), f]))('%s compiles', (_, file) => {
     const result = run('perl', ['-c', file]);
     expect(result.output).toBe(`${file} syntax OK\n`);
     expect(result.status).toBe(0);
