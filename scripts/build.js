@@ -1,17 +1,36 @@
 #!/usr/bin/env node
-// npm run build: synthesizes the app and writes the registry module to dist/<module>/ as
-// main/variables/outputs/versions .tf.json: sorted keys, no cdktf metadata, no absolute paths.
+// npm run build: synthesizes the app and writes the registry module, ready to publish:
+//   main/variables/outputs/versions .tf.json  sorted keys, no cdktf metadata, no absolute paths
+//   README.md                                  module/README.md with generated Inputs/Outputs (scripts/docs.js)
+//   LICENSE, CHANGELOG.md                      from module/
+//   examples/<name>/                           the .tf and .md files of examples/<name>/
+// The same sources give the same bytes: nothing depends on the time, the machine or the output path.
+//
+//   node scripts/build.js [--out <dir>]   default dir: dist/terraform-aws-ssh-bastion-service
 'use strict';
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
 const { splitModule } = require('./module-files');
+const { readmeForModule } = require('./docs');
 
 const root = path.resolve(__dirname, '..');
 const MODULE = 'terraform-aws-ssh-bastion-service';
+/** Files of module/ published as they are. */
+const MODULE_FILES = ['LICENSE', 'CHANGELOG.md'];
+/** What an example folder publishes; local state, lock files and .terraform/ stay behind. */
+const EXAMPLE_FILE = /^[^.].*\.(tf|md)$/;
 
-function main() {
+function outputDir(argv) {
+  const flag = argv.indexOf('--out');
+  if (flag < 0) return path.join(root, 'dist', MODULE);
+  const dir = argv[flag + 1];
+  if (!dir) throw new Error('--out needs a directory');
+  return path.resolve(dir);
+}
+
+function synthesize() {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-bastion-synth-'));
   try {
     execFileSync(process.execPath, [path.join(__dirname, 'run-app.js')], {
@@ -19,17 +38,47 @@ function main() {
       stdio: 'inherit',
       env: { ...process.env, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: '1' },
     });
-    const synthesized = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', MODULE, 'cdk.tf.json'), 'utf-8'));
-    const target = path.join(root, 'dist', MODULE);
-    fs.rmSync(target, { recursive: true, force: true });
-    fs.mkdirSync(target, { recursive: true });
-    for (const [file, content] of Object.entries(splitModule(synthesized))) {
-      fs.writeFileSync(path.join(target, file), content);
-    }
-    console.log(`wrote ${path.relative(root, target)}/: ${Object.keys(splitModule(synthesized)).join(', ')}`);
+    return JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', MODULE, 'cdk.tf.json'), 'utf-8'));
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
   }
+}
+
+/** examples/<name>/<file> → <target>/examples/<name>/<file>, in sorted order. */
+function copyExamples(target) {
+  const source = path.join(root, 'examples');
+  const written = [];
+  for (const name of fs.readdirSync(source).sort()) {
+    const dir = path.join(source, name);
+    if (!fs.statSync(dir).isDirectory()) continue;
+    for (const file of fs.readdirSync(dir).sort()) {
+      if (!EXAMPLE_FILE.test(file) || !fs.statSync(path.join(dir, file)).isFile()) continue;
+      fs.mkdirSync(path.join(target, 'examples', name), { recursive: true });
+      fs.copyFileSync(path.join(dir, file), path.join(target, 'examples', name, file));
+      written.push(`examples/${name}/${file}`);
+    }
+  }
+  return written;
+}
+
+function main() {
+  const target = outputDir(process.argv.slice(2));
+  const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf-8'));
+  const moduleFiles = splitModule(synthesize());
+
+  fs.rmSync(target, { recursive: true, force: true });
+  fs.mkdirSync(target, { recursive: true });
+  for (const [file, content] of Object.entries(moduleFiles)) {
+    fs.writeFileSync(path.join(target, file), content);
+  }
+  fs.writeFileSync(path.join(target, 'README.md'), readmeForModule(target, version));
+  for (const file of MODULE_FILES) {
+    fs.copyFileSync(path.join(root, 'module', file), path.join(target, file));
+  }
+  const examples = copyExamples(target);
+
+  const written = [...Object.keys(moduleFiles), 'README.md', ...MODULE_FILES, ...examples];
+  console.log(`wrote ${path.relative(root, target) || target}/: ${written.join(', ')}`);
 }
 
 main();
