@@ -31,7 +31,8 @@ function contentsReadByPyYaml(text: string): Record<string, string> {
     'doc = yaml.safe_load(sys.stdin.read())',
     'print(json.dumps({f["path"]: f["content"] for f in doc["write_files"]}))',
   ].join('\n');
-  const result = run('python3', ['-c', script], { input: text });
+  // cloud-init's own interpreter and PyYAML (python3-yaml), not whatever python3 is first on PATH
+  const result = run('/usr/bin/python3', ['-c', script], { input: text });
   if (result.status !== 0) throw new Error(result.output);
   return JSON.parse(result.output) as Record<string, string>;
 }
