@@ -126,6 +126,9 @@ export class FaultProxy {
   static async start(upstream: string, options: { pageSize?: number } = {}): Promise<FaultProxy> {
     let proxy: FaultProxy | undefined;
     const server = http.createServer((req, res) => void proxy!.handle(req, res));
+    // Node closes idle keep-alive connections after 5 s; a client reusing one at that moment
+    // retries, which would add an attempt the test did not cause. Keep them open instead.
+    server.keepAliveTimeout = 120000;
     server.on('connection', (s) => {
       proxy?.sockets.add(s);
       s.on('close', () => proxy?.sockets.delete(s));
