@@ -246,7 +246,7 @@ describe('SshBastionService: DNS and names', () => {
   });
 
   test('load balancer and target group names stay within 32 characters', () => {
-    const json = synthBastion({ environmentName: 'production-eu', serviceName: 'bastion-service-long' });
+    const json = synthBastion({ environmentName: 'production-eu', serviceName: 'bastion-service-long', vpcName: 'main' });
     expect(onlyResource(json, 'aws_lb').name).toMatch(/^\$\{substr\("production-eu-bastion-service-long", 0, 25\)\}-\$\{random_id\.[^}]+\.hex\}$/);
     // 25 + 1 + 6 hex characters
     expect(25 + 1 + 6).toBeLessThanOrEqual(32);
