@@ -1,5 +1,15 @@
+import { isIPv4, isIPv6 } from 'net';
 import { Token } from 'cdktf';
+import { BastionConfig, resolveConfig } from './config';
 import { SshBastionServiceProps } from './props';
+
+type Prop = keyof SshBastionServiceProps;
+
+/**
+ * What a rule sees of the other properties: every property with its default applied (the
+ * construct's resolved configuration), plus `vpcName` as given (null when left out).
+ */
+export type ValidationInputs = BastionConfig & { readonly vpcName: string | null };
 
 /**
  * One input rule, checked twice from the same definition: by the construct at synth time for
@@ -8,54 +18,361 @@ import { SshBastionServiceProps } from './props';
  */
 export interface InputRule {
   /** The construct property it checks. */
-  readonly prop: keyof SshBastionServiceProps;
+  readonly prop: Prop;
   /** The Terraform condition, over `var.<variable>`; the variable is the snake_case of `prop`. */
   readonly condition: string;
-  /** What is allowed, written for the user: "must be a port number between 1 and 65535". */
+  /** What is allowed and how to fix it, written for the user: "must be a TCP port between 1 and 65535". */
+  readonly requirement: string;
+  /**
+   * The error message after the variable's name, as a Terraform template (Terraform >= 1.9 may
+   * reference variables there): the requirement, the value given, the values of `uses`, and the
+   * input's names in both worlds. The construct renders the same message from literal values.
+   */
   readonly allowed: string;
   /** The same rule for a literal value; true when valid. */
-  readonly check: (value: never) => boolean;
+  readonly check: (value: never, inputs: ValidationInputs) => boolean;
+  /**
+   * Other properties the rule compares with. A cross-property rule is checked on the values with
+   * their defaults applied (as Terraform checks the variables with theirs), and skipped while any
+   * of them is a token.
+   */
+  readonly uses?: Prop[];
 }
 
-/** snake_case name of the module variable of a construct property. */
+/** snake_case name of the module variable of a construct property; digits stay with their word (route53ZoneId: route53_zone_id). */
 export function variableName(prop: string): string {
-  return prop.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+  return prop.replace(/[A-Z]+/g, (match) => `_${match.toLowerCase()}`);
 }
 
-const isPort = (value: number) => Number.isInteger(value) && value >= 1 && value <= 65535;
+// ---------------------------------------------------------------------------------------------
+// Patterns: each is written once and used twice, as a JavaScript RegExp and as the RE2 pattern
+// of Terraform's regex(), so they keep to the syntax both share (no lookaround, no backreferences).
 
-export const INPUT_RULES: InputRule[] = [
+/** EC2 ids: a prefix and 8 (older resources) or 17 hexadecimal digits. */
+const ec2Id = (prefix: string) => `^${prefix}-([0-9a-f]{8}|[0-9a-f]{17})$`;
+const VPC_ID = ec2Id('vpc');
+const SUBNET_ID = ec2Id('subnet');
+const SECURITY_GROUP_ID = ec2Id('sg');
+const AMI_ID = ec2Id('ami');
+const HOSTED_ZONE_ID = '^Z[A-Z0-9]{1,31}$';
+const ROLE_ARN = '^arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]{1,576}$';
+/**
+ * IAM group names are 1-128 of `[\w+=,.@-]`; the comma is left out because bastion.env holds
+ * the groups as one comma-separated list.
+ */
+const IAM_GROUP = '^[\\w+=.@-]{1,128}$';
+/** One lower-case DNS label: what environment, service and VPC names become part of. */
+const LOWER_LABEL = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$';
+/** A name, used as the first part of load balancer and security group names: starts with a letter. */
+const NAME_PART = '^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$';
+/** A DNS name of labels of up to 63 letters, digits and hyphens, with an optional trailing dot. */
+const DNS_NAME = '^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.?$';
+/** `family.size`: the family holds its generation digit (t4g, m7i-flex, u-6tb1), the size may hold hyphens (metal-24xl). */
+const INSTANCE_TYPE = '^[a-z][a-z-]*[0-9][a-z0-9-]*\\.[a-z0-9][a-z0-9-]*$';
+/**
+ * Graviton (arm64) instance types, a heuristic: the family's generation digits are followed by
+ * `g` (t4g, m7g, c7gn, r8g, x2gd, im4gn, is4gen, g5g, hpc7g), and a1 is the first Graviton.
+ * Intel and AMD families have a different letter or nothing there (t3, m7i, m7a, c6in, g5, u-6tb1).
+ */
+const ARM64_INSTANCE_TYPE = '^(a1|[a-z-]*[0-9]+g[a-z0-9-]*)\\.';
+/**
+ * A docker image reference as docker's distribution/reference grammar defines it:
+ * [registry[:port]/]path[:tag][@digest]. It cannot hold whitespace, quotes, `$` or backslashes.
+ */
+const DOCKER_REFERENCE = (() => {
+  const domainComponent = '([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+  const domain = `${domainComponent}(\\.${domainComponent})*(:[0-9]+)?`;
+  const pathComponent = '[a-z0-9]+(([._]|__|[-]+)[a-z0-9]+)*';
+  const name = `(${domain}/)?${pathComponent}(/${pathComponent})*`;
+  const tag = '[\\w][\\w.-]{0,127}';
+  const digest = '[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+  return `^${name}(:${tag})?(@${digest})?$`;
+})();
+/** EC2 key pair names: up to 255 ASCII characters. */
+const KEY_PAIR_NAME = '^[ -~]{1,255}$';
+
+const ADMIN_PORT = 2222;
+
+/**
+ * Derived names and their limits. The binding one is the generated DNS label
+ * `<environment>-<region>-<vpc label>-<service>` (63 characters): with the longest region
+ * names (ap-southeast-2, ap-northeast-3: 14 characters) and its three hyphens, environment,
+ * VPC label and service share 63 - 14 - 3 = 46 characters (47 without a VPC label, one hyphen
+ * fewer). The default VPC label is the VPC id (21 characters), which leaves 25 for
+ * environment and service. The other derived names are safe by construction: the load
+ * balancer and target group names cut `<environment>-<service>` to 25 and 23 characters, the
+ * IAM name prefix to 38, host names cut their prefix to 50, and the SSM parameter
+ * `/<environment>/<vpc label>/<service>/ssh-host-ed25519-key` stays far below 2048.
+ */
+const LONGEST_REGION = 14;
+const DNS_LABEL_MAX = 63;
+const NAME_BUDGET = DNS_LABEL_MAX - LONGEST_REGION - 3;
+/** The generated DNS name is that label, a dot and the domain, within DNS's 253 characters. */
+const DNS_NAME_MAX = 253;
+const DNS_DOMAIN_MAX = DNS_NAME_MAX - DNS_LABEL_MAX - 1;
+
+// ---------------------------------------------------------------------------------------------
+// Terraform expressions and their JavaScript twins.
+
+const v = (prop: Prop) => `var.${variableName(prop)}`;
+const hcl = (text: string) => JSON.stringify(text);
+const matches = (pattern: string, expression: string) => `can(regex(${hcl(pattern)}, ${expression}))`;
+const allMatch = (pattern: string, list: string) => `alltrue([for item in ${list} : ${matches(pattern, 'item')}])`;
+const isInteger = (expression: string) => `floor(${expression}) == ${expression}`;
+const integerBetween = (expression: string, min: number, max?: number) =>
+  `${isInteger(expression)} && ${expression} >= ${min}${max === undefined ? '' : ` && ${expression} <= ${max}`}`;
+/** `when` evaluated only for a non-null value: Terraform's || evaluates both sides. */
+const nullOr = (expression: string, when: string) => `${expression} == null ? true : (${when})`;
+
+const matching = (pattern: string) => {
+  const regex = new RegExp(pattern);
+  return (value: string) => typeof value === 'string' && regex.test(value);
+};
+/** Length in characters, as Terraform's length() counts them. */
+const length = (value: string) => [...value].length;
+const integerIn = (value: number, min: number, max = Infinity) => Number.isInteger(value) && value >= min && value <= max;
+const isCidr = (value: string) => {
+  const [address, prefix, ...rest] = typeof value === 'string' ? value.split('/') : [];
+  if (rest.length > 0 || prefix === undefined || !/^[0-9]{1,3}$/.test(prefix)) return false;
+  if (isIPv4(address)) return Number(prefix) <= 32;
+  return isIPv6(address) && Number(prefix) <= 128;
+};
+const cidrList = (prop: Prop): RuleDefinition => ({
+  prop,
+  condition: `alltrue([for cidr in ${v(prop)} : can(cidrhost(cidr, 0))])`,
+  requirement: 'must be a list of IPv4 or IPv6 CIDR blocks like "203.0.113.0/24" or "2001:db8::/32": an address, a slash and a prefix length (up to 32 for IPv4, 128 for IPv6)',
+  check: (value: string[]) => value.every(isCidr),
+});
+const idList = (prop: Prop, pattern: string, what: string, nonEmpty: boolean): RuleDefinition => ({
+  prop,
+  condition: nonEmpty ? `length(${v(prop)}) > 0 && ${allMatch(pattern, v(prop))}` : allMatch(pattern, v(prop)),
+  requirement: `must be a ${nonEmpty ? 'non-empty ' : ''}list of ${what}`,
+  check: (value: string[]) => (!nonEmpty || value.length > 0) && value.every(matching(pattern)),
+});
+const emptyOr = (prop: Prop, pattern: string, what: string): RuleDefinition => ({
+  prop,
+  condition: `${v(prop)} == "" || ${matches(pattern, v(prop))}`,
+  requirement: `must be "" or ${what}`,
+  check: (value: string) => value === '' || matching(pattern)(value),
+});
+const dnsName = (prop: Prop, max: number, why: string): RuleDefinition => ({
+  prop,
+  condition: `${v(prop)} == "" || (${matches(DNS_NAME, v(prop))} && length(trimsuffix(${v(prop)}, ".")) <= ${max})`,
+  requirement: `must be "" or a DNS name of at most ${max} characters${why}, made of dot-separated labels of 1 to 63 letters, digits and hyphens that neither start nor end with a hyphen`,
+  check: (value: string) => value === '' || (matching(DNS_NAME)(value) && length(value.replace(/\.$/, '')) <= max),
+});
+const needsZone = (prop: Prop): RuleDefinition => ({
+  prop,
+  uses: ['route53ZoneId'],
+  condition: `${v(prop)} == "" || var.route53_zone_id != ""`,
+  requirement: 'must be "" when route53_zone_id (route53ZoneId) is "": without a hosted zone no DNS record is made; set route53_zone_id or leave this out',
+  check: (value: string, inputs) => value === '' || inputs.route53ZoneId !== '',
+});
+const integerRule = (prop: Prop, min: number, max: number | undefined, requirement: string): RuleDefinition => ({
+  prop,
+  condition: integerBetween(v(prop), min, max),
+  requirement,
+  check: (value: number) => integerIn(value, min, max),
+});
+
+type RuleDefinition = Omit<InputRule, 'allowed'>;
+
+const DEFINITIONS: RuleDefinition[] = [
+  // Where
   {
     prop: 'vpcId',
-    condition: 'can(regex("^vpc-[0-9a-f]{8}([0-9a-f]{9})?$", var.vpc_id))',
-    allowed: 'must be a VPC id: vpc- followed by 8 or 17 hexadecimal digits',
-    check: (value: string) => /^vpc-[0-9a-f]{8}([0-9a-f]{9})?$/.test(value),
+    condition: matches(VPC_ID, v('vpcId')),
+    requirement: 'must be a VPC id: vpc- followed by 8 or 17 hexadecimal digits (lower case), like "vpc-0123456789abcdef0"',
+    check: matching(VPC_ID),
+  },
+  idList('subnetIds', SUBNET_ID, 'subnet ids (subnet- followed by 8 or 17 lower-case hexadecimal digits), ideally one per availability zone', true),
+  {
+    prop: 'lbSubnetIds',
+    condition: nullOr(v('lbSubnetIds'), `length(${v('lbSubnetIds')}) > 0 && ${allMatch(SUBNET_ID, v('lbSubnetIds'))}`),
+    requirement: 'must be null (the hosts\' subnets) or a non-empty list of subnet ids (subnet- followed by 8 or 17 lower-case hexadecimal digits)',
+    check: (value: string[]) => value.length > 0 && value.every(matching(SUBNET_ID)),
+  },
+  idList('additionalSecurityGroupIds', SECURITY_GROUP_ID, 'security group ids (sg- followed by 8 or 17 lower-case hexadecimal digits)', false),
+
+  // Names
+  {
+    prop: 'environmentName',
+    condition: `${matches(NAME_PART, v('environmentName'))} && ${v('environmentName')} != "internal"`,
+    requirement: 'must start with a lower-case letter, hold only lower-case letters, digits and hyphens, not end with a hyphen, and not be "internal" (load balancer names must not start with "internal-")',
+    check: (value: string) => matching(NAME_PART)(value) && value !== 'internal',
   },
   {
+    prop: 'serviceName',
+    condition: matches(NAME_PART, v('serviceName')),
+    requirement: 'must start with a lower-case letter, hold only lower-case letters, digits and hyphens, and not end with a hyphen',
+    check: matching(NAME_PART),
+  },
+  {
+    prop: 'serviceName',
+    uses: ['environmentName', 'vpcName', 'vpcId'],
+    condition: `length(var.environment_name) + length(var.service_name) + (var.vpc_name == null ? length(var.vpc_id) + 1 : (var.vpc_name == "" ? 0 : length(var.vpc_name) + 1)) <= ${NAME_BUDGET + 1}`,
+    requirement: `together with environment_name (environmentName) and the VPC label (vpc_name, or vpc_id when vpc_name is null) must fit the generated DNS label <environment>-<region>-<vpc label>-<service> into ${DNS_LABEL_MAX} characters with the longest region names (${LONGEST_REGION} characters): the three may have ${NAME_BUDGET} characters together (${NAME_BUDGET + 1} without a VPC label; the default label, the VPC id, has 21); shorten the names or set a short vpc_name`,
+    check: (value: string, inputs) => length(inputs.environmentName) + length(value) + (inputs.vpcLabel === '' ? 0 : length(inputs.vpcLabel) + 1) <= NAME_BUDGET + 1,
+  },
+  {
+    prop: 'vpcName',
+    condition: nullOr(v('vpcName'), `${v('vpcName')} == "" || ${matches(LOWER_LABEL, v('vpcName'))}`),
+    requirement: 'must be null (the VPC id), "" (no VPC label) or a DNS label: 1 to 63 lower-case letters, digits and hyphens, not starting or ending with a hyphen',
+    check: (value: string) => value === '' || matching(LOWER_LABEL)(value),
+  },
+
+  // DNS
+  dnsName('dnsDomain', DNS_DOMAIN_MAX, ` (the generated name adds a label of up to ${DNS_LABEL_MAX} characters and a dot, within DNS's ${DNS_NAME_MAX})`),
+  needsZone('dnsDomain'),
+  emptyOr('route53ZoneId', HOSTED_ZONE_ID, 'a Route53 hosted zone id: Z followed by 1 to 31 upper-case letters and digits, like "Z0123456789ABCDEFGHIJ"'),
+  dnsName('route53Fqdn', DNS_NAME_MAX, ''),
+  needsZone('route53Fqdn'),
+
+  // Who may connect, where the hosts may go
+  cidrList('allowedCidrBlocks'),
+  cidrList('hostAllowedCidrBlocks'),
+  cidrList('egressCidrBlocks'),
+  {
     prop: 'servicePort',
-    condition: 'var.service_port >= 1 && var.service_port <= 65535 && floor(var.service_port) == var.service_port && var.service_port != 2222',
-    allowed: 'must be a TCP port between 1 and 65535 other than 2222 (the hosts\' own sshd)',
-    check: (value: number) => isPort(value) && value !== 2222,
+    condition: `${integerBetween(v('servicePort'), 1, 65535)} && ${v('servicePort')} != ${ADMIN_PORT}`,
+    requirement: `must be a TCP port between 1 and 65535 other than ${ADMIN_PORT} (the hosts' own sshd)`,
+    check: (value: number) => integerIn(value, 1, 65535) && value !== ADMIN_PORT,
+  },
+  {
+    prop: 'healthCheckPort',
+    uses: ['servicePort'],
+    condition: `${integerBetween(v('healthCheckPort'), 1, 65535)} && ${v('healthCheckPort')} != ${ADMIN_PORT} && ${v('healthCheckPort')} != var.service_port`,
+    requirement: `must be a TCP port between 1 and 65535 other than ${ADMIN_PORT} (the hosts' own sshd) and other than service_port (servicePort)`,
+    check: (value: number, inputs) => integerIn(value, 1, 65535) && value !== ADMIN_PORT && value !== inputs.servicePort,
+  },
+
+  // Who may log in
+  idList('allowedIamGroups', IAM_GROUP, 'IAM group names: 1 to 128 letters, digits and _+=.@- each (IAM also allows commas, which this list cannot hold)', false),
+  emptyOr('assumeRoleArn', ROLE_ARN, 'an IAM role ARN like "arn:aws:iam::123456789012:role/bastion-key-lookup": 12-digit account, role path and name of letters, digits and _+=,.@-/'),
+
+  // Hosts
+  {
+    prop: 'instanceTypes',
+    condition: nullOr(v('instanceTypes'), `length(${v('instanceTypes')}) > 0 && length(${v('instanceTypes')}) <= 40 && ${allMatch(INSTANCE_TYPE, v('instanceTypes'))}`),
+    requirement: 'must be null (the defaults of the architecture) or a list of 1 to 40 EC2 instance types written family.size, like "t4g.small" or "m7i-flex.large"',
+    check: (value: string[]) => value.length > 0 && value.length <= 40 && value.every(matching(INSTANCE_TYPE)),
+  },
+  {
+    prop: 'instanceTypes',
+    uses: ['architecture'],
+    condition: nullOr(
+      v('instanceTypes'),
+      `alltrue([for item in ${v('instanceTypes')} : var.architecture == "arm64" ? ${matches(ARM64_INSTANCE_TYPE, 'item')} : (var.architecture == "x86_64" ? !${matches(ARM64_INSTANCE_TYPE, 'item')} : true)])`,
+    ),
+    requirement: 'must match architecture: Graviton types (a "g" after the generation digit, like t4g, m7g, c7gn, or a1) for arm64, the others (t3, m7i, c6a, ...) for x86_64; change the types or the architecture',
+    check: (value: string[], inputs) => {
+      const arm = matching(ARM64_INSTANCE_TYPE);
+      if (inputs.architecture === 'arm64') return value.every(arm);
+      if (inputs.architecture === 'x86_64') return !value.some(arm);
+      return true;
+    },
+  },
+  {
+    prop: 'architecture',
+    condition: `contains(["arm64", "x86_64"], ${v('architecture')})`,
+    requirement: 'must be "arm64" (Graviton) or "x86_64"',
+    check: (value: string) => value === 'arm64' || value === 'x86_64',
+  },
+  emptyOr('amiId', AMI_ID, 'an AMI id: ami- followed by 8 or 17 lower-case hexadecimal digits'),
+  {
+    prop: 'minSize',
+    uses: ['maxSize'],
+    condition: `${integerBetween(v('minSize'), 0)} && ${v('minSize')} <= var.max_size`,
+    requirement: 'must be a whole number from 0 up to max_size (maxSize)',
+    check: (value: number, inputs) => integerIn(value, 0, inputs.maxSize),
+  },
+  integerRule('maxSize', 1, undefined, 'must be a whole number of at least 1'),
+  {
+    prop: 'desiredCapacity',
+    uses: ['minSize', 'maxSize'],
+    condition: `${isInteger(v('desiredCapacity'))} && ${v('desiredCapacity')} >= var.min_size && ${v('desiredCapacity')} <= var.max_size`,
+    requirement: 'must be a whole number from min_size (minSize) up to max_size (maxSize)',
+    check: (value: number, inputs) => integerIn(value, inputs.minSize, inputs.maxSize),
+  },
+  emptyOr('keyName', KEY_PAIR_NAME, 'an EC2 key pair name: 1 to 255 printable ASCII characters'),
+  integerRule('rootVolumeSize', 8, 16384, 'must be a whole number of GiB from 8 (the AMI\'s snapshot) to 16384 (gp3\'s largest volume)'),
+  integerRule('healthCheckGracePeriod', 0, 86400, 'must be a whole number of seconds from 0 to 86400 (a day)'),
+
+  // Sessions
+  integerRule('sessionMaxSeconds', 60, 7 * 86400, 'must be a whole number of seconds from 60 (a minute) to 604800 (a week)'),
+  integerRule('containerMemoryMb', 64, undefined, 'must be a whole number of MiB of at least 64 (what sshd and a shell need)'),
+  integerRule('containerPidsLimit', 16, undefined, 'must be a whole number of at least 16 (sshd, its privilege separation and a shell)'),
+  {
+    prop: 'containerCpus',
+    condition: `${v('containerCpus')} >= 0.01`,
+    requirement: 'must be a number of CPUs of at least 0.01 (docker\'s smallest --cpus), like 0.5 or 2',
+    check: (value: number) => typeof value === 'number' && value >= 0.01,
+  },
+  integerRule('maxConnectionsPerSource', 1, undefined, 'must be a whole number of at least 1'),
+  {
+    prop: 'workerBaseImage',
+    condition: matches(DOCKER_REFERENCE, v('workerBaseImage')),
+    requirement: 'must be a docker image reference like "public.ecr.aws/docker/library/ubuntu:24.04": [registry/]path[:tag][@digest], lower-case path, no whitespace, quotes, $ or backslashes',
+    check: matching(DOCKER_REFERENCE),
+  },
+  emptyOr('workerImage', DOCKER_REFERENCE, 'a docker image reference like "123456789012.dkr.ecr.eu-west-1.amazonaws.com/bastion-worker:1.4": [registry/]path[:tag][@digest], lower-case path, no whitespace, quotes, $ or backslashes'),
+
+  // Everything
+  {
+    prop: 'tags',
+    condition: `alltrue([for key, value in ${v('tags')} : length(key) >= 1 && length(key) <= 128 && length(value) <= 256 && !startswith(lower(key), "aws:")])`,
+    requirement: 'must have keys of 1 to 128 characters that do not start with "aws:" (reserved by AWS) and values of at most 256 characters',
+    check: (value: { [key: string]: string }) =>
+      Object.entries(value).every(([key, tag]) => length(key) >= 1 && length(key) <= 128 && length(tag) <= 256 && !key.toLowerCase().startsWith('aws:')),
   },
 ];
 
+// bastion.env (KEY=VALUE, read by bash, systemd and a plain parser) must never receive
+// whitespace, quotes, `$`, backslashes or newlines. Its values come from the numbers above and
+// from environmentName, serviceName and vpcName (label patterns), allowedIamGroups (IAM_GROUP),
+// assumeRoleArn (ROLE_ARN) and the two images (DOCKER_REFERENCE): none of them admits those.
+
+/** The names of an input in both worlds, for messages. */
+function names(prop: Prop): string {
+  return `construct property ${prop}, module variable ${variableName(prop)}`;
+}
+
+/** One message for both paths; `valueOf` renders a property's value (a Terraform reference or a literal). */
+function message(rule: RuleDefinition, valueOf: (prop: Prop) => string): string {
+  const others = (rule.uses ?? []).map((prop) => `${variableName(prop)} is ${valueOf(prop)}`);
+  return `${rule.requirement}; got ${valueOf(rule.prop)}${others.length > 0 ? ` (${others.join(', ')})` : ''} [${names(rule.prop)}]`;
+}
+
+export const INPUT_RULES: InputRule[] = DEFINITIONS.map((rule) => ({
+  ...rule,
+  allowed: message(rule, (prop) => `\${jsonencode(${v(prop)})}`),
+}));
+
+/** Tokens anywhere in a value: the value itself, a list element or a map value. */
 function isUnresolved(value: unknown): boolean {
-  return Token.isUnresolved(value);
+  if (Token.isUnresolved(value)) return true;
+  if (Array.isArray(value)) return value.some(isUnresolved);
+  if (value !== null && typeof value === 'object') return Object.values(value).some(isUnresolved);
+  return false;
 }
 
-function describe(value: unknown): string {
-  return JSON.stringify(value);
-}
-
-/** Throws on the first literal property a rule rejects, naming the property, the value and what is allowed. */
+/**
+ * Checks every rule on the literal properties and throws one Error listing every violation,
+ * each naming the property and its module variable, the value, what is allowed and how to fix it.
+ * Tokens are left to Terraform.
+ */
 export function validateProps(props: SshBastionServiceProps): void {
+  const inputs: ValidationInputs = { ...resolveConfig(props), vpcName: props.vpcName ?? null };
+  const given = (prop: Prop): unknown => (prop === 'vpcName' ? inputs.vpcName : (inputs as unknown as { [key: string]: unknown })[prop]);
   const errors: string[] = [];
-  for (const rule of INPUT_RULES) {
-    const value = props[rule.prop];
-    if (value === undefined || isUnresolved(value)) continue;
-    if (Array.isArray(value) && value.some(isUnresolved)) continue;
-    if (!rule.check(value as never)) {
-      errors.push(`${rule.prop} (module variable ${variableName(rule.prop)}) ${rule.allowed}, got ${describe(value)}`);
+  for (const rule of DEFINITIONS) {
+    // Single-property rules check what was given (defaults are valid); cross-property rules check
+    // the values with their defaults, as Terraform does.
+    const value = rule.uses ? given(rule.prop) : props[rule.prop];
+    if (value === undefined || value === null || isUnresolved(value)) continue;
+    if ((rule.uses ?? []).some((prop) => isUnresolved(given(prop)))) continue;
+    if (!rule.check(value as never, inputs)) {
+      errors.push(`${rule.prop} ${message(rule, (prop) => JSON.stringify(given(prop) ?? null))}`);
     }
   }
   if (errors.length > 0) {
