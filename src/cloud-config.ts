@@ -135,13 +135,14 @@ function hasHashComments(relativePath: string, text: string): boolean {
 }
 
 /**
- * The form a file ships in: without full-line comments, one-line docstrings and blank lines.
+ * The form a file ships in: without full-line comments, docstrings and blank lines.
  * EC2 accepts at most 16 KiB of (gzipped) user data; the documented originals stay in userdata/.
  * Kept: the `#!` line, shellcheck directives, and every line of code.
  */
 export function shippedText(text: string): string {
   const indentOf = (line: string) => line.length - line.trimStart().length;
-  const code = text.split('\n').filter((line, index) => {
+  const isPython = /^#!.*python/.test(text);
+  const code = (isPython ? withoutBlockDocstrings(text.split('\n')) : text.split('\n')).filter((line, index) => {
     const trimmed = line.trim();
     if (trimmed === '') return false;
     if (index === 0 && line.startsWith('#!')) return true;
@@ -153,6 +154,34 @@ export function shippedText(text: string): string {
     return !isDocstring || index + 1 >= code.length || indentOf(code[index + 1]) !== indentOf(line);
   });
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/**
+ * Python without its multi-line docstrings: a line that opens a triple-quoted string it does not
+ * close, up to the line that closes it, when the next code line keeps its indentation (so no
+ * block is left empty). Values such as `x = """..."""` do not start a line and stay.
+ */
+function withoutBlockDocstrings(lines: string[]): string[] {
+  const indentOf = (line: string) => line.length - line.trimStart().length;
+  const kept: string[] = [];
+  for (let index = 0; index < lines.length; index++) {
+    const trimmed = lines[index].trim();
+    const quote = trimmed.startsWith('"""') ? '"""' : trimmed.startsWith("'''") ? "'''" : undefined;
+    if (quote === undefined || (trimmed.length >= 6 && trimmed.endsWith(quote))) {
+      kept.push(lines[index]);
+      continue;
+    }
+    let end = index + 1;
+    while (end < lines.length && !lines[end].includes(quote)) end++;
+    let next = end + 1;
+    while (next < lines.length && (lines[next].trim() === '' || lines[next].trim().startsWith('#'))) next++;
+    if (end < lines.length && next < lines.length && indentOf(lines[next]) === indentOf(lines[index])) {
+      index = end;
+    } else {
+      kept.push(lines[index]);
+    }
+  }
+  return kept;
 }
 
 /** Code-unit order: the same on every machine, unlike localeCompare. */
