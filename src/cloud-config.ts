@@ -175,7 +175,9 @@ function withoutBlockDocstrings(lines: string[]): string[] {
     while (end < lines.length && !lines[end].includes(quote)) end++;
     let next = end + 1;
     while (next < lines.length && (lines[next].trim() === '' || lines[next].trim().startsWith('#'))) next++;
-    if (end < lines.length && next < lines.length && indentOf(lines[next]) === indentOf(lines[index])) {
+    // A docstring statement ends with the quotes themselves, not with `""",` inside a call.
+    const closesStatement = end < lines.length && lines[end].trimEnd().endsWith(quote);
+    if (closesStatement && next < lines.length && indentOf(lines[next]) === indentOf(lines[index])) {
       index = end;
     } else {
       kept.push(lines[index]);
