@@ -43,5 +43,5 @@ module "bastion" {
   allowed_cidr_blocks = var.client_cidr_blocks
   route53_zone_id     = var.route53_zone_id
 
-  environment_name = "internal"
+  environment_name = "intranet"
 }
