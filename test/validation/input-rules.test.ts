@@ -1,0 +1,274 @@
+import { Testing, TerraformStack } from 'cdktf';
+import { INPUT_RULES, MODULE_VARIABLES, SshBastionModuleStack, SshBastionService, SshBastionServiceProps, variableName } from '../../src';
+import { REQUIRED_PROPS, synthBastion } from '../helpers/synth';
+import { initialised, removeDir, terraform, terraformBinary, varArgument, variablesOnly } from '../helpers/terraform';
+
+type Props = Partial<SshBastionServiceProps>;
+
+/** One bad input: a title, the properties that make it, and the property (and variable) it must be reported against. */
+type BadInput = [title: string, props: Props, reported: keyof SshBastionServiceProps];
+
+const ZONE: Props = { route53ZoneId: 'Z0123456789ABCDEFGHIJ' };
+const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
+
+const bad = (title: string, prop: keyof SshBastionServiceProps, value: unknown, others: Props = {}): BadInput => [title, { ...others, [prop]: value }, prop];
+
+const BAD_INPUTS: BadInput[] = [
+  bad('vpcId is too short', 'vpcId', 'vpc-123'),
+  bad('vpcId is upper case', 'vpcId', 'VPC-0123456789ABCDEF0'),
+  bad('subnetIds is empty', 'subnetIds', []),
+  bad('subnetIds holds something else', 'subnetIds', ['subnet-0123456789abcdef0', 'subnet-xyz']),
+  bad('lbSubnetIds is empty', 'lbSubnetIds', []),
+  bad('lbSubnetIds holds a malformed id', 'lbSubnetIds', ['sub-01234567']),
+  bad('additionalSecurityGroupIds holds a malformed id', 'additionalSecurityGroupIds', ['sg-1234']),
+  bad('environmentName has upper case', 'environmentName', 'Prod'),
+  bad('environmentName is "internal"', 'environmentName', 'internal'),
+  bad('environmentName ends with a hyphen', 'environmentName', 'prod-'),
+  bad('environmentName holds a newline', 'environmentName', 'prod\nX=1'),
+  bad('serviceName holds an underscore', 'serviceName', 'bastion_service'),
+  bad('serviceName is too long for the DNS label', 'serviceName', 'a-very-long-service-name-indeed'),
+  bad('environmentName and serviceName together are too long for the DNS label', 'serviceName', 'bastion-service', { environmentName: 'production-eu', vpcName: 'shared-services-vpc-01' }),
+  bad('vpcName holds a space', 'vpcName', 'my-vpc 2'),
+  bad('vpcName is longer than a DNS label', 'vpcName', 'x'.repeat(64)),
+  bad('dnsDomain has an empty label', 'dnsDomain', 'example..com', ZONE),
+  bad('dnsDomain leaves no room for the generated label', 'dnsDomain', `${`${'a'.repeat(63)}.`.repeat(3)}example.com`, ZONE),
+  bad('dnsDomain is given without a hosted zone', 'dnsDomain', 'example.com'),
+  bad('route53ZoneId is lower case', 'route53ZoneId', 'z0123456789abcdefghij'),
+  bad('route53Fqdn starts with a hyphen', 'route53Fqdn', '-bastion.example.com', ZONE),
+  bad('route53Fqdn is given without a hosted zone', 'route53Fqdn', 'bastion.example.com'),
+  bad('allowedCidrBlocks has an IPv4 prefix above 32', 'allowedCidrBlocks', ['10.0.0.0/33']),
+  bad('allowedCidrBlocks holds an address without a prefix', 'allowedCidrBlocks', ['0.0.0.0']),
+  bad('allowedCidrBlocks has an IPv6 prefix above 128', 'allowedCidrBlocks', ['2001:db8::/129']),
+  bad('hostAllowedCidrBlocks holds an impossible address', 'hostAllowedCidrBlocks', ['300.1.2.3/32']),
+  bad('egressCidrBlocks holds a word', 'egressCidrBlocks', ['any']),
+  bad('servicePort is the admin port', 'servicePort', 2222),
+  bad('servicePort is 0', 'servicePort', 0),
+  bad('servicePort is above 65535', 'servicePort', 65536),
+  bad('servicePort is fractional', 'servicePort', 22.5),
+  bad('healthCheckPort is the service port', 'healthCheckPort', 22),
+  bad('healthCheckPort is the admin port', 'healthCheckPort', 2222),
+  bad('allowedIamGroups holds a comma', 'allowedIamGroups', ['admins,ops']),
+  bad('allowedIamGroups holds an empty name', 'allowedIamGroups', ['']),
+  bad('allowedIamGroups holds a name above 128 characters', 'allowedIamGroups', ['g'.repeat(129)]),
+  bad('assumeRoleArn has a short account id', 'assumeRoleArn', 'arn:aws:iam::123:role/key-lookup'),
+  bad('assumeRoleArn is a user', 'assumeRoleArn', 'arn:aws:iam::123456789012:user/alice'),
+  bad('instanceTypes is empty', 'instanceTypes', []),
+  bad('instanceTypes holds a malformed type', 'instanceTypes', ['t4g small']),
+  bad('instanceTypes are x86_64 on arm64', 'instanceTypes', ['t3.small']),
+  bad('instanceTypes are Graviton on x86_64', 'instanceTypes', ['m7i.large', 't4g.small'], { architecture: 'x86_64' }),
+  bad('architecture is amd64', 'architecture', 'amd64'),
+  bad('amiId is too short', 'amiId', 'ami-12345'),
+  bad('minSize is negative', 'minSize', -1),
+  bad('minSize is above maxSize', 'minSize', 3, { desiredCapacity: 3 }),
+  bad('maxSize is 0', 'maxSize', 0, { minSize: 0, desiredCapacity: 0 }),
+  bad('desiredCapacity is above maxSize', 'desiredCapacity', 3),
+  bad('desiredCapacity is below minSize', 'desiredCapacity', 1, { minSize: 2 }),
+  bad('keyName is longer than 255 characters', 'keyName', 'k'.repeat(256)),
+  bad('keyName is not ASCII', 'keyName', 'schlüssel'),
+  bad('rootVolumeSize is below 8 GiB', 'rootVolumeSize', 4),
+  bad('rootVolumeSize is above 16384 GiB', 'rootVolumeSize', 20000),
+  bad('sessionMaxSeconds is below a minute', 'sessionMaxSeconds', 30),
+  bad('sessionMaxSeconds is above a week', 'sessionMaxSeconds', 604801),
+  bad('healthCheckGracePeriod is negative', 'healthCheckGracePeriod', -1),
+  bad('containerMemoryMb is below 64', 'containerMemoryMb', 32),
+  bad('containerPidsLimit is below 16', 'containerPidsLimit', 8),
+  bad('containerCpus is 0', 'containerCpus', 0),
+  bad('maxConnectionsPerSource is 0', 'maxConnectionsPerSource', 0),
+  bad('workerBaseImage holds a space', 'workerBaseImage', 'ubuntu 24.04'),
+  bad('workerBaseImage has an upper-case path', 'workerBaseImage', 'Ubuntu:24.04'),
+  bad('workerImage holds a $', 'workerImage', 'registry.example.com/worker:$TAG'),
+  bad('workerImage holds a quote', 'workerImage', 'worker"image'),
+  bad('tags has an aws: key', 'tags', { 'aws:created-by': 'me' }),
+  bad('tags has a key above 128 characters', 'tags', { ['k'.repeat(129)]: 'v' }),
+  bad('tags has a value above 256 characters', 'tags', { Team: 'v'.repeat(257) }),
+];
+
+/** Every property set to a valid value other than its default. */
+const FULL: SshBastionServiceProps = {
+  vpcId: 'vpc-0123abcd',
+  subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
+  lbSubnetIds: ['subnet-89abcdef'],
+  environmentName: 'production',
+  serviceName: 'ssh',
+  vpcName: 'core',
+  dnsDomain: 'example.com.',
+  route53ZoneId: 'Z0123456789ABCDEFGHIJ',
+  route53Fqdn: 'ssh.example.com',
+  allowedCidrBlocks: ['203.0.113.0/24', '2001:db8::/32'],
+  hostAllowedCidrBlocks: ['198.51.100.7/32'],
+  additionalSecurityGroupIds: ['sg-0123456789abcdef0'],
+  egressCidrBlocks: ['10.0.0.0/8', '::/0'],
+  servicePort: 443,
+  healthCheckPort: 8443,
+  lbInternal: true,
+  lbDeletionProtection: true,
+  assignPublicIp: true,
+  allowedIamGroups: ['ssh-users', 'ops+admins@example.com'],
+  assumeRoleArn: 'arn:aws:iam::123456789012:role/identity/bastion-key-lookup',
+  instanceTypes: ['c7gn.large', 'm7g.large', 'a1.large'],
+  architecture: 'arm64',
+  amiId: 'ami-0123456789abcdef0',
+  minSize: 0,
+  maxSize: 4,
+  desiredCapacity: 2,
+  spot: true,
+  keyName: 'admin key 2024',
+  rootVolumeSize: 30,
+  sessionMaxSeconds: 3600,
+  stableHostKeys: false,
+  healthCheckGracePeriod: 900,
+  containerMemoryMb: 1024,
+  containerPidsLimit: 512,
+  containerCpus: 0.5,
+  maxConnectionsPerSource: 4,
+  tunnelOnly: true,
+  workerBaseImage: `docker.io/library/debian:12-slim@${DIGEST}`,
+  workerImage: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/bastion-worker:1.4',
+  customHostKeysScript: '#!/bin/bash\necho "own host keys"\n',
+  customKeyLookupScript: '#!/bin/bash\necho "own key lookup"\n',
+  customContainerImageScript: '#!/bin/bash\necho "own image"\n',
+  customUnitsScript: '#!/bin/bash\necho "own units"\n',
+  extraUserDataScript: '#!/bin/bash\necho "$HOSTNAME ready"\n',
+  extraCloudConfig: '#cloud-config\nruncmd:\n  - [echo, extra]\n',
+  tags: { Team: 'platform', 'cost-center': '42' },
+};
+
+/** The error the construct throws for `props`, or undefined. */
+function constructError(props: Props): string | undefined {
+  const stack = new TerraformStack(Testing.app(), 'test');
+  try {
+    new SshBastionService(stack, 'b', { ...REQUIRED_PROPS, ...props });
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** JSON as Terraform's jsonencode writes it: <, > and & escaped, object keys sorted. */
+function terraformJson(value: unknown): string {
+  const sorted = (item: unknown): unknown => {
+    if (Array.isArray(item)) return item.map(sorted);
+    if (item !== null && typeof item === 'object') {
+      return Object.fromEntries(Object.keys(item).sort().map((key) => [key, sorted((item as { [key: string]: unknown })[key])]));
+    }
+    return item;
+  };
+  return JSON.stringify(sorted(value)).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
+}
+
+/** Terraform wraps its messages at 78 columns: compare with whitespace runs collapsed. */
+const flat = (text: string) => text.replace(/\s+/g, ' ');
+
+function variableArguments(props: Props): string[] {
+  return Object.entries({ ...REQUIRED_PROPS, ...props }).map(([prop, value]) => varArgument(variableName(prop), value));
+}
+
+describe('input rules', () => {
+  test('every rule checks a module variable', () => {
+    const variables = new Set(MODULE_VARIABLES.map((variable) => variable.prop));
+    expect(INPUT_RULES.filter((rule) => !variables.has(rule.prop)).map((rule) => rule.prop)).toEqual([]);
+  });
+
+  test('every rule is broken by at least one bad input below', () => {
+    const reported = new Set(BAD_INPUTS.map(([, , prop]) => prop));
+    expect(INPUT_RULES.filter((rule) => !reported.has(rule.prop)).map((rule) => rule.prop)).toEqual([]);
+    expect(BAD_INPUTS.length).toBeGreaterThanOrEqual(40);
+  });
+
+  test('module variables are the snake_case of the properties, digits staying with their word', () => {
+    expect(variableName('route53ZoneId')).toBe('route53_zone_id');
+    expect(variableName('containerMemoryMb')).toBe('container_memory_mb');
+  });
+});
+
+describe('input rules in the construct', () => {
+  test('the defaults synthesize', () => {
+    expect(() => synthBastion()).not.toThrow();
+  });
+
+  test('a full good configuration synthesizes', () => {
+    // GIVEN every property set to a valid non-default value
+    // WHEN the construct is synthesized with cdktf's validations
+    const json = synthBastion(FULL);
+    // THEN it holds the bastion
+    expect(Object.keys(json.resource.aws_autoscaling_group)).toHaveLength(1);
+  });
+
+  test.each(BAD_INPUTS)('fails when %s', (_title, props, prop) => {
+    const message = constructError(props);
+    expect(message).toBeDefined();
+    expect(message).toContain(`${prop} `);
+    expect(message).toContain(`module variable ${variableName(prop)}`);
+    expect(message).toContain(`got ${JSON.stringify(props[prop])}`);
+  });
+
+  test('fails with one error listing every bad property', () => {
+    const message = constructError({ servicePort: 0, architecture: 'amd64' as never, tags: { 'aws:x': 'y' } }) ?? '';
+    expect(message.split('\n').filter((line) => line.startsWith('- ')).map((line) => line.split(' ')[1])).toEqual(['servicePort', 'architecture', 'tags']);
+  });
+
+  const ENV_FILE_PROPS: (keyof SshBastionServiceProps)[] = ['environmentName', 'serviceName', 'vpcName', 'assumeRoleArn', 'workerBaseImage', 'workerImage'];
+  const UNSAFE = [' ', '\t', '"', '\'', '$', '\\', '\n'];
+  test.each(ENV_FILE_PROPS.flatMap((prop) => UNSAFE.map((character) => [prop, JSON.stringify(character)] as const)))(
+    'fails when %s, which bastion.env receives, holds %s',
+    (prop, character) => {
+      const good: Props = { environmentName: 'prod', serviceName: 'ssh', vpcName: 'core', assumeRoleArn: 'arn:aws:iam::123456789012:role/lookup', workerBaseImage: 'ubuntu:24.04', workerImage: 'ubuntu:24.04' };
+      const value = `${good[prop]}${JSON.parse(character)}x`;
+      expect(constructError({ [prop]: value })).toContain(`got ${JSON.stringify(value)}`);
+    },
+  );
+
+  test('fails when an allowed IAM group, which bastion.env receives, holds whitespace, quotes, $ or a backslash', () => {
+    for (const character of [' ', '"', '\'', '$', '\\', '\n', ',']) {
+      expect(constructError({ allowedIamGroups: [`ops${character}x`] })).toContain('allowedIamGroups ');
+    }
+  });
+
+  test('tokens are left to Terraform: the module, all variables, synthesizes', () => {
+    expect(() => Testing.synth(new SshBastionModuleStack(Testing.app(), 'module'), true)).not.toThrow();
+  });
+});
+
+const binary = terraformBinary();
+if (!binary) {
+  // eslint-disable-next-line no-console
+  console.warn('\n\n*** terraform is not installed: the Terraform half of the input rule tests is SKIPPED ***\n\n');
+}
+const withTerraform = binary ? describe : describe.skip;
+
+withTerraform('input rules in the module, checked by real terraform offline', () => {
+  let dir: string;
+  const plan = (props: Props) => terraform(dir, ['plan', '-input=false', '-no-color', '-lock=false', ...variableArguments(props)]);
+
+  beforeAll(() => {
+    const module = JSON.parse(Testing.synth(new SshBastionModuleStack(Testing.app(), 'module')));
+    dir = initialised(variablesOnly(module), 'tf-input-rules-');
+  }, 60_000);
+
+  afterAll(() => {
+    if (dir) removeDir(dir);
+  });
+
+  test('the defaults plan', () => {
+    const result = plan({});
+    expect(result.output).toContain('No changes');
+    expect(result.status).toBe(0);
+  });
+
+  test('a full good configuration plans', () => {
+    const result = plan(FULL);
+    expect(result.output).toContain('No changes');
+    expect(result.status).toBe(0);
+  });
+
+  test.each(BAD_INPUTS)('fails when %s', (_title, props, prop) => {
+    const result = plan(props);
+    expect(result.status).not.toBe(0);
+    const output = flat(result.output);
+    const name = variableName(prop);
+    expect(output).toContain('Invalid value for variable');
+    expect(output).toContain(flat(`${name} `));
+    expect(output).toContain(flat(`got ${terraformJson(props[prop])}`));
+    expect(output).toContain(`[construct property ${prop}, module variable ${name}].`);
+  });
+});
