@@ -1,4 +1,4 @@
-import { Fn, TerraformIterator, TerraformStack, Token, ref } from 'cdktf';
+import { Fn, TerraformIterator, TerraformLocal, TerraformStack, Token, ref } from 'cdktf';
 import { Construct } from 'constructs';
 import { AutoscalingGroup } from '@cdktf/provider-aws/lib/autoscaling-group';
 import { DataAwsAmi } from '@cdktf/provider-aws/lib/data-aws-ami';
@@ -8,7 +8,7 @@ import { AMAZON_LINUX_2023_PARAMETER, BastionConfig, withTags } from './config';
 import { attributeOf, choose, nonEmpty, not, presence } from './conditional';
 import { Identity } from './identity';
 import { Network } from './network';
-import { renderUserData } from './user-data';
+import { renderUserData, USER_DATA_LIMIT_BYTES } from './user-data';
 
 export interface Compute {
   readonly launchTemplate: LaunchTemplate;
@@ -34,13 +34,17 @@ export function defineCompute(scope: Construct, config: BastionConfig, network: 
   });
 
   const instanceTags = withTags(config.tags, { Name: config.nameStem });
+  const userData = renderUserData(config);
+  // Only Terraform can measure user data built from variables: stop at plan, not at apply.
+  const userDataLocal = Token.isUnresolved(userData) ? new TerraformLocal(scope, 'user_data', userData) : undefined;
+  const userDataLimit = Math.ceil(USER_DATA_LIMIT_BYTES / 3) * 4;
   const launchTemplate = new LaunchTemplate(scope, 'launch_template', {
     namePrefix: `${config.nameStem}-`,
     description: `Bastion hosts of ${config.nameStem}`,
     imageId: image.id,
     instanceType: Fn.element(config.instanceTypes, 0),
     keyName: choose(nonEmpty(config.keyName), config.keyName, Token.nullValue() as unknown as string),
-    userData: renderUserData(config),
+    userData: userDataLocal ? userDataLocal.asString : userData,
     updateDefaultVersion: true,
     iamInstanceProfile: { arn: identity.instanceProfile.arn },
     // IMDSv2 only, one hop: containers behind the docker bridge cannot reach it.
@@ -61,7 +65,17 @@ export function defineCompute(scope: Construct, config: BastionConfig, network: 
     monitoring: { enabled: true },
     tagSpecifications: ['instance', 'volume', 'network-interface'].map((resourceType) => ({ resourceType, tags: instanceTags })),
     tags: config.tags,
-    lifecycle: { createBeforeDestroy: true },
+    lifecycle: {
+      createBeforeDestroy: true,
+      precondition: userDataLocal
+        ? [
+            {
+              condition: `\${length(${userDataLocal.fqn}) <= ${userDataLimit}}`,
+              errorMessage: `The user data is over EC2's limit of ${USER_DATA_LIMIT_BYTES} bytes (gzipped): shorten extra_user_data_script, extra_cloud_config or the custom_*_script variables.`,
+            },
+          ]
+        : undefined,
+    },
   });
 
   const targetGroupArns = network.adminTargetGroup

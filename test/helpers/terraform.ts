@@ -108,6 +108,9 @@ export function asTerraformData(module: Json): Json {
       for (const [name, block] of Object.entries(byName as Json)) {
         const converted: Json = { input: blockAsInput(block as Json) };
         for (const key of BLOCK_KEYS_KEPT) if ((block as Json)[key] !== undefined) converted[key] = (block as Json)[key];
+        // Preconditions are the module's own plan-time checks: keep them.
+        const lifecycle = (block as Json).lifecycle;
+        if (lifecycle?.precondition) converted.lifecycle = { precondition: lifecycle.precondition };
         resources[`${prefix}${type}__${name}`] = converted;
       }
     }
@@ -119,7 +122,23 @@ export function asTerraformData(module: Json): Json {
   const terraformBlock = { ...(tf ?? {}) };
   delete terraformBlock.required_providers;
   delete terraformBlock.backend;
-  return rewriteReferences({ ...rest, terraform: terraformBlock, resource: { terraform_data: resources } }, types);
+  const rewritten = rewriteReferences({ ...rest, terraform: terraformBlock, resource: { terraform_data: resources } }, types);
+  addComputedAttributes(rewritten);
+  return rewritten;
+}
+
+/**
+ * terraform_data's output is its input, so attributes only the provider computes (`id`, `arn`,
+ * ...) would be missing at plan: give each referenced one a placeholder string.
+ */
+function addComputedAttributes(config: Json): void {
+  const text = JSON.stringify(config);
+  const blocks = config.resource.terraform_data as Json;
+  for (const match of text.matchAll(/terraform_data\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.output\.([A-Za-z_][A-Za-z0-9_]*)/g)) {
+    const [, name, attribute] = match;
+    const input = blocks[name]?.input;
+    if (input && !(attribute in input)) input[attribute] = `computed-${attribute}`;
+  }
 }
 
 /** Only the variables (with their validations) and the Terraform version requirement. */
