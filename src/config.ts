@@ -138,8 +138,13 @@ export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
     extraCloudConfig: props.extraCloudConfig ?? '',
     tags: props.tags ?? {},
     nameStem: `${environmentName}-${serviceName}`,
-    hostKeyParameterName: `/${joinNonEmpty([environmentName, vpcLabel, serviceName], '/')}/ssh-host-ed25519-key`,
+    hostKeyParameterName: concat(['/', joinNonEmpty([environmentName, vpcLabel, serviceName], '/'), '/ssh-host-ed25519-key']),
   };
+}
+
+/** Joins strings, with Terraform's join() when any of them is only known to Terraform. */
+export function concat(parts: string[]): string {
+  return parts.some((part) => Token.isUnresolved(part)) ? Fn.join('', parts) : parts.join('');
 }
 
 /** A switch rendered for bastion.env: "true" or "false". */

@@ -60,9 +60,7 @@ export const HOST_SETTING_VARIABLES: { readonly [K in keyof HostSettings]: strin
   hostnamePrefix: 'BASTION_HOSTNAME_PREFIX',
 };
 
-/** Renders bastion.env: one KEY=VALUE line per setting, fixed order. */
-export function renderHostEnvironment(settings: HostSettings): string {
-  return (Object.keys(HOST_SETTING_VARIABLES) as (keyof HostSettings)[])
-    .map((key) => `${HOST_SETTING_VARIABLES[key]}=${settings[key]}\n`)
-    .join('');
+/** bastion.env as pieces: `KEY=`, value, newline, per setting in a fixed order. */
+export function hostEnvironmentParts(settings: HostSettings): string[] {
+  return (Object.keys(HOST_SETTING_VARIABLES) as (keyof HostSettings)[]).flatMap((key) => [`${HOST_SETTING_VARIABLES[key]}=`, settings[key], '\n']);
 }

@@ -2,8 +2,8 @@ import { gzipSync } from 'zlib';
 import { Fn, Token } from 'cdktf';
 import { nonEmpty } from './conditional';
 import { renderCloudConfig, UserDataSection } from './cloud-config';
-import { BastionConfig, ADMIN_PORT, switchText, joinNonEmpty } from './config';
-import { HostSettings, renderHostEnvironment } from './host-settings';
+import { BastionConfig, ADMIN_PORT, concat, switchText, joinNonEmpty } from './config';
+import { HostSettings, hostEnvironmentParts } from './host-settings';
 
 /** EC2 refuses user data above 16 KiB (after base64 decoding); ours is gzipped to fit. */
 export const USER_DATA_LIMIT_BYTES = 16384;
@@ -115,7 +115,7 @@ function cloudConfigWithPlaceholders(config: BastionConfig, placeholders: Placeh
     units: placeholders.hold(config.customUnitsScript),
   };
   return renderCloudConfig({
-    environment: placeholders.hold(renderHostEnvironment(hostSettings(config))),
+    environment: placeholders.hold(concat(hostEnvironmentParts(hostSettings(config)))),
     sectionScripts,
     extraScript: placeholders.hold(config.extraUserDataScript),
   });
