@@ -106,6 +106,8 @@ export class FaultProxy {
   private readonly sockets = new Set<net.Socket>();
   /** emulated page size; undefined = pass answers through unchanged */
   pageSize?: number;
+  /** requests moto could not be reached for (answered 502) */
+  upstreamErrors = 0;
   /** delay added before forwarding each request (to make concurrency observable) */
   delayMs = 0;
   /** requests being answered right now (forwarded or hanging) */
@@ -231,6 +233,7 @@ export class FaultProxy {
       res.writeHead(status, { ...h, 'content-length': Buffer.byteLength(out) });
       res.end(out);
     } catch (err) {
+      this.upstreamErrors++;
       res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(String(err));
     }
@@ -241,7 +244,9 @@ export class FaultProxy {
       const headers = { ...req.headers, host: this.upstream.host, 'content-length': String(Buffer.byteLength(body)) };
       delete headers['transfer-encoding'];
       const up = http.request(
-        { host: this.upstream.hostname, port: this.upstream.port, method: req.method, path: req.url, headers },
+        // agent: false = a fresh connection per request; reusing a kept-alive socket that moto
+        // is closing would turn into a 502 and a retry the test did not cause
+        { host: this.upstream.hostname, port: this.upstream.port, method: req.method, path: req.url, headers, agent: false },
         (r) => {
           const parts: Buffer[] = [];
           r.on('data', (c: Buffer) => parts.push(c));

@@ -43,7 +43,10 @@ beforeAll(async () => {
   await moto.seedUsers(seeded);
   seedMs = Date.now() - started;
   proxy = await FaultProxy.start(moto.endpoint, { pageSize: 100 });
-  const env = moto.awsEnv(undefined, proxy.endpoint);
+  // Generous timeouts: moto answers every emulated page with all 1,050 users, which is slow on
+  // a loaded 2-core machine; a read timeout would add retries and break the exact counts.
+  // (Failure timing is what faults.test.ts tests, with the defaults.)
+  const env = { ...moto.awsEnv(undefined, proxy.endpoint), BASTION_IAM_READ_TIMEOUT_SECONDS: '20', BASTION_KEYS_REQUEST_TIMEOUT_SECONDS: '45' };
   [grouped, everyone] = await Promise.all([
     KeysDaemon.start({ env: { ...env, BASTION_ALLOWED_IAM_GROUPS: GROUP } }),
     KeysDaemon.start({ env }),
@@ -98,7 +101,13 @@ test('USERS of an account with 1,050 users follows ListUsers pages', async () =>
 
 test('USERS is refreshed once the cache is older than BASTION_USERS_CACHE_SECONDS', async () => {
   const short = await KeysDaemon.start({
-    env: { ...moto.awsEnv(undefined, proxy.endpoint), BASTION_ALLOWED_IAM_GROUPS: GROUP, BASTION_USERS_CACHE_SECONDS: '1' },
+    env: {
+      ...moto.awsEnv(undefined, proxy.endpoint),
+      BASTION_ALLOWED_IAM_GROUPS: GROUP,
+      BASTION_USERS_CACHE_SECONDS: '1',
+      BASTION_IAM_READ_TIMEOUT_SECONDS: '20',
+      BASTION_KEYS_REQUEST_TIMEOUT_SECONDS: '45',
+    },
   });
   try {
     proxy.clear();
