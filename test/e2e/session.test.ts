@@ -1,0 +1,343 @@
+// End to end: one test host booted by the real run-sections (host key from moto's SSM, the real
+// key lookup service on moto's IAM, the worker image built from userdata/worker on a debootstrap
+// base), then real OpenSSH clients log in through the per-connection socket.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  BastionTestHost,
+  FAKE_CREDENTIALS,
+  HOST_ADDRESS,
+  METADATA_ADDRESS,
+  Settings,
+  VPC_ADDRESS,
+  VPC_SERVICE_PORT,
+  VPC_SERVICE_TEXT,
+  waitFor,
+} from '../helpers/harness';
+
+jest.setTimeout(120_000);
+
+const HOST_KEY_PARAMETER = '/ssh-bastion/e2e/host-key';
+const SERVICE_PORT = 22;
+const HEALTH_PORT = 2224;
+const SHORT_LIMIT_PORT = 2201;
+const TUNNEL_ONLY_PORT = 2202;
+const BOB_IAM = 'bob+ops=x,y@corp';
+const BOB_LINUX = 'bobplusopsequalxcommayatcorp';
+const MANY_MEMBERS = 110;
+
+const SETTINGS: Settings = {
+  BASTION_SERVICE_PORT: String(SERVICE_PORT),
+  BASTION_ADMIN_PORT: '2222',
+  BASTION_HEALTH_PORT: String(HEALTH_PORT),
+  BASTION_SESSION_MAX_SECONDS: '43200',
+  BASTION_ALLOWED_IAM_GROUPS: 'bastion-admins,bastion-many',
+  BASTION_ASSUME_ROLE_ARN: '',
+  BASTION_HOST_KEY_PARAMETER: HOST_KEY_PARAMETER,
+  BASTION_WORKER_BASE_IMAGE: '',
+  BASTION_WORKER_IMAGE: '',
+  BASTION_CONTAINER_MEMORY_MB: '256',
+  BASTION_CONTAINER_PIDS: '128',
+  BASTION_CONTAINER_CPUS: '0.5',
+  BASTION_MAX_CONNECTIONS_PER_SOURCE: '10',
+  BASTION_TUNNEL_ONLY: 'false',
+  BASTION_HOSTNAME_PREFIX: 'e2e-bastion',
+};
+
+let host: BastionTestHost;
+const keys: Record<string, string> = {};
+let knownHosts = '';
+let hostPublicKey = '';
+let bootMs = 0;
+
+function keyPair(dir: string, name: string): { file: string; publicKey: string } {
+  const file = path.join(dir, name);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', file]);
+  return { file, publicKey: fs.readFileSync(`${file}.pub`, 'utf8').trim() };
+}
+
+/** SSM PutParameter on moto (JSON protocol). */
+async function putSecureString(endpoint: string, name: string, value: string): Promise<void> {
+  const res = await fetch(`${endpoint}/`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': 'AmazonSSM.PutParameter',
+      authorization: 'AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ssm/aws4_request, SignedHeaders=host, Signature=0',
+      'x-amz-date': '20260101T000000Z',
+    },
+    body: JSON.stringify({ Name: name, Value: value, Type: 'SecureString' }),
+  });
+  if (!res.ok) throw new Error(`PutParameter: ${res.status} ${await res.text()}`);
+}
+
+beforeAll(async () => {
+  host = new BastionTestHost({ ...SETTINGS });
+  await host.prepare();
+  const moto = host.moto!;
+  const keyDir = path.join(host.dir, 'client-keys');
+  fs.mkdirSync(keyDir);
+  for (const name of ['alice1', 'alice2', 'aliceInactive', 'bob', 'carolInactive', 'mallory', 'member7', 'stranger']) {
+    const pair = keyPair(keyDir, name);
+    keys[name] = pair.file;
+    keys[`${name}.pub`] = pair.publicKey;
+  }
+  await moto.seedUsers([
+    { name: 'alice', groups: ['bastion-admins'], keys: [keys['alice1.pub'], keys['alice2.pub']] },
+    { name: BOB_IAM, groups: ['bastion-admins', 'bastion-many'], keys: [keys['bob.pub']] },
+    { name: 'carol', groups: ['bastion-many'] },
+    { name: 'mallory', groups: ['outsiders'], keys: [keys['mallory.pub']] },
+    ...Array.from({ length: MANY_MEMBERS }, (_, i) => ({
+      name: `member${String(i).padStart(3, '0')}`,
+      groups: ['bastion-many'],
+      keys: i === 7 ? [keys['member7.pub']] : [],
+    })),
+  ]);
+  await moto.updateSshPublicKey('alice', await moto.uploadSshPublicKey('alice', keys['aliceInactive.pub']), 'Inactive');
+  await moto.updateSshPublicKey('carol', await moto.uploadSshPublicKey('carol', keys['carolInactive.pub']), 'Inactive');
+
+  const hostKey = keyPair(keyDir, 'host-key');
+  hostPublicKey = hostKey.publicKey.split(' ').slice(0, 2).join(' ');
+  await putSecureString(moto.endpoint, HOST_KEY_PARAMETER, fs.readFileSync(hostKey.file, 'utf8'));
+  knownHosts = path.join(host.dir, 'known_hosts');
+  fs.writeFileSync(knownHosts, [SERVICE_PORT, SHORT_LIMIT_PORT, TUNNEL_ONLY_PORT].map((p) => `${p === 22 ? '127.0.0.1' : `[127.0.0.1]:${p}`} ${hostPublicKey}\n`).join(''));
+
+  const boot = await host.boot();
+  bootMs = boot.ms;
+  if (boot.status !== 0) throw new Error(`boot failed:\n${boot.stdout}\n${boot.stderr}`);
+  await host.serveSessions(SHORT_LIMIT_PORT, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_SESSION_MAX_SECONDS: '4' }, 'short-limit');
+  await host.serveSessions(TUNNEL_ONLY_PORT, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_TUNNEL_ONLY: 'true' }, 'tunnel-only');
+}, 300_000);
+
+afterAll(async () => {
+  await host?.stop();
+});
+
+describe('boot', () => {
+  test('run-sections set the host up and opened the health-check port', async () => {
+    expect(await host.portOpen(HEALTH_PORT)).toBe(true);
+    expect(host.readFile('/etc/systemd/system/ssh-bastion.socket.d/50-settings.conf')).toContain(`ListenStream=${SERVICE_PORT}`);
+    expect(host.readFile('/etc/systemd/system/ssh-bastion.socket.d/50-settings.conf')).toContain('MaxConnectionsPerSource=10');
+    expect(host.readFile('/etc/systemd/system/ssh-bastion@.service.d/50-settings.conf')).toContain('RuntimeMaxSec=43200');
+    expect(host.readFile('/etc/ssh/sshd_config.d/01-ssh-bastion-admin-port.conf')).toMatch(/^Port 2222$/m);
+    console.log(`boot (run-sections, image build included): ${bootMs} ms`);
+  });
+});
+
+describe('login', () => {
+  test('an allowed IAM user logs in as herself with each of her active keys and has passwordless sudo', async () => {
+    for (const key of [keys.alice1, keys.alice2]) {
+      const result = await host.ssh({ user: 'alice', key, knownHosts, command: 'id -un; sudo -n id -u; echo "$HOME"; test -d "$HOME" && echo home' });
+      expect(result.stderr).toBe('');
+      expect(result.stdout.split('\n')).toEqual(['alice', '0', '/home/alice', 'home', '']);
+    }
+  });
+
+  test('an IAM name with + = , @ logs in under its mapped Linux name', async () => {
+    const result = await host.ssh({ user: BOB_LINUX, key: keys.bob, knownHosts, command: 'id -un; sudo -n true && echo sudo' });
+    expect(result.stdout).toBe(`${BOB_LINUX}\nsudo\n`);
+  });
+
+  test('a member of a group of more than 100 users logs in', async () => {
+    const result = await host.ssh({ user: 'member007', key: keys.member7, knownHosts, command: 'id -un; getent passwd | grep -c "^member"' });
+    expect(result.stdout).toBe(`member007\n${MANY_MEMBERS}\n`);
+  });
+
+  test.each([
+    ['a user outside the allowed groups', 'mallory', 'mallory'],
+    ['an inactive key', 'alice', 'aliceInactive'],
+    ['a user whose only key is inactive', 'carol', 'carolInactive'],
+    ['a key of another user', 'alice', 'bob'],
+    ['a key IAM does not know', 'alice', 'stranger'],
+  ])('refuses %s', async (_what, user, key) => {
+    const result = await host.ssh({ user, key: keys[key], knownHosts, command: 'true' });
+    expect(result.status).toBe(255);
+    expect(result.stderr).toContain('Permission denied (publickey)');
+  });
+
+  test('root cannot log in even with a key of an allowed user', async () => {
+    const result = await host.ssh({ user: 'root', key: keys.alice1, knownHosts, command: 'true' });
+    expect(result.status).toBe(255);
+  });
+
+  test('a login takes well under 3 s', async () => {
+    const result = await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'true' });
+    expect(result.status).toBe(0);
+    console.log(`login + logout round trip: ${result.ms} ms`);
+    expect(result.ms).toBeLessThan(3000);
+  });
+});
+
+describe('one throw-away container per connection', () => {
+  test('two concurrent logins get two different containers, each with its own file system', async () => {
+    const session = (marker: string) =>
+      host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: `touch /tmp/${marker}; sleep 3; cat /etc/hostname; ls /tmp` });
+    const during = (async () => {
+      await new Promise((r) => setTimeout(r, 2000));
+      return host.sessionContainers();
+    })();
+    const [a, b, containers] = await Promise.all([session('first'), session('second'), during]);
+    expect(containers).toHaveLength(2);
+    expect(a.stdout.split('\n')[0]).not.toBe(b.stdout.split('\n')[0]);
+    expect(a.stdout).toContain('first');
+    expect(a.stdout).not.toContain('second');
+    expect(b.stdout).toContain('second');
+    expect(b.stdout).not.toContain('first');
+  });
+
+  test('nothing persists between sessions', async () => {
+    await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'echo kept > ~/note; sudo -n touch /etc/kept' });
+    const result = await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'ls ~/note /etc/kept 2>&1 || true' });
+    expect(result.stdout).toContain('No such file or directory');
+    expect(result.stdout).not.toMatch(/^\/etc\/kept$/m);
+  });
+
+  test('the container is gone after logout', async () => {
+    await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'true' });
+    await waitFor(async () => (await host.sessionContainers()).length === 0, 5000, 'containers removed');
+  });
+
+  test('a session ends at the session limit and its container is removed', async () => {
+    const result = await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, port: SHORT_LIMIT_PORT, command: 'sleep 30; echo survived' });
+    expect(result.stdout).not.toContain('survived');
+    expect(result.ms).toBeLessThan(15_000);
+    expect(host.journal()).toMatch(/session end client=127\.0\.0\.1:\d+ user=alice .* \(reached the limit of 4s\)/);
+    await waitFor(async () => (await host.sessionContainers()).length === 0, 5000, 'containers removed');
+  });
+
+  test('the MOTD states that the container is one-time, has sudo and ends at the limit', async () => {
+    // An interactive login (a terminal, no command): what a person sees first.
+    const result = await host.run([
+      'bash', '-c', `echo exit | ssh -tt -i ${keys.alice1} -o BatchMode=yes -o UserKnownHostsFile=${knownHosts} alice@127.0.0.1`,
+    ]);
+    expect(result.stdout).toMatch(/one-time container/);
+    expect(result.stdout).toMatch(/passwordless sudo/);
+    expect(result.stdout).toMatch(/12 hour\(s\)/);
+  });
+});
+
+describe('no AWS credentials in sessions', () => {
+  const probe = [
+    'env | grep -c "^AWS_" || true',
+    'ls -a /root/.aws ~/.aws 2>&1 | grep -c "No such file" || true',
+    'command -v aws || echo no-aws-cli',
+    `timeout 3 bash -c 'exec 3<>/dev/tcp/${METADATA_ADDRESS}/80 && printf "GET /latest/meta-data/iam/security-credentials/ HTTP/1.0\\r\\n\\r\\n" >&3 && cat <&3' || echo metadata-unreachable`,
+    `timeout 3 bash -c 'exec 3<>/dev/tcp/${VPC_ADDRESS}/${VPC_SERVICE_PORT} && printf "GET / HTTP/1.0\\r\\n\\r\\n" >&3 && cat <&3' || echo vpc-unreachable`,
+  ].join('; ');
+
+  test('root in a session sees no AWS variables or files and cannot reach the instance metadata, but reaches the VPC', async () => {
+    const result = await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: `sudo -n bash -c ${JSON.stringify(probe)}` });
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toBe('0');
+    expect(lines[1]).toBe('2');
+    expect(result.stdout).toContain('no-aws-cli');
+    expect(result.stdout).toContain('metadata-unreachable');
+    expect(result.stdout).not.toContain(FAKE_CREDENTIALS);
+    expect(result.stdout).toContain(VPC_SERVICE_TEXT);
+  });
+
+  test('the host itself reaches the fake metadata service (the block is the containers only)', async () => {
+    const result = await host.run(['bash', '-c', `exec 3<>/dev/tcp/${METADATA_ADDRESS}/80; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3`]);
+    expect(result.stdout).toContain(FAKE_CREDENTIALS);
+  });
+
+  test('sessions cannot connect to the host itself (admin sshd port)', async () => {
+    const listener = host.run(['timeout', '8', 'socat', 'TCP-LISTEN:2222,reuseaddr', 'SYSTEM:echo admin-sshd'], { timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const gateway = (await host.docker('network', 'inspect', '-f', '{{(index .IPAM.Config 0).Gateway}}', 'ssh-bastion')).trim();
+    const check = (address: string) => `timeout 3 bash -c 'exec 3<>/dev/tcp/${address}/2222 && cat <&3' || echo blocked-${address}`;
+    const result = await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: `${check(gateway)}; ${check(HOST_ADDRESS)}` });
+    expect(result.stdout).toContain(`blocked-${gateway}`);
+    expect(result.stdout).toContain(`blocked-${HOST_ADDRESS}`);
+    expect(result.stdout).not.toContain('admin-sshd');
+    await listener;
+  });
+
+  test('port forwarding to the VPC works', async () => {
+    const result = await host.run([
+      'bash', '-c',
+      `ssh -i ${keys.alice1} -p ${SERVICE_PORT} -o BatchMode=yes -o UserKnownHostsFile=${knownHosts} -o ExitOnForwardFailure=yes ` +
+        `-f -L 127.0.0.1:18080:${VPC_ADDRESS}:${VPC_SERVICE_PORT} alice@127.0.0.1 sleep 5 && ` +
+        `exec 3<>/dev/tcp/127.0.0.1/18080 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3`,
+    ]);
+    expect(result.stdout).toContain(VPC_SERVICE_TEXT);
+  });
+});
+
+describe('hardening', () => {
+  test('containers run with limits, --init, few capabilities and no AWS environment', async () => {
+    await waitFor(async () => (await host.sessionContainers()).length === 0, 5000, 'no session container');
+    const session = host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'sleep 3' });
+    await waitFor(async () => (await host.sessionContainers()).length === 1, 5000, 'session container');
+    const [name] = await host.sessionContainers();
+    const inspect = JSON.parse(await host.docker('inspect', name))[0];
+    await session;
+    expect(inspect.HostConfig.Memory).toBe(256 * 1024 * 1024);
+    expect(inspect.HostConfig.PidsLimit).toBe(128);
+    expect(inspect.HostConfig.NanoCpus).toBe(500_000_000);
+    expect(inspect.HostConfig.Init).toBe(true);
+    expect(inspect.HostConfig.CapDrop).toEqual(['ALL']);
+    expect([...inspect.HostConfig.CapAdd].sort()).toEqual(
+      ['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'SETGID', 'SETUID', 'SYS_CHROOT'].map((c) => `CAP_${c}`).sort(),
+    );
+    expect(inspect.HostConfig.NetworkMode).toBe('ssh-bastion');
+    expect(inspect.Config.Env.filter((e: string) => e.startsWith('AWS_'))).toEqual([]);
+  });
+
+  test('tunnel-only: a shell is refused, port forwarding works', async () => {
+    const shell = await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, port: TUNNEL_ONLY_PORT, command: 'echo shell-works' });
+    expect(shell.stdout).not.toContain('shell-works');
+    expect(shell.stderr).toContain('port forwarding only');
+    const forward = await host.run([
+      'bash', '-c',
+      `ssh -i ${keys.alice1} -p ${TUNNEL_ONLY_PORT} -o BatchMode=yes -o UserKnownHostsFile=${knownHosts} -o ExitOnForwardFailure=yes ` +
+        `-N -L 127.0.0.1:18081:${VPC_ADDRESS}:${VPC_SERVICE_PORT} alice@127.0.0.1 & tunnel=$!; ` +
+        `for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/18081) 2>/dev/null && break; sleep 0.1; done; ` +
+        `exec 3<>/dev/tcp/127.0.0.1/18081 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3; kill "$tunnel"`,
+    ]);
+    expect(forward.stdout).toContain(VPC_SERVICE_TEXT);
+  });
+});
+
+describe('audit and host keys', () => {
+  test('the journal has a start and an end line with the client address, the user and the container', async () => {
+    await host.ssh({ user: 'alice', key: keys.alice2, knownHosts, command: 'true' });
+    const journal = host.journal();
+    const end = [...journal.matchAll(/session end client=127\.0\.0\.1:(\d+) user=alice container=(ssh-bastion-\S+) duration=\d+s status=\d+ \(ended\)/g)].pop();
+    expect(end).toBeDefined();
+    const [, port, container] = end!;
+    expect(journal).toContain(`session start client=127.0.0.1:${port} container=${container}`);
+    expect(journal).toMatch(new RegExp(`${container}: Accepted publickey for alice from 127\\.0\\.0\\.1 port ${port} ssh2`));
+    expect(journal).not.toContain('UNKNOWN');
+  });
+
+  test('every session presents the host key stored in SSM', async () => {
+    // StrictHostKeyChecking=yes with only the SSM key known: logins succeed only if it matches.
+    const [a, b] = await Promise.all([
+      host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'sleep 1; cat /etc/hostname' }),
+      host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'sleep 1; cat /etc/hostname' }),
+    ]);
+    expect([a.status, b.status]).toEqual([0, 0]);
+    expect(a.stdout).not.toBe(b.stdout);
+    const scanned = await host.run(['ssh-keyscan', '-t', 'ed25519', '-p', String(SERVICE_PORT), '127.0.0.1']);
+    expect(scanned.stdout).toContain(hostPublicKey);
+  });
+});
+
+describe('health check', () => {
+  test('stays closed while a check fails (worker image missing), opens once ready', async () => {
+    await host.must(['systemctl', 'stop', 'ssh-bastion-health.socket']);
+    await waitFor(async () => !(await host.portOpen(HEALTH_PORT)), 5000, 'health port closed');
+    await host.docker('tag', 'ssh-bastion-worker:current', 'ssh-bastion-worker:saved');
+    await host.docker('rmi', 'ssh-bastion-worker:current');
+    const failed = await host.run(['/usr/local/libexec/ssh-bastion/setup-ready']);
+    expect(failed.status).not.toBe(0);
+    expect(failed.stderr).toContain('FAILED: worker image ssh-bastion-worker:current present');
+    expect(await host.portOpen(HEALTH_PORT)).toBe(false);
+    await host.docker('tag', 'ssh-bastion-worker:saved', 'ssh-bastion-worker:current');
+    const ready = await host.run(['/usr/local/libexec/ssh-bastion/setup-ready']);
+    expect(ready.status).toBe(0);
+    await host.waitForPort(HEALTH_PORT);
+  });
+});

@@ -1,0 +1,359 @@
+/**
+ * A bastion host for the e2e tests, as close to a real one as this machine allows, changing
+ * nothing on the machine itself:
+ *
+ * - two network namespaces the test creates: the host's, and a "VPC" one behind a veth pair that
+ *   holds a fake instance metadata service on 169.254.169.254 (serving fake credentials) and a
+ *   fake VPC service on 192.0.2.2:8080;
+ * - a private mount namespace where /etc, /usr/local and /opt are overlays and /run a tmpfs, so
+ *   userdata/host/** and userdata/worker/** are laid out at their real paths (as cloud-init's
+ *   write_files would) and the scripts write wherever they would on a host;
+ * - a private dockerd with iptables in that namespace, moto (IAM + SSM) on 127.0.0.1, the real
+ *   key lookup service started from its unit's ExecStart, and the real setup sections run by the
+ *   real run-sections;
+ * - systemctl is an emulator (systemd is not PID 1 here): starting a socket unit serves it with
+ *   `systemd-socket-activate --accept --inetd` running the unit's real ExecStart/ExecStopPost
+ *   (parsed from the unit file, %i substituted as systemd would by unit-instance.py).
+ *
+ * `stop()` kills every process in the namespaces, which takes the mounts with them, and deletes
+ * the namespaces, also after a failed boot.
+ */
+import { ChildProcess, execFile, execFileSync, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { promisify } from 'util';
+import { baseImageTar } from './base-image';
+import { Dockerd } from './dockerd';
+import { MotoServer } from './moto';
+
+const execFileAsync = promisify(execFile);
+
+export const REPO_DIR = path.resolve(__dirname, '..', '..');
+const HELPERS_DIR = __dirname;
+const NETNS_PREFIX = 'sshb-e2e-';
+export const METADATA_ADDRESS = '169.254.169.254';
+export const VPC_ADDRESS = '192.0.2.2';
+export const HOST_ADDRESS = '192.0.2.1';
+export const VPC_SERVICE_PORT = 8080;
+export const FAKE_CREDENTIALS = 'FAKE-SECRET-ACCESS-KEY-FROM-METADATA';
+export const VPC_SERVICE_TEXT = 'hello from the VPC';
+
+/** The bastion.env of the test host; keys as in src/host-settings.ts. */
+export type Settings = Record<string, string>;
+
+export interface CommandResult {
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+}
+
+/** Values of `key=` in a unit file (all of them, in order), continuation lines not supported. */
+export function unitSettings(text: string, key: string): string[] {
+  return [...text.matchAll(new RegExp(`^\\s*${key}\\s*=\\s*(.*?)\\s*$`, 'gm'))].map((m) => m[1]);
+}
+
+/** ExecStart-style command line split into argv (no quoting in our units; '-' prefix dropped). */
+export function commandLine(value: string): string[] {
+  return value.replace(/^[-@:+!]+/, '').split(/\s+/);
+}
+
+function sh(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): string {
+  return execFileSync(command, args, { encoding: 'utf8', env: options.env ?? process.env, input: options.input, timeout: 120_000 });
+}
+
+/** Deletes namespaces (and kills their processes) left by an earlier run that died. */
+export function removeStaleNamespaces(): void {
+  const list = sh('ip', ['netns', 'list']);
+  for (const name of list.split('\n').map((l) => l.split(' ')[0])) {
+    if (name.startsWith(NETNS_PREFIX)) removeNamespace(name);
+  }
+}
+
+function removeNamespace(name: string): void {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const pids = sh('ip', ['netns', 'pids', name]).split('\n').filter(Boolean);
+    if (pids.length === 0) break;
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), attempt < 10 ? 'SIGTERM' : 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    execFileSync('sleep', ['0.2']);
+  }
+  execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+}
+
+export class BastionTestHost {
+  readonly hostNetns: string;
+  readonly vpcNetns: string;
+  readonly dir: string;
+  readonly env: NodeJS.ProcessEnv;
+  moto?: MotoServer;
+  dockerd?: Dockerd;
+  private holder?: ChildProcess;
+  private readonly background: ChildProcess[] = [];
+  baseImage = '';
+
+  constructor(readonly settings: Settings) {
+    const id = `${process.pid.toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+    this.hostNetns = `${NETNS_PREFIX}${id}-h`;
+    this.vpcNetns = `${NETNS_PREFIX}${id}-v`;
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sshb-e2e-'));
+    this.env = {
+      PATH: `/usr/local/sbin:/usr/local/bin:${process.env.PATH}`,
+      HOME: '/root',
+      LANG: 'C.UTF-8',
+      DOCKER_HOST: `unix://${path.join(this.dir, 'docker', 'docker.sock')}`,
+      SYSTEMCTL_EMULATOR_DIR: path.join(this.dir, 'systemctl'),
+    };
+  }
+
+  /** argv prefix that runs a command in the host's network and mount namespaces. */
+  get enter(): string[] {
+    return ['nsenter', '-t', String(this.holder!.pid), '--net', '--mount', '--'];
+  }
+
+  /** Runs a command on the test host (its namespaces); never throws, returns the status. */
+  async run(args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CommandResult> {
+    const started = Date.now();
+    const all = [...this.enter, ...args];
+    try {
+      const { stdout, stderr } = await execFileAsync(all[0], all.slice(1), {
+        env: { ...this.env, ...options.env },
+        timeout: options.timeoutMs ?? 120_000,
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      return { status: 0, stdout, stderr, ms: Date.now() - started };
+    } catch (e) {
+      const err = e as { code?: number | string; stdout?: string; stderr?: string };
+      return { status: typeof err.code === 'number' ? err.code : 255, stdout: err.stdout ?? '', stderr: `${err.stderr ?? ''}${typeof err.code === 'string' ? err.code : ''}`, ms: Date.now() - started };
+    }
+  }
+
+  /** Like run, but throws with the output when the command fails. */
+  async must(args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<string> {
+    const result = await this.run(args, options);
+    if (result.status !== 0) throw new Error(`${args.join(' ')} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+    return result.stdout;
+  }
+
+  docker(...args: string[]): Promise<string> {
+    return this.must(['docker', ...args]);
+  }
+
+  /** Creates the namespaces, the fake VPC, moto, dockerd, and lays out the host's files. */
+  async prepare(): Promise<void> {
+    removeStaleNamespaces();
+    const { tar, key } = baseImageTar();
+    this.baseImage = `ssh-bastion-e2e-base:${key}`;
+    this.settings.BASTION_WORKER_BASE_IMAGE = this.baseImage;
+    for (const ns of [this.hostNetns, this.vpcNetns]) {
+      sh('ip', ['netns', 'add', ns]);
+      sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    }
+    sh('ip', ['link', 'add', 'sshb-h', 'netns', this.hostNetns, 'type', 'veth', 'peer', 'name', 'sshb-v', 'netns', this.vpcNetns]);
+    sh('ip', ['-n', this.hostNetns, 'addr', 'add', `${HOST_ADDRESS}/24`, 'dev', 'sshb-h']);
+    sh('ip', ['-n', this.vpcNetns, 'addr', 'add', `${VPC_ADDRESS}/24`, 'dev', 'sshb-v']);
+    sh('ip', ['-n', this.vpcNetns, 'addr', 'add', `${METADATA_ADDRESS}/32`, 'dev', 'lo']);
+    sh('ip', ['-n', this.hostNetns, 'link', 'set', 'sshb-h', 'up']);
+    sh('ip', ['-n', this.vpcNetns, 'link', 'set', 'sshb-v', 'up']);
+    sh('ip', ['-n', this.hostNetns, 'route', 'add', `${METADATA_ADDRESS}/32`, 'via', VPC_ADDRESS]);
+    sh('ip', ['-n', this.vpcNetns, 'route', 'add', 'default', 'via', HOST_ADDRESS]);
+    await this.startBackground(
+      ['nsenter', `--net=/run/netns/${this.vpcNetns}`, 'python3', path.join(HELPERS_DIR, 'fake-network.py'),
+        `${METADATA_ADDRESS}:80={"AccessKeyId":"FAKEKEYID","SecretAccessKey":"${FAKE_CREDENTIALS}"}`,
+        `${VPC_ADDRESS}:${VPC_SERVICE_PORT}=${VPC_SERVICE_TEXT}`,
+        `dns=${VPC_ADDRESS}`],
+      'fake-network.log',
+      /ready/,
+    );
+
+    // The mount namespace lives as long as this process (killed in stop()).
+    this.holder = spawn('nsenter', [`--net=/run/netns/${this.hostNetns}`, 'unshare', '--mount', '--propagation', 'private', 'sleep', 'infinity'], { stdio: 'ignore' });
+    await waitFor(() => fs.readlinkSync(`/proc/${this.holder!.pid}/ns/mnt`) !== fs.readlinkSync('/proc/self/ns/mnt'), 5000, 'mount namespace');
+    await this.must(['bash', '-euc', LAYOUT_SCRIPT, 'layout', this.dir, REPO_DIR, HELPERS_DIR]);
+    this.writeSettings('/etc/ssh-bastion/bastion.env', this.settings);
+
+    // moto listens on the machine's loopback; socat carries it into the host's namespace on the
+    // same port (over a unix socket, which does not belong to any network namespace).
+    this.moto = await MotoServer.start();
+    const relay = path.join(this.dir, 'moto.sock');
+    await this.startBackground(['socat', `UNIX-LISTEN:${relay},fork`, `TCP:127.0.0.1:${this.moto.port}`], 'relay-out.log');
+    await this.startBackground([...this.enter, 'socat', `TCP-LISTEN:${this.moto.port},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${relay}`], 'relay-in.log');
+    Object.assign(this.env, this.moto.awsEnv());
+
+    this.dockerd = await Dockerd.start({ enter: this.enter, dir: path.join(this.dir, 'docker'), dns: VPC_ADDRESS });
+    await this.docker('import', tar, this.baseImage);
+  }
+
+  /** Writes a bastion.env inside the host's mount namespace. */
+  writeSettings(file: string, settings: Settings): void {
+    const text = Object.entries(settings).map(([k, v]) => `${k}=${v}\n`).join('');
+    execFileSync(this.enter[0], [...this.enter.slice(1), 'bash', '-c', 'mkdir -p "$(dirname "$1")" && cat >"$1"', 'write', file], { input: text });
+  }
+
+  /** Reads a file inside the host's mount namespace. */
+  readFile(file: string): string {
+    return execFileSync(this.enter[0], [...this.enter.slice(1), 'cat', file], { encoding: 'utf8' });
+  }
+
+  /** Writes the systemctl hooks: what starting each unit does on this test host. */
+  writeHooks(): void {
+    const hooks = path.join(this.dir, 'systemctl', 'hooks');
+    fs.mkdirSync(hooks, { recursive: true });
+    const unit = (name: string) => fs.readFileSync(path.join(REPO_DIR, 'userdata/host/etc/systemd/system', name), 'utf8');
+
+    const keysUnit = unit('ssh-bastion-keys.service');
+    const keysEnv = unitSettings(keysUnit, 'Environment').map((e) => `export ${e}`).join('\n');
+    const runtimeDir = unitSettings(keysUnit, 'RuntimeDirectory')[0];
+    fs.writeFileSync(
+      path.join(hooks, 'ssh-bastion-keys.service'),
+      `#!/bin/bash\nset -euo pipefail\nset -a\n. ${unitSettings(keysUnit, 'EnvironmentFile')[0]}\nset +a\n${keysEnv}\n` +
+        `install -d -m 0755 /run/${runtimeDir}\n` +
+        `setsid ${commandLine(unitSettings(keysUnit, 'ExecStart')[0]).join(' ')} >>${this.dir}/keys-service.log 2>&1 </dev/null &\n`,
+      { mode: 0o755 },
+    );
+    fs.writeFileSync(path.join(hooks, 'ssh-bastion.socket'), this.socketHook('ssh-bastion.socket', 'ssh-bastion@.service', 'journal.log'), { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(hooks, 'ssh-bastion-health.socket'),
+      this.socketHook('ssh-bastion-health.socket', 'ssh-bastion-health@.service', 'health.log'),
+      { mode: 0o755 },
+    );
+  }
+
+  /** A hook serving a socket unit: its port from the last ListenStream= of the unit and drop-ins. */
+  private socketHook(socketUnit: string, serviceUnit: string, log: string): string {
+    return `#!/bin/bash
+set -euo pipefail
+port="$(cat /etc/systemd/system/${socketUnit} /etc/systemd/system/${socketUnit}.d/*.conf 2>/dev/null | sed -n 's/^ListenStream=\\(.\\+\\)$/\\1/p' | tail -n 1)"
+${this.serveCommand(serviceUnit, '"$port"', log, {})} &
+echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
+`;
+  }
+
+  /**
+   * Shell command serving the per-connection template `serviceUnit` on 127.0.0.1:port with
+   * systemd-socket-activate, its ExecStart/ExecStopPost from the unit file.
+   */
+  serveCommand(serviceUnit: string, port: string, log: string, env: Record<string, string>): string {
+    const text = fs.readFileSync(path.join(REPO_DIR, 'userdata/host/etc/systemd/system', serviceUnit), 'utf8');
+    const start = JSON.stringify(commandLine(unitSettings(text, 'ExecStart')[0]));
+    const stopPost = unitSettings(text, 'ExecStopPost').map((c) => JSON.stringify(commandLine(c)));
+    const passed = ['PATH', 'HOME', 'DOCKER_HOST', ...Object.keys(this.moto?.awsEnv() ?? {}), ...Object.keys(env)];
+    const envPrefix = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ');
+    return `${envPrefix} setsid systemd-socket-activate --accept --inetd -l 127.0.0.1:${port} ${passed.map((k) => `-E ${k}`).join(' ')} ` +
+      `python3 ${HELPERS_DIR}/unit-instance.py ${this.dir}/${serviceUnit}.counter ${shellQuote(start)} ${stopPost.map(shellQuote).join(' ')} ` +
+      `>>${this.dir}/${log} 2>&1 </dev/null`;
+  }
+
+  /** Serves ssh-bastion@.service on another port with another bastion.env (BASTION_ENV_FILE). */
+  async serveSessions(port: number, settings: Settings, name: string): Promise<void> {
+    const file = `/etc/ssh-bastion/${name}.env`;
+    this.writeSettings(file, settings);
+    await this.must(['bash', '-c', `${this.serveCommand('ssh-bastion@.service', String(port), 'journal.log', { BASTION_ENV_FILE: file })} &`]);
+    await this.waitForPort(port);
+  }
+
+  /** Boots the host: run-sections runs every section and the readiness check. */
+  async boot(): Promise<CommandResult> {
+    this.writeHooks();
+    const result = await this.run(['/usr/local/libexec/ssh-bastion/run-sections'], { timeoutMs: 300_000 });
+    fs.writeFileSync(path.join(this.dir, 'boot.log'), `${result.stdout}${result.stderr}`);
+    return result;
+  }
+
+  async waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+    // Listening, checked without connecting: a connection would start a session.
+    await waitFor(async () => (await this.must(['ss', '-Hltn', `sport = :${port}`])).trim() !== '', timeoutMs, `port ${port}`);
+  }
+
+  /** True when something accepts TCP on 127.0.0.1:port of the host. */
+  async portOpen(port: number): Promise<boolean> {
+    return (await this.run(['bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`])).status === 0;
+  }
+
+  /** The host's journal as far as the bastion's units write it (session wrapper stderr). */
+  journal(): string {
+    const file = path.join(this.dir, 'journal.log');
+    return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  }
+
+  /** A real OpenSSH client on the host's loopback. */
+  ssh(options: { user: string; key: string; port?: number; knownHosts?: string; command?: string; extra?: string[]; timeoutMs?: number }): Promise<CommandResult> {
+    const args = [
+      'ssh', '-i', options.key, '-p', String(options.port ?? Number(this.settings.BASTION_SERVICE_PORT)),
+      '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'ConnectTimeout=20', '-o', 'LogLevel=ERROR',
+      ...(options.knownHosts
+        ? ['-o', `UserKnownHostsFile=${options.knownHosts}`, '-o', 'StrictHostKeyChecking=yes']
+        : ['-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no']),
+      ...(options.extra ?? []),
+      `${options.user}@127.0.0.1`,
+      ...(options.command !== undefined ? [options.command] : []),
+    ];
+    return this.run(args, { timeoutMs: options.timeoutMs ?? 60_000 });
+  }
+
+  /** Session containers that exist right now (running or not). */
+  async sessionContainers(): Promise<string[]> {
+    return (await this.docker('ps', '-a', '--filter', 'name=ssh-bastion-', '--format', '{{.Names}}')).split('\n').filter(Boolean);
+  }
+
+  private async startBackground(args: string[], log: string, ready?: RegExp): Promise<void> {
+    const file = path.join(this.dir, log);
+    const fd = fs.openSync(file, 'a');
+    const proc = spawn(args[0], args.slice(1), { stdio: ['ignore', fd, fd], env: process.env });
+    fs.closeSync(fd);
+    this.background.push(proc);
+    if (ready) await waitFor(() => ready.test(fs.readFileSync(file, 'utf8')), 10_000, log);
+    else await new Promise((r) => setTimeout(r, 200));
+  }
+
+  /** Kills everything the host started, unmounts (by ending the mount namespace), deletes netns. */
+  async stop(): Promise<void> {
+    await this.dockerd?.stop().catch(() => undefined);
+    for (const ns of [this.hostNetns, this.vpcNetns]) {
+      if (sh('ip', ['netns', 'list']).includes(ns)) removeNamespace(ns);
+    }
+    this.holder?.kill('SIGKILL');
+    for (const proc of this.background) proc.kill('SIGKILL');
+    await this.moto?.stop().catch(() => undefined);
+    if (!process.env.SSHB_E2E_KEEP) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Lays out the host inside the mount namespace: overlays, tmpfs /run, the module's files. */
+const LAYOUT_SCRIPT = `
+dir="$1" repo="$2" helpers="$3"
+for target in /etc /usr/local /opt; do
+  mkdir -p "$dir/overlay$target/upper" "$dir/overlay$target/work"
+  mount -t overlay overlay -o "lowerdir=$target,upperdir=$dir/overlay$target/upper,workdir=$dir/overlay$target/work" "$target"
+done
+mount -t tmpfs -o mode=0755 tmpfs /run
+cp -r "$repo/userdata/host/." /
+chmod 0755 /usr/local/libexec/ssh-bastion/*
+mkdir -p /opt/ssh-bastion/worker /etc/ssh-bastion /run/sshd
+cp -r "$repo/userdata/worker/." /opt/ssh-bastion/worker/
+install -m 0755 "$helpers/systemctl-emulator" /usr/local/sbin/systemctl
+mkdir -p "$dir/systemctl"
+`;
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

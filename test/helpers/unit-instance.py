@@ -1,0 +1,31 @@
+#!/usr/bin/env python3
+"""Plays systemd's part for one connection accepted by `systemd-socket-activate --accept --inetd`
+(fd 0/1 = the connection): names the instance as systemd does for Accept=yes sockets
+(<n>-<local addr>:<port>-<remote addr>:<port>), sets REMOTE_ADDR/REMOTE_PORT, runs ExecStart with
+%i substituted, then ExecStopPost. Usage: unit-instance.py COUNTER_FILE EXEC_START [EXEC_STOP_POST]
+where the commands are JSON argv lists with %i placeholders."""
+import fcntl
+import json
+import os
+import socket
+import subprocess
+import sys
+
+counter_file, exec_start = sys.argv[1], json.loads(sys.argv[2])
+exec_stop_post = json.loads(sys.argv[3]) if len(sys.argv) > 3 else None
+with open(counter_file, "a+") as f:
+    fcntl.flock(f, fcntl.LOCK_EX)
+    f.seek(0)
+    number = int(f.read() or "0") + 1
+    f.seek(0)
+    f.truncate()
+    f.write(str(number))
+conn = socket.socket(fileno=os.dup(0))
+local, remote = conn.getsockname(), conn.getpeername()
+conn.detach()
+instance = f"{number}-{local[0]}:{local[1]}-{remote[0]}:{remote[1]}"
+env = dict(os.environ, REMOTE_ADDR=remote[0], REMOTE_PORT=str(remote[1]))
+status = subprocess.call([a.replace("%i", instance) for a in exec_start], env=env)
+if exec_stop_post:
+    subprocess.call([a.replace("%i", instance) for a in exec_stop_post], env=env, stdin=subprocess.DEVNULL, stdout=2)
+sys.exit(status)
