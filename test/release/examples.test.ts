@@ -125,6 +125,35 @@ withTerraform('examples, checked by real terraform offline against the module', 
     }
   });
 
+  test.each(EXAMPLES)('%s is formatted as terraform fmt writes it', (name) => {
+    // (in a copy: the helper writes its offline CLI configuration into the directory it runs in)
+    const dir = tempDir(`tf-fmt-${name}-`);
+    try {
+      for (const [file, text] of Object.entries(exampleFiles(name))) fs.writeFileSync(path.join(dir, file), text);
+      const result = terraform(dir, ['fmt', '-check', '-diff', '-no-color']);
+      expect(result.output).toBe('');
+      expect(result.status).toBe(0);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  test('the usage block of the README is valid too', () => {
+    // GIVEN the README's usage, with the registry source pointing at the local module
+    const readme = fs.readFileSync(path.resolve(__dirname, '../../module/README.md'), 'utf-8');
+    const usage = /```hcl\n(module "bastion" \{[\s\S]*?)```/.exec(readme)?.[1];
+    expect(usage).toContain('source  = "<namespace>/ssh-bastion-service/aws"');
+    const local = usage!.replace(/^\s*source\s*=.*$/m, '  source = "../../"').replace(/^\s*version\s*=.*\n/m, '');
+    const dir = layout(module, 'readme', { 'main.tf': local });
+    try {
+      // WHEN terraform validates it THEN it is valid
+      const result = validate(dir, 'readme');
+      expect(result.output).toContain('The configuration is valid');
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   test('fails when an example passes an argument the module does not have', () => {
     const files = providerFree(exampleFiles('minimal'));
     files['main.tf'] = files['main.tf'].replace(/(source\s*=\s*"\.\.\/\.\.\/"\n)/, '$1  not_a_variable = true\n');
