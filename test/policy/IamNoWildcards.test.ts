@@ -1,0 +1,54 @@
+import { IamNoWildcards } from '../../src/policy/rules/IamNoWildcards';
+import { synthBastion } from '../helpers/synth';
+import { moduleJson, stackJson } from './fixtures';
+
+describe('IamNoWildcards', () => {
+  describe('Noncompliance', () => {
+    test('fails when a policy grants a service wildcard', () => {
+      const json = moduleJson();
+      const policy = json.resource.aws_iam_role_policy.host_key_policy;
+      policy.policy = policy.policy.replace('"ssm:GetParameter"', '"ssm:*"');
+      expect(IamNoWildcards(json)).toEqual([expect.objectContaining({ rule: 'IamNoWildcards', address: 'aws_iam_role_policy.host_key_policy', message: expect.stringContaining('"ssm:*"') })]);
+    });
+
+    test('fails when a policy grants every resource', () => {
+      const json = moduleJson();
+      const policy = json.resource.aws_iam_role_policy.assume_identity_role_policy;
+      policy.policy = policy.policy.replace('"Resource" = var.assume_role_arn', '"Resource" = "*"');
+      expect(IamNoWildcards(json)).toEqual([expect.objectContaining({ address: 'aws_iam_role_policy.assume_identity_role_policy', message: expect.stringContaining('bare "*"') })]);
+    });
+
+    test('fails when a trust policy admits any principal', () => {
+      const json = stackJson();
+      const role = Object.values(json.resource.aws_iam_role)[0] as any;
+      role.assume_role_policy = role.assume_role_policy.replace('{"Service" = "ec2.amazonaws.com"}', '"*"');
+      expect(IamNoWildcards(json)).toEqual([expect.objectContaining({ message: expect.stringContaining('assume_role_policy') })]);
+    });
+
+    test('fails when a policy document data source uses NotAction', () => {
+      const json = moduleJson();
+      json.data.aws_iam_policy_document = { broad: { statement: [{ not_actions: ['iam:DeleteUser'], resources: ['*'] }] } };
+      expect(IamNoWildcards(json).map((finding) => finding.address)).toEqual(['data.aws_iam_policy_document.broad']);
+    });
+
+    test('fails when the identity account policy output grants an action wildcard', () => {
+      const json = moduleJson();
+      json.output.identity_account_policy.value = json.output.identity_account_policy.value.replace('["iam:GetGroup"]', '["iam:Get*"]');
+      expect(IamNoWildcards(json)).toEqual([expect.objectContaining({ address: 'output.identity_account_policy' })]);
+    });
+  });
+
+  describe('Compliance', () => {
+    test('the registry module', () => {
+      expect(IamNoWildcards(moduleJson())).toEqual([]);
+    });
+
+    test('a stack with literal properties', () => {
+      expect(IamNoWildcards(stackJson())).toEqual([]);
+    });
+
+    test('a stack whose users live in another account', () => {
+      expect(IamNoWildcards(synthBastion({ assumeRoleArn: 'arn:aws:iam::123456789012:role/bastion-key-lookup' }))).toEqual([]);
+    });
+  });
+});
