@@ -7,8 +7,10 @@
 //   - module/CHANGELOG.md has a non-empty "## [<version>]" entry;
 //   - `npm test` passes with CI=true (so snapshots that no longer match fail instead of being rewritten).
 // Then stamps the version into package.json and package-lock.json (npm version), dates the
-// CHANGELOG entry ("## [<version>] - Unreleased" becomes "## [<version>] - YYYY-MM-DD", UTC) and
-// runs the build, whose README carries the version. Committing, tagging and publishing stay manual.
+// CHANGELOG entry ("## [<version>] - Unreleased" becomes "## [<version>] - YYYY-MM-DD", UTC), runs
+// the build, whose README carries the version, and rewrites the snapshot of the published files
+// (test/release/published-files.test.ts), in which only the version and the date can have changed
+// since the tests passed. Committing, tagging and publishing stay manual.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -81,13 +83,15 @@ function run(command, args, options) {
 
 /**
  * Checks, tests, stamps and builds. Throws ReleaseRefused before changing anything when a check
- * or the tests fail. `runTests`, `runBuild`, `date` and `root` can be replaced (tests do).
+ * or the tests fail. `runTests`, `runBuild`, `updateSnapshot`, `date` and `root` can be replaced (tests do).
  */
 function release(version, options = {}) {
   const root = options.root ?? ROOT;
   const log = options.log ?? ((line) => console.log(`release: ${line}`));
   const runTests = options.runTests ?? (() => run('npm', ['test'], { cwd: root, env: { ...process.env, CI: 'true' } }));
   const runBuild = options.runBuild ?? (() => run('npm', ['run', 'build'], { cwd: root }));
+  const updateSnapshot =
+    options.updateSnapshot ?? (() => run('npx', ['jest', '--ci=false', '--updateSnapshot', 'test/release/published-files.test.ts'], { cwd: root }));
   const date = options.date ?? new Date().toISOString().slice(0, 10);
 
   const problem = versionProblem(version);
@@ -111,7 +115,12 @@ function release(version, options = {}) {
 
   log('building');
   if (!runBuild()) throw new Error('the build failed after the version was stamped: fix it and run npm run build');
-  log(`${version} is ready: commit package.json, package-lock.json and ${CHANGELOG}, tag v${version}, and publish dist/terraform-aws-ssh-bastion-service with the same tag`);
+  log('updating the snapshot of the published files');
+  if (!updateSnapshot()) throw new Error('updating the snapshot of the published files failed: run npx jest -u test/release/published-files.test.ts');
+  log(
+    `${version} is ready: commit package.json, package-lock.json, ${CHANGELOG} and __snapshots__/release__published-files.test.ts.snap, ` +
+      `tag v${version}, and publish dist/terraform-aws-ssh-bastion-service with the same tag`,
+  );
 }
 
 module.exports = { release, versionProblem, changelogProblem, changelogEntry, datedChangelog, compareVersions, ReleaseRefused };

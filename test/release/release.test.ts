@@ -130,12 +130,14 @@ describe('release: the steps', () => {
     // GIVEN a project whose tests fail
     const dir = scratchProject('1.1.0', CHANGELOG);
     const build = jest.fn(() => true);
+    const snapshot = jest.fn(() => true);
     try {
       // WHEN releasing 1.2.0
       // THEN it is refused, nothing is built and nothing is stamped
-      expect(() => release('1.2.0', { root: dir, runTests: () => false, runBuild: build, log: quiet })).toThrow(ReleaseRefused);
-      expect(() => release('1.2.0', { root: dir, runTests: () => false, runBuild: build, log: quiet })).toThrow(/the tests failed/);
+      expect(() => release('1.2.0', { root: dir, runTests: () => false, runBuild: build, updateSnapshot: snapshot, log: quiet })).toThrow(ReleaseRefused);
+      expect(() => release('1.2.0', { root: dir, runTests: () => false, runBuild: build, updateSnapshot: snapshot, log: quiet })).toThrow(/the tests failed/);
       expect(build).not.toHaveBeenCalled();
+      expect(snapshot).not.toHaveBeenCalled();
       expect(JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf-8')).version).toBe('1.1.0');
       expect(fs.readFileSync(path.join(dir, 'module', 'CHANGELOG.md'), 'utf-8')).toBe(CHANGELOG);
     } finally {
@@ -154,7 +156,7 @@ describe('release: the steps', () => {
     }
   });
 
-  test('stamps the version, dates the CHANGELOG entry and builds, after the tests pass', () => {
+  test('stamps the version, dates the CHANGELOG entry, builds and updates the published-files snapshot, after the tests pass', () => {
     // GIVEN a project at 1.1.0 with a 1.2.0 entry
     const dir = scratchProject('1.1.0', CHANGELOG);
     const steps: string[] = [];
@@ -165,10 +167,11 @@ describe('release: the steps', () => {
         date: '2026-11-23',
         runTests: () => steps.push('test') > 0,
         runBuild: () => steps.push(`build ${JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf-8')).version}`) > 0,
+        updateSnapshot: () => steps.push('snapshot') > 0,
         log: quiet,
       });
       // THEN the tests ran first, the build saw the new version, and both files carry it
-      expect(steps).toEqual(['test', 'build 1.2.0']);
+      expect(steps).toEqual(['test', 'build 1.2.0', 'snapshot']);
       expect(JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf-8')).version).toBe('1.2.0');
       expect(fs.readFileSync(path.join(dir, 'module', 'CHANGELOG.md'), 'utf-8')).toContain('## [1.2.0] - 2026-11-23\n');
     } finally {
