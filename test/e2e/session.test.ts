@@ -123,6 +123,14 @@ describe('boot', () => {
     expect(host.readFile('/etc/ssh/sshd_config.d/01-ssh-bastion-admin-port.conf')).toMatch(/^Port 2222$/m);
     console.log(`boot (run-sections, image build included): ${bootMs} ms`);
   });
+
+  test('the units with the drop-ins setup-units wrote pass systemd-analyze verify', async () => {
+    // systemd-socket-activate has no RuntimeMaxSec or MaxConnectionsPerSource: the rendered
+    // values are checked here, the session limit is also enforced by the session script.
+    const result = await host.run(['systemd-analyze', 'verify', '/etc/systemd/system/ssh-bastion.socket', '/etc/systemd/system/ssh-bastion@.service']);
+    expect(`${result.stdout}${result.stderr}`).toBe('');
+    expect(result.status).toBe(0);
+  });
 });
 
 describe('login', () => {
@@ -322,6 +330,18 @@ describe('audit and host keys', () => {
     expect(a.stdout).not.toBe(b.stdout);
     const scanned = await host.run(['ssh-keyscan', '-t', 'ed25519', '-p', String(SERVICE_PORT), '127.0.0.1']);
     expect(scanned.stdout).toContain(hostPublicKey);
+  });
+});
+
+describe('host key without SSM', () => {
+  test('without BASTION_HOST_KEY_PARAMETER a new ED25519 key is generated for the host', async () => {
+    host.writeSettings('/etc/ssh-bastion/no-parameter.env', { ...SETTINGS, BASTION_HOST_KEY_PARAMETER: '' });
+    await host.must(['/usr/local/libexec/ssh-bastion/setup-host-keys'], { env: { BASTION_ENV_FILE: '/etc/ssh-bastion/no-parameter.env' } });
+    const generated = host.readFile('/etc/ssh-bastion/host-keys/ssh_host_ed25519_key.pub');
+    expect(generated).toMatch(/^ssh-ed25519 /);
+    expect(generated).not.toContain(hostPublicKey.split(' ')[1]);
+    // put the SSM key back for any test that runs after this one
+    await host.must(['/usr/local/libexec/ssh-bastion/setup-host-keys']);
   });
 });
 

@@ -63,11 +63,12 @@ function sh(command: string, args: readonly string[], options: { env?: NodeJS.Pr
   return execFileSync(command, args, { encoding: 'utf8', env: options.env ?? process.env, input: options.input, timeout: 120_000 });
 }
 
-/** Deletes namespaces (and kills their processes) left by an earlier run that died. */
+/** Deletes namespaces (and kills their processes) left by an earlier run whose process died. */
 export function removeStaleNamespaces(): void {
   const list = sh('ip', ['netns', 'list']);
   for (const name of list.split('\n').map((l) => l.split(' ')[0])) {
-    if (name.startsWith(NETNS_PREFIX)) removeNamespace(name);
+    const owner = new RegExp(`^${NETNS_PREFIX}(\\d+)-`).exec(name);
+    if (owner && !fs.existsSync(`/proc/${owner[1]}`)) removeNamespace(name);
   }
 }
 
@@ -99,7 +100,8 @@ export class BastionTestHost {
   baseImage = '';
 
   constructor(readonly settings: Settings) {
-    const id = `${process.pid.toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+    // The owner's pid in the name: a namespace is stale only once that process is gone.
+    const id = `${process.pid}-${Math.floor(Math.random() * 1296).toString(36)}`;
     this.hostNetns = `${NETNS_PREFIX}${id}-h`;
     this.vpcNetns = `${NETNS_PREFIX}${id}-v`;
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sshb-e2e-'));
