@@ -88,6 +88,11 @@ describe('published module files', () => {
     expect(readme).not.toMatch(/\{\{|\}\}/);
   });
 
+  test('the README template leaves the tables to the generator', () => {
+    const template = fs.readFileSync(path.join(ROOT, 'module', 'README.md'), 'utf-8');
+    expect(template).toContain('<!-- BEGIN_TF_DOCS -->\n<!-- END_TF_DOCS -->');
+  });
+
   test('npm run docs regenerates the same README from the built module', () => {
     const dir = path.join(scratch, 'second');
     fs.writeFileSync(path.join(dir, 'README.md'), 'stale');
