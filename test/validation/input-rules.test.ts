@@ -1,7 +1,9 @@
+import { execFile } from 'child_process';
+import * as path from 'path';
 import { Testing, TerraformStack } from 'cdktf';
 import { INPUT_RULES, MODULE_VARIABLES, SshBastionModuleStack, SshBastionService, SshBastionServiceProps, variableName } from '../../src';
 import { REQUIRED_PROPS, synthBastion } from '../helpers/synth';
-import { initialised, removeDir, terraform, terraformBinary, varArgument, variablesOnly } from '../helpers/terraform';
+import { initialised, removeDir, TerraformRun, terraformBinary, varArgument, variablesOnly } from '../helpers/terraform';
 
 type Props = Partial<SshBastionServiceProps>;
 
@@ -173,6 +175,7 @@ describe('input rules', () => {
     const reported = new Set(BAD_INPUTS.map(([, , prop]) => prop));
     expect(INPUT_RULES.filter((rule) => !reported.has(rule.prop)).map((rule) => rule.prop)).toEqual([]);
     expect(BAD_INPUTS.length).toBeGreaterThanOrEqual(40);
+    expect(new Set(BAD_INPUTS.map(([title]) => title)).size).toBe(BAD_INPUTS.length);
   });
 
   test('module variables are the snake_case of the properties, digits staying with their word', () => {
@@ -236,38 +239,67 @@ if (!binary) {
 }
 const withTerraform = binary ? describe : describe.skip;
 
-withTerraform('input rules in the module, checked by real terraform offline', () => {
-  let dir: string;
-  const plan = (props: Props) => terraform(dir, ['plan', '-input=false', '-no-color', '-lock=false', ...variableArguments(props)]);
+/**
+ * `terraform plan` without blocking, so a few run at once. It uses the offline CLI configuration
+ * that initialised() left in `dir`; a variables-only configuration needs no provider anyway.
+ */
+function planInBackground(dir: string, props: Props): Promise<TerraformRun> {
+  const args = ['plan', '-input=false', '-no-color', '-lock=false', ...variableArguments(props)];
+  const env = { ...process.env, TF_CLI_CONFIG_FILE: path.join(dir, '.terraformrc'), CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', TF_INPUT: '0' };
+  return new Promise((resolve) => {
+    execFile(binary!, args, { cwd: dir, env, timeout: 120_000 }, (error, stdout, stderr) => {
+      resolve({ status: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: `${stdout}${stderr}` });
+    });
+  });
+}
 
-  beforeAll(() => {
+/** Runs `work` on every item, at most `size` at a time. */
+async function inPool<T, R>(items: T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
+  return results;
+}
+
+withTerraform('input rules in the module, checked by real terraform offline', () => {
+  const GOOD: [string, Props][] = [['the defaults', {}], ['a full good configuration', FULL]];
+  const runs = new Map<string, TerraformRun>();
+  let dir: string | undefined;
+
+  beforeAll(async () => {
+    // GIVEN the module's variables, initialised once; WHEN every case is planned, four at a time
     const module = JSON.parse(Testing.synth(new SshBastionModuleStack(Testing.app(), 'module')));
     dir = initialised(variablesOnly(module), 'tf-input-rules-');
-  }, 60_000);
+    const cases: [string, Props][] = [...GOOD, ...BAD_INPUTS.map(([title, props]): [string, Props] => [title, props])];
+    const results = await inPool(cases, 4, ([, props]) => planInBackground(dir!, props));
+    cases.forEach(([title], index) => runs.set(title, results[index]));
+  }, 120_000);
 
   afterAll(() => {
     if (dir) removeDir(dir);
   });
 
-  test('the defaults plan', () => {
-    const result = plan({});
+  test.each(GOOD)('%s plan', (title) => {
+    // THEN the good ones plan without changes
+    const result = runs.get(title)!;
     expect(result.output).toContain('No changes');
     expect(result.status).toBe(0);
   });
 
-  test('a full good configuration plans', () => {
-    const result = plan(FULL);
-    expect(result.output).toContain('No changes');
-    expect(result.status).toBe(0);
-  });
-
-  test.each(BAD_INPUTS)('fails when %s', (_title, props, prop) => {
-    const result = plan(props);
+  test.each(BAD_INPUTS)('fails when %s', (title, props, prop) => {
+    // THEN each bad one fails with its variable's message, naming the value
+    const result = runs.get(title)!;
     expect(result.status).not.toBe(0);
     const output = flat(result.output);
     const name = variableName(prop);
     expect(output).toContain('Invalid value for variable');
-    expect(output).toContain(flat(`${name} `));
+    expect(output).toContain(`${name} `);
     expect(output).toContain(flat(`got ${terraformJson(props[prop])}`));
     expect(output).toContain(`[construct property ${prop}, module variable ${name}].`);
   });
