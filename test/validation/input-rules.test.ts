@@ -303,4 +303,12 @@ withTerraform('input rules in the module, checked by real terraform offline', ()
     expect(output).toContain(flat(`got ${terraformJson(props[prop])}`));
     expect(output).toContain(`[construct property ${prop}, module variable ${name}].`);
   });
+
+  test.each(BAD_INPUTS)('says what the construct says when %s', (title, props, prop) => {
+    // THEN the message is the construct's, word for word, after the variable's name: one definition, two paths
+    const output = flat(runs.get(title)!.output);
+    const constructMessages = (constructError(props) ?? '').split('\n- ').filter((line) => line.startsWith(`${prop} `));
+    expect(constructMessages.length).toBeGreaterThan(0);
+    for (const line of constructMessages) expect(output).toContain(flat(`${variableName(prop)} ${line.slice(prop.length + 1)}.`));
+  });
 });
