@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The published module's README: module/README.md with its placeholders filled and the Inputs and
-// Outputs tables generated from the synthesized variables.tf.json and outputs.tf.json, so the
-// tables can never disagree with the module.
+// The published module's README: module/README.md with its placeholders filled and the
+// Requirements, Resources, Inputs and Outputs tables generated from the synthesized
+// versions/main/variables/outputs .tf.json files, so the tables can never disagree with the module.
 //
 //   npm run docs [-- <module dir>]   rewrites <module dir>/README.md (default: the built module in dist/)
 'use strict';
@@ -34,8 +34,9 @@ function hclValue(value) {
   return JSON.stringify(value);
 }
 
+/** A code span in a table cell: taken literally by Markdown, so only the column separator needs escaping (GFM). */
 function code(text) {
-  return `\`${cell(text)}\``;
+  return `\`${String(text).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')}\``;
 }
 
 function anchor(kind, name) {
@@ -69,9 +70,33 @@ function outputsTable(outputs) {
   return ['## Outputs', '', '| Name | Description |', '|------|-------------|', ...rows].join('\n');
 }
 
+function requirementsTable(terraform) {
+  const rows = [];
+  if (terraform.required_version) rows.push(`| terraform | ${code(terraform.required_version)} |`);
+  const providers = terraform.required_providers ?? {};
+  for (const name of Object.keys(providers).sort()) rows.push(`| ${name} (${cell(providers[name].source)}) | ${code(providers[name].version ?? 'any')} |`);
+  return ['## Requirements', '', '| Name | Version |', '|------|---------|', ...rows].join('\n');
+}
+
+/** Resources, then data sources, each by address. */
+function resourcesTable(main) {
+  const rows = [];
+  for (const [blocks, kind, prefix] of [[main.resource, 'resource', ''], [main.data, 'data source', 'data.']]) {
+    for (const type of Object.keys(blocks ?? {}).sort()) {
+      for (const name of Object.keys(blocks[type]).sort()) rows.push(`| ${code(`${prefix}${type}.${name}`)} | ${kind} |`);
+    }
+  }
+  return ['## Resources', '', '| Name | Type |', '|------|------|', ...rows].join('\n');
+}
+
 /** The generated part between the markers. */
-function renderDocs(variablesJson, outputsJson) {
-  return `${inputsTable(variablesJson.variable ?? {})}\n\n${outputsTable(outputsJson.output ?? {})}`;
+function renderDocs({ versionsJson, mainJson, variablesJson, outputsJson }) {
+  return [
+    requirementsTable(versionsJson.terraform ?? {}),
+    resourcesTable(mainJson),
+    inputsTable(variablesJson.variable ?? {}),
+    outputsTable(outputsJson.output ?? {}),
+  ].join('\n\n');
 }
 
 /** `~> major.minor`: every later version without breaking changes (for 0.x: the same minor series and above, per Terraform's rules). */
@@ -85,7 +110,7 @@ function versionConstraint(version) {
  * The README: the template with {{ version }} and {{ version_constraint }} filled in and the
  * generated tables between the BEGIN_TF_DOCS/END_TF_DOCS markers (whatever was there is replaced).
  */
-function renderReadme(template, { version, variablesJson, outputsJson }) {
+function renderReadme(template, { version, ...moduleJson }) {
   const begin = template.indexOf(BEGIN);
   const end = template.indexOf(END);
   if (begin < 0 || end < begin) throw new Error(`the README template needs ${BEGIN} followed by ${END}`);
@@ -95,7 +120,7 @@ function renderReadme(template, { version, variablesJson, outputsJson }) {
       if (!(key in values)) throw new Error(`unknown placeholder ${match} in the README template; known: ${Object.keys(values).join(', ')}`);
       return values[key];
     });
-  return `${filled(template.slice(0, begin))}${BEGIN}\n${renderDocs(variablesJson, outputsJson)}\n${END}${filled(template.slice(end + END.length))}`;
+  return `${filled(template.slice(0, begin))}${BEGIN}\n${renderDocs(moduleJson)}\n${END}${filled(template.slice(end + END.length))}`;
 }
 
 /** Renders the README of a built module directory from its own .tf.json files. */
@@ -103,6 +128,8 @@ function readmeForModule(moduleDir, version) {
   const read = (file) => JSON.parse(fs.readFileSync(path.join(moduleDir, file), 'utf-8'));
   return renderReadme(fs.readFileSync(TEMPLATE, 'utf-8'), {
     version,
+    versionsJson: read('versions.tf.json'),
+    mainJson: read('main.tf.json'),
     variablesJson: read('variables.tf.json'),
     outputsJson: read('outputs.tf.json'),
   });
