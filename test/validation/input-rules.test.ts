@@ -85,6 +85,25 @@ const BAD_INPUTS: BadInput[] = [
   bad('tags has a value above 256 characters', 'tags', { Team: 'v'.repeat(257) }),
 ];
 
+/** Valid inputs at the edges of the rules: both paths must accept them. */
+const GOOD_INPUTS: [title: string, props: Props][] = [
+  ['Graviton families of every shape on arm64', { instanceTypes: ['is4gen.large', 'im4gn.large', 'x2gd.xlarge', 'g5g.xlarge', 'c7gn.16xlarge', 'a1.metal', 'r8g.metal-24xl'] }],
+  ['Intel and AMD families of every shape on x86_64', { architecture: 'x86_64', instanceTypes: ['u-6tb1.metal', 'm7i-flex.large', 'c6in.large', 'g5.xlarge', 't3a.nano', 'm5zn.large', 'p5.48xlarge'] }],
+  ['the names use the whole DNS label with a VPC label', { environmentName: 'e'.repeat(20), serviceName: 's'.repeat(21), vpcName: 'v'.repeat(5) }],
+  ['the names use the whole DNS label without a VPC label', { environmentName: 'e'.repeat(20), serviceName: 's'.repeat(27), vpcName: '' }],
+  ['dnsDomain has the longest length that leaves room for the label', { ...ZONE, dnsDomain: `${`${'a'.repeat(62)}.`.repeat(2)}${'b'.repeat(63)}` }],
+  ['route53Fqdn has 253 characters and a trailing dot', { ...ZONE, route53Fqdn: `${`${'a'.repeat(62)}.`.repeat(4)}a.` }],
+  ['the hosted zone id is as short as it gets', { route53ZoneId: 'Z1' }],
+  ['the sizes are all at their smallest', { minSize: 0, maxSize: 1, desiredCapacity: 0, healthCheckGracePeriod: 0 }],
+  ['the session and container limits are at their edges', { sessionMaxSeconds: 604800, containerMemoryMb: 64, containerPidsLimit: 16, containerCpus: 0.01, maxConnectionsPerSource: 1, rootVolumeSize: 16384 }],
+  ['ports are at their edges', { servicePort: 65535, healthCheckPort: 1 }],
+  ['the role is in another partition', { assumeRoleArn: 'arn:aws-us-gov:iam::123456789012:role/path/to/lookup' }],
+  ['a worker image from a registry with a port and a digest', { workerImage: `registry.example.com:5000/team/worker@${DIGEST}` }],
+  ['IAM group names use every allowed character', { allowedIamGroups: ['Ops_Team+1=2.x@y-z', 'g'.repeat(128)] }],
+  ['CIDR blocks cover the whole internet on purpose', { allowedCidrBlocks: ['0.0.0.0/0', '::/0'], hostAllowedCidrBlocks: ['192.0.2.1/32', '2001:db8::1/128'] }],
+  ['tags at their limits', { tags: { ['k'.repeat(128)]: 'v'.repeat(256), Empty: '' } }],
+];
+
 /** Every property set to a valid value other than its default. */
 const FULL: SshBastionServiceProps = {
   vpcId: 'vpc-0123abcd',
@@ -197,6 +216,10 @@ describe('input rules in the construct', () => {
     expect(Object.keys(json.resource.aws_autoscaling_group)).toHaveLength(1);
   });
 
+  test.each(GOOD_INPUTS)('accepts %s', (_title, props) => {
+    expect(constructError(props)).toBeUndefined();
+  });
+
   test.each(BAD_INPUTS)('fails when %s', (_title, props, prop) => {
     const message = constructError(props);
     expect(message).toBeDefined();
@@ -268,7 +291,7 @@ async function inPool<T, R>(items: T[], size: number, work: (item: T) => Promise
 }
 
 withTerraform('input rules in the module, checked by real terraform offline', () => {
-  const GOOD: [string, Props][] = [['the defaults', {}], ['a full good configuration', FULL]];
+  const GOOD: [string, Props][] = [['the defaults', {}], ['a full good configuration', FULL], ...GOOD_INPUTS];
   const runs = new Map<string, TerraformRun>();
   let dir: string | undefined;
 
@@ -285,7 +308,7 @@ withTerraform('input rules in the module, checked by real terraform offline', ()
     if (dir) removeDir(dir);
   });
 
-  test.each(GOOD)('%s plan', (title) => {
+  test.each(GOOD)('plans with %s', (title) => {
     // THEN the good ones plan without changes
     const result = runs.get(title)!;
     expect(result.output).toContain('No changes');
