@@ -39,6 +39,17 @@ describe('migration guide', () => {
     expect(missing).toEqual([]);
   });
 
+  test('maps only to variables and outputs the module has', () => {
+    const module = moduleJson();
+    // Rows of the two tables: | `prior name` | `ours` or `ours` or — | notes |
+    const targets = (names: string[]) =>
+      GUIDE.split('\n')
+        .filter((line) => names.some((name) => line.startsWith(`| \`${name}\` |`)))
+        .flatMap((line) => [...line.split('|')[2].matchAll(/`([a-z0-9_]+)`/g)].map((match) => match[1]));
+    expect(targets(PRIOR_VARIABLES).filter((name) => !(name in module.variable))).toEqual([]);
+    expect(targets(PRIOR_OUTPUTS).filter((name) => !(name in module.output))).toEqual([]);
+  });
+
   test('names every variable and output of the module', () => {
     const module = moduleJson();
     const missing = [...Object.keys(module.variable), ...Object.keys(module.output)].filter((name) => !GUIDE.includes(`\`${name}\``));
