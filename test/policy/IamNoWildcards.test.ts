@@ -27,8 +27,8 @@ describe('IamNoWildcards', () => {
 
     test('fails when a policy document data source uses NotAction', () => {
       const json = moduleJson();
-      json.data.aws_iam_policy_document = { broad: { statement: [{ not_actions: ['iam:DeleteUser'], resources: ['*'] }] } };
-      expect(IamNoWildcards(json).map((finding) => finding.address)).toEqual(['data.aws_iam_policy_document.broad']);
+      json.data.aws_iam_policy_document = { broad: { statement: [{ not_actions: ['iam:DeleteUser'], resources: ['arn:aws:iam::123456789012:user/alice'] }] } };
+      expect(IamNoWildcards(json)).toEqual([expect.objectContaining({ address: 'data.aws_iam_policy_document.broad', message: expect.stringContaining('not_actions') })]);
     });
 
     test('fails when the identity account policy output grants an action wildcard', () => {

@@ -13,7 +13,8 @@ const POLICY_ATTRIBUTES: { readonly [type: string]: string[] } = {
 
 /** A bare "*" (any action, resource or principal), or an action wildcard like "iam:*" or "ssm:Get*". */
 const WILDCARD = /"(\*|[a-z0-9-]+:[A-Za-z0-9]*\*[A-Za-z0-9*]*)"/g;
-const NEGATION = /"(NotAction|NotResource|NotPrincipal)"/g;
+/** Negations grant everything but what they name; policy document data sources spell them in snake_case. */
+const NEGATION = /"(NotAction|NotResource|NotPrincipal|not_actions|not_resources|not_principals)"/g;
 
 function problems(document: string): string[] {
   const wildcards = [...document.matchAll(WILDCARD)].map((match) => match[1]);
@@ -39,11 +40,8 @@ export function IamNoWildcards(module: Json): Finding[] {
       }
     }
   }
-  for (const [type, byName] of Object.entries((module.data ?? {}) as Json)) {
-    if (type !== 'aws_iam_policy_document') continue;
-    for (const [name, body] of Object.entries(byName as Json)) {
-      for (const message of problems(textOf(body))) findings.push({ rule: RULE, address: `data.${type}.${name}`, message });
-    }
+  for (const [name, body] of Object.entries((module.data?.aws_iam_policy_document ?? {}) as Json)) {
+    for (const message of problems(textOf(body))) findings.push({ rule: RULE, address: `data.aws_iam_policy_document.${name}`, message });
   }
   for (const [name, output] of Object.entries((module.output ?? {}) as Json)) {
     const value = textOf((output as Json).value);
