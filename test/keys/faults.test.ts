@@ -103,6 +103,35 @@ test('50 concurrent logins of different users all get their own keys; at most 8 
   }
 });
 
+test('a flood of fresh sessions is rate limited: the excess fails closed without IAM calls', async () => {
+  const limited = await KeysDaemon.start({
+    env: {
+      ...moto.awsEnv(undefined, proxy.endpoint),
+      BASTION_ALLOWED_IAM_GROUPS: GROUP,
+      BASTION_KEYS_LOOKUPS_PER_SECOND: '0.5',
+      BASTION_KEYS_LOOKUP_BURST: '5',
+    },
+  });
+  try {
+    await limited.users();
+    proxy.clear();
+    const started = Date.now();
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => limited.keys('dev7', `flood-${i}`)));
+    expect(Date.now() - started).toBeLessThan(2000); // so at most the burst can have passed
+    expect(answers.filter((a) => a.length === 1)).toHaveLength(5);
+    expect(answers.filter((a) => a.length === 0)).toHaveLength(15);
+    expect(proxy.countActions()).toEqual({ ListGroupsForUser: 5, ListSSHPublicKeys: 5, GetSSHPublicKey: 5 });
+    expect(limited.logLines(/keys lookup failed for user=dev7: RateLimited iam_user=dev7 session=flood-/)).toHaveLength(15);
+    // sshd's repeated calls within an admitted session need no token
+    const admitted = answers.findIndex((a) => a.length === 1);
+    expect(await limited.keys('dev7', `flood-${admitted}`)).toEqual([keys[7]]);
+    await new Promise((r) => setTimeout(r, 2100));
+    expect(await limited.keys('dev7', 'after-flood')).toEqual([keys[7]]);
+  } finally {
+    await limited.stop();
+  }
+});
+
 test.each([
   ['bad characters in the user name', 'KEYS de;v1 s1\n', 'bad-user-name'],
   ['a user name over 32 characters', `KEYS ${'a'.repeat(33)} s1\n`, 'bad-user-name'],
