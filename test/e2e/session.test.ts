@@ -101,7 +101,7 @@ beforeAll(async () => {
   hostPublicKey = hostKey.publicKey.split(' ').slice(0, 2).join(' ');
   await putSecureString(moto.endpoint, HOST_KEY_PARAMETER, fs.readFileSync(hostKey.file, 'utf8'));
   knownHosts = path.join(host.dir, 'known_hosts');
-  fs.writeFileSync(knownHosts, [SERVICE_PORT, SHORT_LIMIT_PORT, TUNNEL_ONLY_PORT].map((p) => `${p === 22 ? '127.0.0.1' : `[127.0.0.1]:${p}`} ${hostPublicKey}\n`).join(''));
+  fs.writeFileSync(knownHosts, [SERVICE_PORT, SHORT_LIMIT_PORT, TUNNEL_ONLY_PORT, ...Array.from({ length: 8 }, (_, i) => 2300 + i)].map((p) => `${p === 22 ? '127.0.0.1' : `[127.0.0.1]:${p}`} ${hostPublicKey}\n`).join(''));
 
   const boot = await host.boot();
   bootMs = boot.ms;
@@ -172,7 +172,8 @@ describe('login', () => {
   test('a login takes well under 3 s', async () => {
     const result = await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'true' });
     expect(result.status).toBe(0);
-    console.log(`login + logout round trip: ${result.ms} ms`);
+    const container = await host.run(['docker', 'run', '--rm', '--network', 'ssh-bastion', '--init', '--entrypoint', 'true', 'ssh-bastion-worker:current']);
+    console.log(`login + command + logout round trip: ${result.ms} ms; container run alone: ${container.ms} ms`);
     expect(result.ms).toBeLessThan(3000);
   });
 });
@@ -308,6 +309,45 @@ describe('hardening', () => {
   });
 });
 
+describe('capabilities', () => {
+  // What a session does with each added capability: sshd itself, then root (after sudo) acting on
+  // the user's own files and processes, which is what passwordless sudo promises.
+  const PROBE = [
+    'tty >/dev/null && echo pty-ok',
+    'sudo -n true && echo sudo-ok',
+    'touch ~/f && chmod 0400 ~/f && sudo -n sh -c "echo x >>$HOME/f" && echo write-ok',
+    'sudo -n chmod 0644 ~/f && echo chmod-ok',
+    'sleep 100 & sudo -n kill $! && echo kill-ok',
+  ].join('; ');
+  const ALL_OK = ['pty-ok', 'sudo-ok', 'write-ok', 'chmod-ok', 'kill-ok'];
+  const probe = (port: number) =>
+    host.run([
+      'bash', '-c',
+      `ssh -tt -p ${port} -i ${keys.alice1} -o BatchMode=yes -o UserKnownHostsFile=${knownHosts} -o LogLevel=ERROR alice@127.0.0.1 '${PROBE}'`,
+    ]);
+  const words = (stdout: string) => stdout.split(/\s+/).filter((w) => w.endsWith('-ok'));
+
+  test('with the whole set, sshd and root after sudo work', async () => {
+    expect(words((await probe(SERVICE_PORT)).stdout)).toEqual(ALL_OK);
+  });
+
+  test.each([
+    ['AUDIT_WRITE', 2300, []],
+    ['CHOWN', 2301, []],
+    ['SETGID', 2302, []],
+    ['SETUID', 2303, []],
+    ['SYS_CHROOT', 2304, []],
+    ['DAC_OVERRIDE', 2305, ['pty-ok', 'sudo-ok', 'kill-ok']],
+    ['FOWNER', 2306, ['pty-ok', 'sudo-ok', 'write-ok', 'kill-ok']],
+    ['KILL', 2307, ['pty-ok', 'sudo-ok', 'write-ok', 'chmod-ok']],
+  ] as const)('without %s less works', async (cap, port, works) => {
+    const script = `/usr/local/libexec/ssh-bastion/session-without-${cap}`;
+    await host.must(['bash', '-c', `sed 's/ --cap-add ${cap}\\b//' /usr/local/libexec/ssh-bastion/session >${script} && chmod 0755 ${script} && ! grep -q 'cap-add ${cap}\\b' ${script}`]);
+    await host.serveSessions(port, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage }, `without-${cap}`, [script, '%i']);
+    expect(words((await probe(port)).stdout)).toEqual(works);
+  });
+});
+
 describe('audit and host keys', () => {
   test('the journal has a start and an end line with the client address, the user and the container', async () => {
     await host.ssh({ user: 'alice', key: keys.alice2, knownHosts, command: 'true' });
@@ -330,6 +370,25 @@ describe('audit and host keys', () => {
     expect(a.stdout).not.toBe(b.stdout);
     const scanned = await host.run(['ssh-keyscan', '-t', 'ed25519', '-p', String(SERVICE_PORT), '127.0.0.1']);
     expect(scanned.stdout).toContain(hostPublicKey);
+  });
+});
+
+describe('prebuilt worker image', () => {
+  test('with BASTION_WORKER_IMAGE the image is pulled, not built, and sessions run it', async () => {
+    const prebuilt = '127.0.0.1:5000/ssh-bastion-worker:e2e';
+    await host.startRegistry(5000);
+    await host.docker('tag', 'ssh-bastion-worker:current', prebuilt);
+    await host.docker('push', prebuilt);
+    await host.docker('rmi', prebuilt);
+    // A base image that does not exist: a build would fail.
+    host.writeSettings('/etc/ssh-bastion/prebuilt.env', { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: 'missing.invalid/none:1', BASTION_WORKER_IMAGE: prebuilt });
+    const setup = await host.run(['/usr/local/libexec/ssh-bastion/setup-container-image'], { env: { BASTION_ENV_FILE: '/etc/ssh-bastion/prebuilt.env' } });
+    expect(setup.stderr).toContain(`worker image ${prebuilt} pulled`);
+    expect(setup.status).toBe(0);
+    const id = (ref: string) => host.docker('image', 'inspect', '-f', '{{.Id}}', ref);
+    expect(await id('ssh-bastion-worker:current')).toBe(await id(prebuilt));
+    const login = await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'id -un' });
+    expect(login.stdout).toBe('alice\n');
   });
 });
 

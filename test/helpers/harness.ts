@@ -241,9 +241,9 @@ echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
    * Shell command serving the per-connection template `serviceUnit` on 127.0.0.1:port with
    * systemd-socket-activate, its ExecStart/ExecStopPost from the unit file.
    */
-  serveCommand(serviceUnit: string, port: string, log: string, env: Record<string, string>): string {
+  serveCommand(serviceUnit: string, port: string, log: string, env: Record<string, string>, execStart?: string[]): string {
     const text = fs.readFileSync(path.join(REPO_DIR, 'userdata/host/etc/systemd/system', serviceUnit), 'utf8');
-    const start = JSON.stringify(commandLine(unitSettings(text, 'ExecStart')[0]));
+    const start = JSON.stringify(execStart ?? commandLine(unitSettings(text, 'ExecStart')[0]));
     const stopPost = unitSettings(text, 'ExecStopPost').map((c) => JSON.stringify(commandLine(c)));
     const passed = ['PATH', 'HOME', 'DOCKER_HOST', ...Object.keys(this.moto?.awsEnv() ?? {}), ...Object.keys(env)];
     const envPrefix = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ');
@@ -253,10 +253,18 @@ echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
   }
 
   /** Serves ssh-bastion@.service on another port with another bastion.env (BASTION_ENV_FILE). */
-  async serveSessions(port: number, settings: Settings, name: string): Promise<void> {
+  async serveSessions(port: number, settings: Settings, name: string, execStart?: string[]): Promise<void> {
     const file = `/etc/ssh-bastion/${name}.env`;
     this.writeSettings(file, settings);
-    await this.must(['bash', '-c', `${this.serveCommand('ssh-bastion@.service', String(port), 'journal.log', { BASTION_ENV_FILE: file })} &`]);
+    await this.must(['bash', '-c', `${this.serveCommand('ssh-bastion@.service', String(port), 'journal.log', { BASTION_ENV_FILE: file }, execStart)} &`]);
+    await this.waitForPort(port);
+  }
+
+  /** A Docker registry (Debian's docker-registry) on 127.0.0.1:port of the host, storage in the test dir. */
+  async startRegistry(port: number): Promise<void> {
+    const config = path.join(this.dir, 'registry.yml');
+    fs.writeFileSync(config, `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${this.dir}/registry\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+    await this.startBackground([...this.enter, 'docker-registry', 'serve', config], 'registry.log');
     await this.waitForPort(port);
   }
 
