@@ -1,6 +1,6 @@
 import { execFile } from 'child_process';
 import * as path from 'path';
-import { Testing, TerraformStack } from 'cdktf';
+import { Testing, TerraformStack, TerraformVariable } from 'cdktf';
 import { INPUT_RULES, MODULE_VARIABLES, SshBastionModuleStack, SshBastionService, SshBastionServiceProps, variableName } from '../../src';
 import { REQUIRED_PROPS, synthBastion } from '../helpers/synth';
 import { initialised, removeDir, TerraformRun, terraformBinary, varArgument, variablesOnly } from '../helpers/terraform';
@@ -248,6 +248,14 @@ describe('input rules in the construct', () => {
     for (const character of [' ', '"', '\'', '$', '\\', '\n', ',']) {
       expect(constructError({ allowedIamGroups: [`ops${character}x`] })).toContain('allowedIamGroups ');
     }
+  });
+
+  test('a cross-property rule leaves the check to Terraform while the other property is a token', () => {
+    // GIVEN a health check port that would clash with the service port, which only Terraform knows
+    const stack = new TerraformStack(Testing.app(), 'test');
+    const servicePort = new TerraformVariable(stack, 'service_port', { type: 'number' }).numberValue;
+    // THEN the construct does not judge it
+    expect(() => new SshBastionService(stack, 'b', { ...REQUIRED_PROPS, servicePort, healthCheckPort: 22 })).not.toThrow();
   });
 
   test('tokens are left to Terraform: the module, all variables, synthesizes', () => {
