@@ -88,8 +88,9 @@ describe('examples', () => {
     expect(folders.sort()).toEqual([...EXAMPLES].sort());
   });
 
-  test.each(EXAMPLES)('%s has main.tf, outputs.tf and versions.tf', (name) => {
+  test.each(EXAMPLES)('%s has README.md, main.tf, outputs.tf and versions.tf', (name) => {
     expect(Object.keys(exampleFiles(name))).toEqual(expect.arrayContaining(['main.tf', 'outputs.tf', 'versions.tf']));
+    expect(fs.existsSync(path.join(EXAMPLES_DIR, name, 'README.md'))).toBe(true);
   });
 
   test.each(EXAMPLES)('%s configures the aws provider, requires it with a minimum version and calls the module at ../../', (name) => {
