@@ -4,3 +4,4 @@ export * from './module-stack';
 export * from './validation';
 export type { HostSettings } from './host-settings';
 export { HOST_SETTING_VARIABLES } from './host-settings';
+export * from './policy';

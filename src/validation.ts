@@ -131,16 +131,29 @@ const matching = (pattern: string) => {
 /** Length in characters, as Terraform's length() counts them. */
 const length = (value: string) => [...value].length;
 const integerIn = (value: number, min: number, max = Infinity) => Number.isInteger(value) && value >= min && value <= max;
+/** An address as a number: IPv4 in 32 bits, IPv6 in 128 ("::" expanded). */
+const addressBits = (address: string): bigint => {
+  if (isIPv4(address)) return address.split('.').reduce((bits, octet) => (bits << 8n) | BigInt(Number(octet)), 0n);
+  const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined];
+  const groups = (part: string | undefined) => (part ? part.split(':') : []);
+  const missing = 8 - groups(head).length - groups(tail).length;
+  const all = tail === undefined ? groups(head) : [...groups(head), ...Array(missing).fill('0'), ...groups(tail)];
+  return all.reduce((bits, group) => (bits << 16n) | BigInt(parseInt(group, 16)), 0n);
+};
+/** A network address with its prefix length, as AWS security group rules take them: no host bits set. */
 const isCidr = (value: string) => {
   const [address, prefix, ...rest] = typeof value === 'string' ? value.split('/') : [];
   if (rest.length > 0 || prefix === undefined || !/^[0-9]{1,3}$/.test(prefix)) return false;
-  if (isIPv4(address)) return Number(prefix) <= 32;
-  return isIPv6(address) && Number(prefix) <= 128;
+  const width = isIPv4(address) ? 32 : isIPv6(address) && !address.includes('.') ? 128 : 0;
+  if (width === 0 || Number(prefix) > width) return false;
+  const hostBits = BigInt(width - Number(prefix));
+  return (addressBits(address) & ((1n << hostBits) - 1n)) === 0n;
 };
 const cidrList = (prop: Prop): RuleDefinition => ({
   prop,
-  condition: `alltrue([for cidr in ${v(prop)} : can(cidrhost(cidr, 0))])`,
-  requirement: 'must be a list of IPv4 or IPv6 CIDR blocks like "203.0.113.0/24" or "2001:db8::/32": an address, a slash and a prefix length (up to 32 for IPv4, 128 for IPv6)',
+  // The network address equals the address given: no host bits set (AWS refuses them).
+  condition: `alltrue([for cidr in ${v(prop)} : try(cidrhost(cidr, 0) == cidrhost(format("%s/%d", split("/", cidr)[0], strcontains(cidr, ":") ? 128 : 32), 0), false)])`,
+  requirement: 'must be a list of IPv4 or IPv6 CIDR blocks like "203.0.113.0/24" or "2001:db8::/32": a network address (no host bits set: 10.0.0.0/8, not 10.0.0.1/8), a slash and a prefix length (up to 32 for IPv4, 128 for IPv6)',
   check: (value: string[]) => value.every(isCidr),
 });
 const idList = (prop: Prop, pattern: string, what: string, nonEmpty: boolean): RuleDefinition => ({

@@ -41,6 +41,8 @@ const BAD_INPUTS: BadInput[] = [
   bad('allowedCidrBlocks has an IPv4 prefix above 32', 'allowedCidrBlocks', ['10.0.0.0/33']),
   bad('allowedCidrBlocks holds an address without a prefix', 'allowedCidrBlocks', ['0.0.0.0']),
   bad('allowedCidrBlocks has an IPv6 prefix above 128', 'allowedCidrBlocks', ['2001:db8::/129']),
+  bad('allowedCidrBlocks has host bits set (IPv4)', 'allowedCidrBlocks', ['10.0.0.1/8']),
+  bad('egressCidrBlocks has host bits set (IPv6)', 'egressCidrBlocks', ['2001:db8::1/32']),
   bad('hostAllowedCidrBlocks holds an impossible address', 'hostAllowedCidrBlocks', ['300.1.2.3/32']),
   bad('egressCidrBlocks holds a word', 'egressCidrBlocks', ['any']),
   bad('servicePort is the admin port', 'servicePort', 2222),
