@@ -215,6 +215,21 @@ describe('one throw-away container per connection', () => {
     await waitFor(async () => (await host.sessionContainers()).length === 0, 5000, 'containers removed');
   });
 
+  test('a session stopped from outside (as systemd stops the unit) ends cleanly and its container is removed', async () => {
+    await waitFor(async () => (await host.sessionContainers()).length === 0, 5000, 'no session container');
+    const session = host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'sleep 30; echo survived' });
+    await waitFor(async () => (await host.sessionContainers()).length === 1, 10_000, 'session container');
+    const [name] = await host.sessionContainers();
+    const number = /^ssh-bastion-(\d+)-/.exec(name)![1];
+    await waitFor(() => host.journal().includes(`${name}: Accepted publickey for alice`), 10_000, 'login');
+    await host.stopUnitInstance(number);
+    const result = await session;
+    expect(result.stdout).not.toContain('survived');
+    await waitFor(() => host.journal().includes(`container=${name} duration=`), 15_000, 'session end line');
+    expect(host.journal()).toMatch(new RegExp(`session end client=127\\.0\\.0\\.1:\\d+ user=alice container=${name.replace(/\./g, '\\.')} duration=\\d+s status=\\d+ \\(stopped\\)`));
+    await waitFor(async () => (await host.sessionContainers()).length === 0, 10_000, 'container removed');
+  });
+
   test('the MOTD states that the container is one-time, has sudo and ends at the limit', async () => {
     // An interactive login (a terminal, no command): what a person sees first.
     const result = await host.run([

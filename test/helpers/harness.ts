@@ -268,6 +268,26 @@ echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
     await this.waitForPort(port);
   }
 
+  /**
+   * Stops a session as systemd stops a unit (SIGTERM to every process of its control group): the
+   * unit's main process, whose pid unit-instance.py wrote, and all its descendants.
+   */
+  async stopUnitInstance(number: string): Promise<void> {
+    const main = fs.readFileSync(path.join(this.dir, `ssh-bastion@.service.counter-${number}.pgid`), 'utf8').trim();
+    const table = (await this.must(['ps', '-e', '-o', 'pid=,ppid='])).trim().split('\n').map((l) => l.trim().split(/\s+/));
+    const unit = new Set([main]);
+    for (let grown = true; grown; ) {
+      grown = false;
+      for (const [pid, ppid] of table) {
+        if (unit.has(ppid) && !unit.has(pid)) {
+          unit.add(pid);
+          grown = true;
+        }
+      }
+    }
+    await this.run(['kill', '-s', 'TERM', ...unit]);
+  }
+
   /** Boots the host: run-sections runs every section and the readiness check. */
   async boot(): Promise<CommandResult> {
     this.writeHooks();

@@ -2,7 +2,8 @@
 """Plays systemd's part for one connection accepted by `systemd-socket-activate --accept --inetd`
 (fd 0/1 = the connection): names the instance as systemd does for Accept=yes sockets
 (<n>-<local addr>:<port>-<remote addr>:<port>), sets REMOTE_ADDR/REMOTE_PORT, runs ExecStart with
-%i substituted, then ExecStopPost. Usage: unit-instance.py COUNTER_FILE EXEC_START [EXEC_STOP_POST]
+%i substituted (its pid written to COUNTER_FILE-<n>.pgid, so that the test can stop the unit as
+systemd would: SIGTERM to it and all its descendants), then ExecStopPost. Usage: unit-instance.py COUNTER_FILE EXEC_START [EXEC_STOP_POST]
 where the commands are JSON argv lists with %i placeholders."""
 import fcntl
 import json
@@ -25,7 +26,10 @@ local, remote = conn.getsockname(), conn.getpeername()
 conn.detach()
 instance = f"{number}-{local[0]}:{local[1]}-{remote[0]}:{remote[1]}"
 env = dict(os.environ, REMOTE_ADDR=remote[0], REMOTE_PORT=str(remote[1]))
-status = subprocess.call([a.replace("%i", instance) for a in exec_start], env=env)
+main = subprocess.Popen([a.replace("%i", instance) for a in exec_start], env=env)
+with open(f"{counter_file}-{number}.pgid", "w") as f:
+    f.write(str(main.pid))
+status = main.wait()
 if exec_stop_post:
     subprocess.call([a.replace("%i", instance) for a in exec_stop_post], env=env, stdin=subprocess.DEVNULL, stdout=2)
 sys.exit(status)
