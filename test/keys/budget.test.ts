@@ -164,6 +164,29 @@ test.each([
   expect(total(calls)).toBeLessThanOrEqual(3 + keyCount);
 });
 
+test('a session answer is reused only for BASTION_KEYS_SESSION_CACHE_SECONDS', async () => {
+  const short = await KeysDaemon.start({
+    env: {
+      ...moto.awsEnv(undefined, proxy.endpoint),
+      BASTION_ALLOWED_IAM_GROUPS: GROUP,
+      BASTION_KEYS_SESSION_CACHE_SECONDS: '1',
+      BASTION_IAM_READ_TIMEOUT_SECONDS: '20',
+    },
+  });
+  try {
+    await short.users();
+    proxy.clear();
+    expect(await short.keys('user1atexample.com', 'ttl-1')).toEqual(keysOf(1));
+    expect(await short.keys('user1atexample.com', 'ttl-1')).toEqual(keysOf(1));
+    expect(proxy.requests).toHaveLength(3);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await short.keys('user1atexample.com', 'ttl-1')).toEqual(keysOf(1));
+    expect(proxy.requests).toHaveLength(6);
+  } finally {
+    await short.stop();
+  }
+});
+
 test('a user outside the group or unknown costs no IAM call', async () => {
   await grouped.users();
   expect((await login(grouped, 'other600', 'outsider')).calls).toEqual({});

@@ -151,6 +151,19 @@ test.each([
   expect(proxy.requests).toHaveLength(0);
 });
 
+test('at most 128 connections are served at once; the rest are closed at once, and the daemon goes on', async () => {
+  proxy.clear();
+  const before = daemon.logLines(/request rejected reason=too-many-connections/).length;
+  // 140 clients that connect and say nothing: 128 hold a slot until their 2 s read limit
+  const silent = Array.from({ length: 140 }, () => daemon.request('', { timeoutMs: 10000 }));
+  await daemon.waitForLog(/request rejected reason=too-many-connections/);
+  const answers = await Promise.all(silent);
+  expect(answers.every((a) => a === '')).toBe(true);
+  expect(daemon.logLines(/request rejected reason=too-many-connections/).length - before).toBe(12);
+  expect(await daemon.keys('dev8', 'after-connection-flood')).toEqual([keys[8]]);
+  expect(daemon.alive()).toBe(true);
+});
+
 test('a request without newline is dropped after 2 s', async () => {
   proxy.clear();
   const slow = await timed(() => daemon.request('KEYS dev1 s1'));
