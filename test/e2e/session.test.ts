@@ -25,7 +25,7 @@ const SHORT_LIMIT_PORT = 2201;
 const TUNNEL_ONLY_PORT = 2202;
 const BOB_IAM = 'bob+ops=x,y@corp';
 const BOB_LINUX = 'bobplusopsequalxcommayatcorp';
-const MANY_MEMBERS = 110;
+const MANY_MEMBERS = 1000;
 
 const SETTINGS: Settings = {
   BASTION_SERVICE_PORT: String(SERVICE_PORT),
@@ -89,7 +89,7 @@ beforeAll(async () => {
     { name: 'carol', groups: ['bastion-many'] },
     { name: 'mallory', groups: ['outsiders'], keys: [keys['mallory.pub']] },
     ...Array.from({ length: MANY_MEMBERS }, (_, i) => ({
-      name: `member${String(i).padStart(3, '0')}`,
+      name: `member${String(i).padStart(4, '0')}`,
       groups: ['bastion-many'],
       keys: i === 7 ? [keys['member7.pub']] : [],
     })),
@@ -147,9 +147,9 @@ describe('login', () => {
     expect(result.stdout).toBe(`${BOB_LINUX}\nsudo\n`);
   });
 
-  test('a member of a group of more than 100 users logs in', async () => {
-    const result = await host.ssh({ user: 'member007', key: keys.member7, knownHosts, command: 'id -un; getent passwd | grep -c "^member"' });
-    expect(result.stdout).toBe(`member007\n${MANY_MEMBERS}\n`);
+  test('a member of a group of 1000 users logs in, and the session has all 1000 accounts', async () => {
+    const result = await host.ssh({ user: 'member0007', key: keys.member7, knownHosts, command: 'id -un; getent passwd | grep -c "^member"' });
+    expect(result.stdout).toBe(`member0007\n${MANY_MEMBERS}\n`);
   });
 
   test.each([
@@ -169,12 +169,12 @@ describe('login', () => {
     expect(result.status).toBe(255);
   });
 
-  test('a login takes well under 3 s', async () => {
+  test('a login (1000 accounts created in the container) takes well under 5 s', async () => {
     const result = await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'true' });
     expect(result.status).toBe(0);
     const container = await host.run(['docker', 'run', '--rm', '--network', 'ssh-bastion', '--init', '--entrypoint', 'true', 'ssh-bastion-worker:current']);
     console.log(`login + command + logout round trip: ${result.ms} ms; container run alone: ${container.ms} ms`);
-    expect(result.ms).toBeLessThan(3000);
+    expect(result.ms).toBeLessThan(5000);
   });
 });
 
