@@ -1,0 +1,224 @@
+/**
+ * Shared pieces of the benchmarks: statistics, tables, the machine's description, cleanup on
+ * interruption, and a booted test host (the e2e harness, test/helpers/harness.ts) with IAM users.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { BastionTestHost, Settings } from '../../test/helpers/harness';
+import { fakeSshPublicKey } from '../../test/helpers/moto';
+
+/** The module's defaults (src/config.ts) for everything that shapes a session. */
+export const DEFAULT_SETTINGS: Settings = {
+  BASTION_SERVICE_PORT: '22',
+  BASTION_ADMIN_PORT: '2222',
+  BASTION_HEALTH_PORT: '2224',
+  BASTION_SESSION_MAX_SECONDS: '43200',
+  BASTION_ALLOWED_IAM_GROUPS: 'bench-users',
+  BASTION_ASSUME_ROLE_ARN: '',
+  BASTION_HOST_KEY_PARAMETER: '',
+  BASTION_WORKER_BASE_IMAGE: '',
+  BASTION_WORKER_IMAGE: '',
+  BASTION_CONTAINER_MEMORY_MB: '512',
+  BASTION_CONTAINER_PIDS: '256',
+  BASTION_CONTAINER_CPUS: '1',
+  BASTION_MAX_CONNECTIONS_PER_SOURCE: '10',
+  BASTION_TUNNEL_ONLY: 'false',
+  BASTION_HOSTNAME_PREFIX: 'bench-bastion',
+};
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank];
+}
+
+export function mean(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+export function round(n: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+/** Prints a plain-text table. */
+export function table(headers: readonly string[], rows: readonly (readonly (string | number))[][]): void {
+  const cells = [headers.map(String), ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  console.log(line(cells[0]));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of cells.slice(1)) console.log(line(r));
+}
+
+function version(command: string, args: string[], re: RegExp = /.*/): string {
+  try {
+    const out = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '';
+    return (re.exec(out)?.[0] ?? out).trim();
+  } catch (e) {
+    const err = e as { stderr?: string };
+    const out = err.stderr ?? '';
+    return (re.exec(out)?.[0] ?? 'unknown').trim();
+  }
+}
+
+/** nproc, memory, kernel and the versions of what the benches run. */
+export function machine(): Record<string, string | number> {
+  return {
+    nproc: os.cpus().length,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    memory_mib: Math.round(os.totalmem() / 1048576),
+    kernel: os.release(),
+    docker: version('dockerd', ['--version']),
+    openssh: version('ssh', ['-V'], /OpenSSH_[^ ,]+/),
+    python: version('python3', ['--version']),
+    system_python: version('/usr/bin/python3', ['--version']),
+    node: process.version,
+  };
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+let exiting = false;
+
+/** Registers something to undo at the end, also on SIGINT/SIGTERM. */
+export function onCleanup(fn: () => Promise<void> | void): void {
+  cleanups.push(fn);
+}
+
+export async function cleanup(): Promise<void> {
+  while (cleanups.length) {
+    const fn = cleanups.pop()!;
+    try {
+      await fn();
+    } catch (e) {
+      console.error(`cleanup: ${String(e)}`);
+    }
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (exiting) return;
+    exiting = true;
+    console.error(`${signal}: cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+export interface BenchUser {
+  readonly name: string;
+  /** private key files (ed25519) whose public halves are in IAM */
+  readonly keyFiles: string[];
+}
+
+/** Makes an ed25519 key pair with ssh-keygen; returns the private key file and public line. */
+export function keyPair(dir: string, name: string): { file: string; publicKey: string } {
+  const file = path.join(dir, name);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', file]);
+  return { file, publicKey: fs.readFileSync(`${file}.pub`, 'utf8').trim() };
+}
+
+/**
+ * Boots a test host with the module's default session settings and `members` IAM users in the
+ * group bench-users (bench000 ... with one key each; the first `withKeys` get real key pairs the
+ * benches can log in with).
+ */
+export async function bootHost(options: { members: number; withKeys: number; settings?: Settings }): Promise<{ host: BastionTestHost; users: BenchUser[]; ms: number }> {
+  const started = Date.now();
+  const host = new BastionTestHost({ ...DEFAULT_SETTINGS, ...options.settings });
+  onCleanup(() => host.stop());
+  await host.prepare();
+  const keyDir = path.join(host.dir, 'bench-keys');
+  fs.mkdirSync(keyDir);
+  const users: BenchUser[] = [];
+  const seed = [];
+  for (let i = 0; i < options.members; i++) {
+    const name = `bench${String(i).padStart(3, '0')}`;
+    if (i < options.withKeys) {
+      const pair = keyPair(keyDir, name);
+      users.push({ name, keyFiles: [pair.file] });
+      seed.push({ name, groups: ['bench-users'], keys: [pair.publicKey] });
+    } else {
+      seed.push({ name, groups: ['bench-users'], keys: [fakeSshPublicKey(name)] });
+    }
+  }
+  await host.moto!.seedUsers(seed);
+  const boot = await host.boot();
+  if (boot.status !== 0) throw new Error(`boot failed:\n${boot.stdout}\n${boot.stderr}`);
+  return { host, users, ms: Date.now() - started };
+}
+
+/** ssh client options shared by the bastion and the plain sshd runs. */
+export function sshOptions(key: string, port: number): string[] {
+  return [
+    '-i', key, '-p', String(port),
+    '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'ConnectTimeout=20', '-o', 'LogLevel=ERROR',
+    '-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no',
+    '-o', 'ControlMaster=no', '-o', 'ControlPath=none',
+  ];
+}
+
+/**
+ * A plain OpenSSH sshd on the test host, in inetd mode behind systemd-socket-activate --inetd
+ * (one `sshd -i` per connection, as the bastion has one container per connection): a temp
+ * config, a temp host key, and an authorized_keys file for root with the given public keys.
+ */
+export async function startPlainSshd(host: BastionTestHost, port: number, publicKeys: string[]): Promise<void> {
+  const dir = path.join(host.dir, 'plain-sshd');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  keyPair(dir, 'host_key');
+  fs.writeFileSync(path.join(dir, 'authorized_keys'), publicKeys.map((k) => `${k}\n`).join(''), { mode: 0o600 });
+  fs.writeFileSync(
+    path.join(dir, 'sshd_config'),
+    [
+      `HostKey ${dir}/host_key`,
+      `AuthorizedKeysFile ${dir}/authorized_keys`,
+      'PermitRootLogin prohibit-password',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'PrintMotd no',
+      'PrintLastLog no',
+      'AllowTcpForwarding yes',
+      'LogLevel ERROR',
+      'PidFile none',
+      '',
+    ].join('\n'),
+  );
+  await host.must(['bash', '-c', `setsid systemd-socket-activate --accept --inetd -l 127.0.0.1:${port} /usr/sbin/sshd -i -e -f ${dir}/sshd_config >>${dir}/sshd.log 2>&1 </dev/null &`]);
+  await host.waitForPort(port);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Runs `commands` (shell command lines) in turn on the test host, `rounds` times, interleaved so
+ * both sides see the same machine load; returns the wall time of each (ms) by label.
+ */
+export async function timeCommands(host: BastionTestHost, commands: Record<string, string>, rounds: number): Promise<Record<string, number[]>> {
+  const labels = Object.keys(commands);
+  const script = [
+    'set -u',
+    `for round in $(seq 1 ${rounds}); do`,
+    ...labels.map(
+      (label) =>
+        `  t0=$(date +%s%N); ( ${commands[label]} ) >/dev/null 2>>"$ERRLOG"; s=$?; t1=$(date +%s%N); echo "${label} $(( (t1 - t0) / 1000 )) $s"`,
+    ),
+    'done',
+  ].join('\n');
+  const errlog = path.join(host.dir, 'bench-commands.err');
+  const out = await host.must(['bash', '-c', script], { env: { ERRLOG: errlog }, timeoutMs: 600_000 });
+  const result: Record<string, number[]> = Object.fromEntries(labels.map((l) => [l, []]));
+  for (const line of out.trim().split('\n')) {
+    const [label, us, status] = line.split(' ');
+    if (status !== '0') throw new Error(`${label} failed (${status}): ${fs.existsSync(errlog) ? fs.readFileSync(errlog, 'utf8').slice(-2000) : ''}`);
+    result[label].push(Number(us) / 1000);
+  }
+  return result;
+}
