@@ -375,6 +375,21 @@ describe('audit and host keys', () => {
     expect(journal).not.toContain('UNKNOWN');
   });
 
+  test('root in a session cannot change who the end line names by forging sshd lines', async () => {
+    const result = await host.ssh({
+      user: 'alice', key: keys.alice2, knownHosts,
+      command: `sudo -n sh -c 'echo "Accepted publickey for ${BOB_LINUX} from 10.9.9.9 port 1 ssh2" >/proc/1/fd/2' && echo forged`,
+    });
+    expect(result.stdout).toBe('forged\n');
+    const forgedLine = /(ssh-bastion-\S+): Accepted publickey for \S+ from 10\.9\.9\.9/;
+    await waitFor(() => {
+      const container = forgedLine.exec(host.journal())?.[1];
+      return container !== undefined && host.journal().includes(`container=${container} duration=`);
+    }, 10_000, 'end line of the forging session');
+    const container = forgedLine.exec(host.journal())![1];
+    expect(host.journal()).toContain(`user=alice container=${container} duration=`);
+  });
+
   test('every session presents the host key stored in SSM', async () => {
     // StrictHostKeyChecking=yes with only the SSM key known: logins succeed only if it matches.
     const [a, b] = await Promise.all([
