@@ -2,7 +2,7 @@
  * Shared pieces of the benchmarks: statistics, tables, the machine's description, cleanup on
  * interruption, and a booted test host (the e2e harness, test/helpers/harness.ts) with IAM users.
  */
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -54,15 +54,10 @@ export function table(headers: readonly string[], rows: readonly (readonly (stri
   for (const r of cells.slice(1)) console.log(line(r));
 }
 
-function version(command: string, args: string[], re: RegExp = /.*/): string {
-  try {
-    const out = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '';
-    return (re.exec(out)?.[0] ?? out).trim();
-  } catch (e) {
-    const err = e as { stderr?: string };
-    const out = err.stderr ?? '';
-    return (re.exec(out)?.[0] ?? 'unknown').trim();
-  }
+function version(command: string, args: string[], re: RegExp = /^.*$/m): string {
+  const r = spawnSync(command, args, { encoding: 'utf8' });
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  return (re.exec(out)?.[0] ?? 'unknown').trim();
 }
 
 /** nproc, memory, kernel and the versions of what the benches run. */
@@ -77,6 +72,7 @@ export function machine(): Record<string, string | number> {
     python: version('python3', ['--version']),
     system_python: version('/usr/bin/python3', ['--version']),
     node: process.version,
+    loadavg_1m: round(os.loadavg()[0], 2),
   };
 }
 
