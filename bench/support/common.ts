@@ -45,7 +45,7 @@ export function round(n: number, digits = 1): number {
 }
 
 /** Prints a plain-text table. */
-export function table(headers: readonly string[], rows: readonly (readonly (string | number))[][]): void {
+export function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): void {
   const cells = [headers.map(String), ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: readonly string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
