@@ -169,12 +169,17 @@ describe('login', () => {
     expect(result.status).toBe(255);
   });
 
-  test('a login (1000 accounts created in the container) takes well under 5 s', async () => {
+  test('a login takes a few seconds at most; the 1000 accounts take well under a second', async () => {
     const result = await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'true' });
     expect(result.status).toBe(0);
     const container = await host.run(['docker', 'run', '--rm', '--network', 'ssh-bastion', '--init', '--entrypoint', 'true', 'ssh-bastion-worker:current']);
     console.log(`login + command + logout round trip: ${result.ms} ms; container run alone: ${container.ms} ms`);
-    expect(result.ms).toBeLessThan(5000);
+    // Generous: other suites share the 2 cores. A regression such as DNS time-outs costs 20-40 s.
+    expect(result.ms).toBeLessThan(10_000);
+    const accounts = [...host.journal().matchAll(/: (\d+) accounts created in (\d+) ms/g)].pop()!;
+    console.log(`accounts created in the container: ${accounts[1]} in ${accounts[2]} ms`);
+    expect(Number(accounts[1])).toBeGreaterThanOrEqual(MANY_MEMBERS);
+    expect(Number(accounts[2])).toBeLessThan(1000);
   });
 });
 
@@ -398,7 +403,7 @@ describe('audit and host keys', () => {
     ]);
     expect([a.status, b.status]).toEqual([0, 0]);
     expect(a.stdout).not.toBe(b.stdout);
-    const scanned = await host.run(['ssh-keyscan', '-t', 'ed25519', '-p', String(SERVICE_PORT), '127.0.0.1']);
+    const scanned = await host.run(['ssh-keyscan', '-T', '30', '-t', 'ed25519', '-p', String(SERVICE_PORT), '127.0.0.1']);
     expect(scanned.stdout).toContain(hostPublicKey);
   });
 });
