@@ -20,7 +20,9 @@
  * `pageSize` emulates AWS pagination that moto 5.2.1 lacks: ListUsers, GetGroup,
  * ListSSHPublicKeys and ListGroupsForUser answers are cut to min(MaxItems, pageSize) members with
  * IsTruncated/Marker (the marker is the offset). IAM documents that it may return fewer items
- * than MaxItems, so a correct client must follow markers whatever page size it asked for.
+ * than MaxItems, so a correct client must follow markers whatever page size it asked for. Pages
+ * after the first are cut from the upstream answer of the first page, so moto sees one request
+ * per listing while the proxy records one per page.
  */
 import * as http from 'http';
 import * as net from 'net';
@@ -106,6 +108,8 @@ export class FaultProxy {
   private readonly sockets = new Set<net.Socket>();
   /** emulated page size; undefined = pass answers through unchanged */
   pageSize?: number;
+  /** full upstream answer of the pagination in progress, per action and parameters */
+  private readonly fullAnswers = new Map<string, { status: number; headers: http.IncomingHttpHeaders; text: string }>();
   /** requests moto could not be reached for (answered 502) */
   upstreamErrors = 0;
   /** delay added before forwarding each request (to make concurrency observable) */
@@ -224,7 +228,12 @@ export class FaultProxy {
     }
     try {
       if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
-      const { status, headers, text } = await this.forward(req, forwardBody);
+      // Later pages are cut from the answer fetched for the first page, as one consistent list
+      // (and moto, slow at listing 1,000+ users, is asked once per listing, not once per page).
+      const cacheKey = `${action}?${forwardBody}`;
+      const cached = listTag && offset > 0 ? this.fullAnswers.get(cacheKey) : undefined;
+      const { status, headers, text } = cached ?? (await this.forward(req, forwardBody));
+      if (listTag && offset === 0) this.fullAnswers.set(cacheKey, { status, headers, text });
       const out = listTag && status === 200 ? paginate(text, listTag, offset, size) : text;
       const h = { ...headers };
       delete h['content-length'];

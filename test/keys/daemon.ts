@@ -131,13 +131,13 @@ export class KeysDaemon {
   }
 
   /** USERS: the allowed Linux user names. */
-  async users(): Promise<string[]> {
-    return lines(await this.request('USERS\n'));
+  async users(options: { timeoutMs?: number } = {}): Promise<string[]> {
+    return lines(await this.request('USERS\n', options));
   }
 
   /** KEYS: the answer's authorized_keys lines (empty = no access). */
-  async keys(linuxName: string, session: string): Promise<string[]> {
-    return lines(await this.request(`KEYS ${linuxName} ${session}\n`));
+  async keys(linuxName: string, session: string, options: { timeoutMs?: number } = {}): Promise<string[]> {
+    return lines(await this.request(`KEYS ${linuxName} ${session}\n`, options));
   }
 
   /** SIGTERM and wait (5 s) for the exit; removes the temp dir. */
