@@ -72,6 +72,18 @@ async function putSecureString(endpoint: string, name: string, value: string): P
   if (!res.ok) throw new Error(`PutParameter: ${res.status} ${await res.text()}`);
 }
 
+/** Opens `ssh -N -L` through the bastion to the fake VPC service and fetches from it. */
+async function fetchThroughTunnel(port: number, localPort: number): Promise<string> {
+  const result = await host.run([
+    'bash', '-c',
+    `ssh -i ${keys.alice1} -p ${port} -o BatchMode=yes -o UserKnownHostsFile=${knownHosts} -o ExitOnForwardFailure=yes ` +
+      `-N -L 127.0.0.1:${localPort}:${VPC_ADDRESS}:${VPC_SERVICE_PORT} alice@127.0.0.1 & tunnel=$!; ` +
+      `for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/${localPort}) 2>/dev/null && break; sleep 0.1; done; ` +
+      `exec 3<>/dev/tcp/127.0.0.1/${localPort} && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3; kill "$tunnel"`,
+  ]);
+  return result.stdout;
+}
+
 beforeAll(async () => {
   host = new BastionTestHost({ ...SETTINGS });
   await host.prepare();
@@ -106,7 +118,7 @@ beforeAll(async () => {
   const boot = await host.boot();
   bootMs = boot.ms;
   if (boot.status !== 0) throw new Error(`boot failed:\n${boot.stdout}\n${boot.stderr}`);
-  await host.serveSessions(SHORT_LIMIT_PORT, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_SESSION_MAX_SECONDS: '4' }, 'short-limit');
+  await host.serveSessions(SHORT_LIMIT_PORT, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_SESSION_MAX_SECONDS: '10' }, 'short-limit');
   await host.serveSessions(TUNNEL_ONLY_PORT, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_TUNNEL_ONLY: 'true' }, 'tunnel-only');
 }, 300_000);
 
@@ -175,21 +187,24 @@ describe('login', () => {
     const container = await host.run(['docker', 'run', '--rm', '--network', 'ssh-bastion', '--init', '--entrypoint', 'true', 'ssh-bastion-worker:current']);
     console.log(`login + command + logout round trip: ${result.ms} ms; container run alone: ${container.ms} ms`);
     // Generous: other suites share the 2 cores. A regression such as DNS time-outs costs 20-40 s.
-    expect(result.ms).toBeLessThan(10_000);
+    // Relative to a bare container start measured now, as other suites may share the 2 cores;
+    // a regression such as DNS time-outs inside sessions costs 20-40 s.
+    expect(result.ms).toBeLessThan(5 * container.ms + 5000);
     const accounts = [...host.journal().matchAll(/: (\d+) accounts created in (\d+) ms/g)].pop()!;
     console.log(`accounts created in the container: ${accounts[1]} in ${accounts[2]} ms`);
     expect(Number(accounts[1])).toBeGreaterThanOrEqual(MANY_MEMBERS);
-    expect(Number(accounts[2])).toBeLessThan(1000);
+    expect(Number(accounts[2])).toBeLessThan(2000);
   });
 });
 
 describe('one throw-away container per connection', () => {
   test('two concurrent logins get two different containers, each with its own file system', async () => {
     const session = (marker: string) =>
-      host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: `touch /tmp/${marker}; sleep 3; cat /etc/hostname; ls /tmp` });
+      host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: `touch /tmp/${marker}; sleep 8; cat /etc/hostname; ls /tmp` });
     const during = (async () => {
-      await new Promise((r) => setTimeout(r, 2000));
-      return host.sessionContainers();
+      let seen: string[] = [];
+      await waitFor(async () => (seen = await host.sessionContainers()).length === 2, 20_000, 'two session containers');
+      return seen;
     })();
     const [a, b, containers] = await Promise.all([session('first'), session('second'), during]);
     expect(containers).toHaveLength(2);
@@ -209,24 +224,24 @@ describe('one throw-away container per connection', () => {
 
   test('the container is gone after logout', async () => {
     await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'true' });
-    await waitFor(async () => (await host.sessionContainers()).length === 0, 5000, 'containers removed');
+    await waitFor(async () => (await host.sessionContainers()).length === 0, 15_000, 'containers removed');
   });
 
   test('a session ends at the session limit and its container is removed', async () => {
     const result = await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, port: SHORT_LIMIT_PORT, command: 'sleep 30; echo survived' });
     expect(result.stdout).not.toContain('survived');
-    expect(result.ms).toBeLessThan(15_000);
-    expect(host.journal()).toMatch(/session end client=127\.0\.0\.1:\d+ user=alice .* \(reached the limit of 4s\)/);
-    await waitFor(async () => (await host.sessionContainers()).length === 0, 5000, 'containers removed');
+    expect(result.ms).toBeLessThan(25_000);
+    await waitFor(() => /session end client=127\.0\.0\.1:\d+ user=alice .* \(reached the limit of 10s\)/.test(host.journal()), 15_000, 'end line at the limit');
+    await waitFor(async () => (await host.sessionContainers()).length === 0, 15_000, 'containers removed');
   });
 
   test('a session stopped from outside (as systemd stops the unit) ends cleanly and its container is removed', async () => {
-    await waitFor(async () => (await host.sessionContainers()).length === 0, 5000, 'no session container');
+    await waitFor(async () => (await host.sessionContainers()).length === 0, 15_000, 'no session container');
     const session = host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'sleep 30; echo survived' });
-    await waitFor(async () => (await host.sessionContainers()).length === 1, 10_000, 'session container');
+    await waitFor(async () => (await host.sessionContainers()).length === 1, 20_000, 'session container');
     const [name] = await host.sessionContainers();
     const number = /^ssh-bastion-(\d+)-/.exec(name)![1];
-    await waitFor(() => host.journal().includes(`${name}: Accepted publickey for alice`), 10_000, 'login');
+    await waitFor(() => host.journal().includes(`${name}: Accepted publickey for alice`), 20_000, 'login');
     await host.stopUnitInstance(number);
     const result = await session;
     expect(result.stdout).not.toContain('survived');
@@ -284,21 +299,15 @@ describe('no AWS credentials in sessions', () => {
   });
 
   test('port forwarding to the VPC works', async () => {
-    const result = await host.run([
-      'bash', '-c',
-      `ssh -i ${keys.alice1} -p ${SERVICE_PORT} -o BatchMode=yes -o UserKnownHostsFile=${knownHosts} -o ExitOnForwardFailure=yes ` +
-        `-f -L 127.0.0.1:18080:${VPC_ADDRESS}:${VPC_SERVICE_PORT} alice@127.0.0.1 sleep 5 && ` +
-        `exec 3<>/dev/tcp/127.0.0.1/18080 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3`,
-    ]);
-    expect(result.stdout).toContain(VPC_SERVICE_TEXT);
+    expect(await fetchThroughTunnel(SERVICE_PORT, 18080)).toContain(VPC_SERVICE_TEXT);
   });
 });
 
 describe('hardening', () => {
   test('containers run with limits, --init, few capabilities and no AWS environment', async () => {
-    await waitFor(async () => (await host.sessionContainers()).length === 0, 5000, 'no session container');
-    const session = host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'sleep 3' });
-    await waitFor(async () => (await host.sessionContainers()).length === 1, 5000, 'session container');
+    await waitFor(async () => (await host.sessionContainers()).length === 0, 15_000, 'no session container');
+    const session = host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'sleep 8' });
+    await waitFor(async () => (await host.sessionContainers()).length === 1, 20_000, 'session container');
     const [name] = await host.sessionContainers();
     const inspect = JSON.parse(await host.docker('inspect', name))[0];
     await session;
@@ -318,14 +327,7 @@ describe('hardening', () => {
     const shell = await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, port: TUNNEL_ONLY_PORT, command: 'echo shell-works' });
     expect(shell.stdout).not.toContain('shell-works');
     expect(shell.stderr).toContain('port forwarding only');
-    const forward = await host.run([
-      'bash', '-c',
-      `ssh -i ${keys.alice1} -p ${TUNNEL_ONLY_PORT} -o BatchMode=yes -o UserKnownHostsFile=${knownHosts} -o ExitOnForwardFailure=yes ` +
-        `-N -L 127.0.0.1:18081:${VPC_ADDRESS}:${VPC_SERVICE_PORT} alice@127.0.0.1 & tunnel=$!; ` +
-        `for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/18081) 2>/dev/null && break; sleep 0.1; done; ` +
-        `exec 3<>/dev/tcp/127.0.0.1/18081 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3; kill "$tunnel"`,
-    ]);
-    expect(forward.stdout).toContain(VPC_SERVICE_TEXT);
+    expect(await fetchThroughTunnel(TUNNEL_ONLY_PORT, 18081)).toContain(VPC_SERVICE_TEXT);
   });
 });
 
