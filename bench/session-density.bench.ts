@@ -1,0 +1,156 @@
+/**
+ * session-density: memory per idle session at 50 concurrent idle sessions (each a login shell
+ * over `ssh -tt`, doing nothing), and sessions per GiB.
+ *
+ * Per session = the container's memory cgroup (sshd, the user's shell, docker-init, page cache
+ * of its writes) + the host-side processes it needs: containerd-shim, the `docker run -i` CLI that
+ * relays the connection, the session wrapper (bash) and its `timeout`. RSS counts shared pages
+ * (binaries, libraries) once per process; PSS divides them among the processes sharing them,
+ * which is what 50 sessions really cost. The harness's unit-instance.py plays systemd and does not
+ * exist on a real host: reported, not counted. dockerd/containerd growth is reported apart.
+ * Target: at most 15 MiB per idle session.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { BastionTestHost, waitFor } from '../test/helpers/harness';
+import { bootHost, cleanup, machine, round, sleep, sshOptions, table } from './support/common';
+
+const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 50);
+const USERS = 5;
+const MIB = 1048576;
+
+interface Proc {
+  pid: number;
+  ppid: number;
+  comm: string;
+  args: string;
+  rssKib: number;
+  pssKib: number;
+  /** private pages only (USS): what one more such process costs */
+  ussKib: number;
+}
+
+async function processes(host: BastionTestHost): Promise<Proc[]> {
+  // one pass inside the host's namespaces: pid ppid comm | Rss Pss (smaps_rollup) | args
+  const script = `for d in /proc/[0-9]*; do p=\${d#/proc/}; s=$(cat $d/stat 2>/dev/null) || continue; ` +
+    `r=$(awk '/^Rss:/{r=$2} /^Pss:/{p=$2} /^Private_(Clean|Dirty):/{u+=$2} END{print r+0, p+0, u+0}' $d/smaps_rollup 2>/dev/null); ` +
+    `a=$(tr '\\0' ' ' <$d/cmdline 2>/dev/null); c=\${s#*(}; c=\${c%)*}; rest=\${s##*) }; set -- $rest; echo "$p|$2|$c|$r|$a"; done`;
+  const out = await host.must(['bash', '-c', script], { timeoutMs: 120_000 });
+  return out
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const [pid, ppid, comm, mem, ...args] = l.split('|');
+      const [rss, pss, uss] = (mem ?? '0 0 0').split(' ').map(Number);
+      return { pid: Number(pid), ppid: Number(ppid), comm, args: args.join('|'), rssKib: rss || 0, pssKib: pss || 0, ussKib: uss || 0 };
+    });
+}
+
+/** memory cgroup (v1 here; v2 memory.current on AL2023) of each running session container */
+async function containerMemory(host: BastionTestHost): Promise<{ usage: number; rss: number; cache: number }[]> {
+  const ids = (await host.docker('ps', '-q', '--no-trunc', '--filter', 'name=ssh-bastion-')).split('\n').filter(Boolean);
+  const script = `for id in ${ids.join(' ')}; do d=/sys/fs/cgroup/memory/docker/$id; if [ -d $d ]; then echo "$(cat $d/memory.usage_in_bytes) $(awk '/^total_rss /{r=$2} /^total_cache /{c=$2} END{print r, c}' $d/memory.stat)"; else echo "$(cat /sys/fs/cgroup/system.slice/docker-$id.scope/memory.current 2>/dev/null || cat /sys/fs/cgroup/docker/$id/memory.current) 0 0"; fi; done`;
+  const out = await host.must(['bash', '-c', script]);
+  return out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [usage, rss, cache] = l.split(' ').map(Number);
+      return { usage, rss, cache };
+    });
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  try {
+    const { host, users } = await bootHost({ members: 20, withKeys: USERS });
+    const daemonRss = (procs: Proc[], re: RegExp) => procs.filter((p) => re.test(p.comm)).reduce((a, p) => a + p.rssKib, 0);
+
+    // 50 idle login shells, started 5 at a time; stdin is a pipe that stays open (sleep)
+    const started = Date.now();
+    const launch = (i: number) => {
+      const u = users[i % USERS];
+      // every descriptor detached: the launching command returns at once
+      return `setsid bash -c 'sleep 3600 | ssh -tt ${sshOptions(u.keyFiles[0], 22).join(' ')} ${u.name}@127.0.0.1' </dev/null >/dev/null 2>&1 &`;
+    };
+    for (let i = 0; i < SESSIONS; i += 5) {
+      const batch = Array.from({ length: Math.min(5, SESSIONS - i) }, (_, k) => launch(i + k)).join('\n');
+      await host.must(['bash', '-c', batch]);
+      const want = i + Math.min(5, SESSIONS - i);
+      await waitFor(async () => (host.journal().match(/Accepted publickey for bench/g) ?? []).length >= want, 60_000, `${want} logins`);
+    }
+    // wait until every session has its shell (bash under sshd in the container)
+    await waitFor(async () => (await processes(host)).filter((p) => p.comm === 'bash' && /^-bash/.test(p.args)).length >= SESSIONS, 60_000, 'login shells');
+    const loginSeconds = (Date.now() - started) / 1000;
+    await sleep(10_000); // idle
+
+    const procs = await processes(host);
+    const containers = await containerMemory(host);
+    if (containers.length !== SESSIONS) throw new Error(`${containers.length} session containers, expected ${SESSIONS}`);
+
+    const sessions = procs.filter((p) => p.comm === 'session' || /libexec\/ssh-bastion\/session /.test(p.args));
+    const sessionPids = new Set(sessions.map((p) => p.pid));
+    const childrenOf = (pids: Set<number>) => procs.filter((p) => pids.has(p.ppid));
+    const timeouts = childrenOf(sessionPids).filter((p) => p.comm === 'timeout');
+    const clis = childrenOf(new Set(timeouts.map((p) => p.pid))).filter((p) => p.comm === 'docker');
+    const shims = procs.filter((p) => /^containerd-shim/.test(p.comm));
+    const unitInstances = procs.filter((p) => /unit-instance\.py/.test(p.args));
+    const sum = (list: Proc[], k: 'rssKib' | 'pssKib' | 'ussKib') => list.reduce((a, p) => a + p[k], 0) / 1024 / SESSIONS;
+    const dockerdAfter = daemonRss(procs, /^dockerd$/) + daemonRss(procs, /^containerd$/);
+
+    const c = {
+      usage: containers.reduce((a, x) => a + x.usage, 0) / containers.length / MIB,
+      rss: containers.reduce((a, x) => a + x.rss, 0) / containers.length / MIB,
+      cache: containers.reduce((a, x) => a + x.cache, 0) / containers.length / MIB,
+    };
+    const rows: [string, number, number, number, number][] = [
+      ['container cgroup (usage: anon + page cache)', c.usage, c.usage, c.usage, containers.length],
+      ['containerd-shim-runc-v2', sum(shims, 'rssKib'), sum(shims, 'pssKib'), sum(shims, 'ussKib'), shims.length],
+      ['docker run -i (CLI relaying the connection)', sum(clis, 'rssKib'), sum(clis, 'pssKib'), sum(clis, 'ussKib'), clis.length],
+      ['session wrapper (bash)', sum(sessions, 'rssKib'), sum(sessions, 'pssKib'), sum(sessions, 'ussKib'), sessions.length],
+      ['timeout', sum(timeouts, 'rssKib'), sum(timeouts, 'pssKib'), sum(timeouts, 'ussKib'), timeouts.length],
+    ];
+    const totalRss = rows.reduce((a, r) => a + r[1], 0);
+    const totalPss = rows.reduce((a, r) => a + r[2], 0);
+    const totalUss = rows.reduce((a, r) => a + r[3], 0);
+    console.log(`\n${SESSIONS} idle login shells (${USERS} users), all logged in after ${round(loginSeconds, 0)} s; measured after 10 s idle`);
+    table(
+      ['per session (MiB)', 'RSS', 'PSS', 'USS (private)', 'processes'],
+      [
+        ...rows.map((r) => [r[0], round(r[1], 2), round(r[2], 2), round(r[3], 2), r[4]]),
+        ['total per session', round(totalRss, 2), round(totalPss, 2), round(totalUss, 2), ''],
+        ['(harness only) unit-instance.py, plays systemd', round(sum(unitInstances, 'rssKib'), 2), round(sum(unitInstances, 'pssKib'), 2), round(sum(unitInstances, 'ussKib'), 2), unitInstances.length],
+      ],
+    );
+    console.log(`container cgroup split: anon/rss ${round(c.rss, 2)} MiB, page cache ${round(c.cache, 2)} MiB`);
+    console.log(`shared, not counted above: dockerd + containerd ${round(dockerdAfter / 1024, 1)} MiB RSS with ${SESSIONS} sessions (${round(dockerdAfter / 1024 / SESSIONS, 2)} MiB per session if charged to them)`);
+    const cliShare = sum(clis, 'pssKib') / totalPss;
+    console.log(`sessions per GiB: ${round(1024 / totalPss, 0)} (PSS) / ${round(1024 / totalRss, 0)} (RSS); docker CLI share of PSS: ${round(cliShare * 100, 0)}%`);
+    console.log(`target (≤ 15 MiB per idle session, PSS): ${totalPss <= 15 ? 'met' : 'MISSED'}`);
+    fs.writeFileSync(path.join(host.dir, 'density-procs.json'), JSON.stringify(procs));
+    return {
+      bench: 'session-density',
+      sessions: SESSIONS,
+      per_session_mib: {
+        total_pss: round(totalPss, 2),
+        total_rss: round(totalRss, 2),
+        container_cgroup: round(c.usage, 2),
+        container_anon: round(c.rss, 2),
+        container_cache: round(c.cache, 2),
+        shim_pss: round(sum(shims, 'pssKib'), 2),
+        docker_cli_pss: round(sum(clis, 'pssKib'), 2),
+        docker_cli_rss: round(sum(clis, 'rssKib'), 2),
+        wrapper_pss: round(sum(sessions, 'pssKib') + sum(timeouts, 'pssKib'), 2),
+        total_uss: round(totalUss, 2),
+        docker_cli_uss: round(sum(clis, 'ussKib'), 2),
+        dockerd_containerd_rss_shared: round(dockerdAfter / 1024, 1),
+      },
+      sessions_per_gib: round(1024 / totalPss, 0),
+      sessions_per_gib_rss: round(1024 / totalRss, 0),
+      met: totalPss <= 15,
+      machine: machine(),
+    };
+  } finally {
+    await cleanup();
+  }
+}
