@@ -34,6 +34,10 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 
+/** moto servers still running: killed when this (jest worker) process exits, so none is orphaned. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => running.forEach((p) => p.kill('SIGKILL')));
+
 /** moto's default account. */
 export const MOTO_ACCOUNT_ID = '123456789012';
 
@@ -180,6 +184,8 @@ export class MotoServer {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    running.add(proc);
+    proc.once('exit', () => running.delete(proc));
     const server = new MotoServer(port, proc, dir);
     const deadline = Date.now() + (options.readyTimeoutMs ?? 20000);
     for (;;) {

@@ -20,6 +20,10 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 
+/** Daemons still running: killed when this (jest worker) process exits, so none is orphaned. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => running.forEach((p) => p.kill('SIGKILL')));
+
 export const KEYS_SERVICE_PATH = path.resolve(__dirname, '../../userdata/host/usr/local/libexec/ssh-bastion/keys-service');
 
 export interface KeysDaemonOptions {
@@ -56,6 +60,8 @@ export class KeysDaemon {
     env.BASTION_KEYS_SOCKET = socketPath;
     const python = options.python ?? process.env.BASTION_KEYS_PYTHON ?? 'python3';
     const proc = spawn(python, [KEYS_SERVICE_PATH, ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(proc);
+    proc.once('exit', () => running.delete(proc));
     const daemon = new KeysDaemon(socketPath, proc, dir);
     const deadline = Date.now() + (options.readyTimeoutMs ?? 15000);
     while (!/ssh-bastion-keys: started /.test(daemon.stderr)) {
