@@ -102,7 +102,7 @@ beforeAll(async () => {
   daemonPid = host.daemonPid();
   if (!daemonPid) throw new Error(`key lookup service not running:\n${host.daemonLog()}`);
   // The boot's USERS went through the proxy: proof that the daemon talks to IAM through it.
-  expect(host.proxy.countActions().GetGroup).toBe(GROUPS.length);
+  expect(host.proxy.countActions().GetGroup).toBeGreaterThanOrEqual(GROUPS.length);
   console.log(`boot (run-sections, image build included): ${boot.ms} ms`);
 }, 300_000);
 
@@ -264,7 +264,7 @@ describe('load', () => {
     expect(result.maxOpen).toBeLessThanOrEqual(FLOOD_CONCURRENCY);
 
     // no leftover containers, every session ended
-    await host.waitForNoContainers(120_000);
+    await host.waitForNoContainers(60_000);
     const connections = FLOOD + 1 + UNKNOWN_USER_SSH + WRONG_KEY_SSH;
     await new Promise((r) => setTimeout(r, 500));
     const sessions = sessionCounts();
@@ -304,5 +304,5 @@ describe('load', () => {
     expect(withoutRelays(after)).toEqual(withoutRelays(baseline));
     expect(after.byName.socat ?? 0).toBeLessThanOrEqual((baseline.byName.socat ?? 0) + 10);
     expect(after.fds).toBeLessThanOrEqual(baseline.fds + 32);
-  }, 300_000);
+  }, 360_000);
 });
