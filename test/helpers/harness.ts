@@ -63,12 +63,18 @@ function sh(command: string, args: readonly string[], options: { env?: NodeJS.Pr
   return execFileSync(command, args, { encoding: 'utf8', env: options.env ?? process.env, input: options.input, timeout: 120_000 });
 }
 
-/** Deletes namespaces (and kills their processes) left by an earlier run whose process died. */
+/** Deletes namespaces (killing their processes) and folders left by earlier runs whose process died. */
 export function removeStaleNamespaces(): void {
+  const ownerGone = (name: string) => {
+    const owner = new RegExp(`^${NETNS_PREFIX}(\\d+)-`).exec(name);
+    return owner !== null && !fs.existsSync(`/proc/${owner[1]}`);
+  };
   const list = sh('ip', ['netns', 'list']);
   for (const name of list.split('\n').map((l) => l.split(' ')[0])) {
-    const owner = new RegExp(`^${NETNS_PREFIX}(\\d+)-`).exec(name);
-    if (owner && !fs.existsSync(`/proc/${owner[1]}`)) removeNamespace(name);
+    if (ownerGone(name)) removeNamespace(name);
+  }
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    if (ownerGone(name)) fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
   }
 }
 
@@ -104,7 +110,7 @@ export class BastionTestHost {
     const id = `${process.pid}-${Math.floor(Math.random() * 1296).toString(36)}`;
     this.hostNetns = `${NETNS_PREFIX}${id}-h`;
     this.vpcNetns = `${NETNS_PREFIX}${id}-v`;
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sshb-e2e-'));
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `${NETNS_PREFIX}${process.pid}-`));
     this.env = {
       PATH: `/usr/local/sbin:/usr/local/bin:${process.env.PATH}`,
       HOME: '/root',
