@@ -93,16 +93,19 @@ test('every IAM call uses the assumed-role credentials; AssumeRole happens once'
 });
 
 test('role credentials are renewed before they expire, not per login', async () => {
-  // 900 s credentials renewed when less than 898 s are left: after ~2 s
-  const daemon = await start({ BASTION_ASSUME_ROLE_DURATION_SECONDS: '900', BASTION_ASSUME_ROLE_REFRESH_SECONDS: '898' });
+  // 900 s credentials renewed when less than 892 s are left: 8 s after they were issued
+  const daemon = await start({ BASTION_ASSUME_ROLE_DURATION_SECONDS: '900', BASTION_ASSUME_ROLE_REFRESH_SECONDS: '892' });
   try {
     proxy.clear();
     await daemon.users();
     await daemon.keys('carol', 'renew-1');
     await daemon.keys('carol', 'renew-2');
     expect(proxy.countActions().AssumeRole).toBe(1);
+    // the credentials' age counts from the AssumeRole answer (the proxy saw the request just before)
+    const issued = proxy.requests.find((r) => r.action === 'AssumeRole')!.at;
+    expect(Date.now() - issued).toBeLessThan(8000); // else the renewal may already have happened
     const firstKey = proxy.requests.find((r) => r.service === 'iam')!.accessKeyId;
-    await new Promise((r) => setTimeout(r, 2300));
+    await new Promise((r) => setTimeout(r, Math.max(0, issued + 8300 - Date.now())));
     proxy.clear();
     expect((await daemon.keys('carol', 'renew-3')).sort()).toEqual([...carolKeys].sort());
     expect(proxy.countActions()).toEqual({ AssumeRole: 1, ListGroupsForUser: 1, ListSSHPublicKeys: 1, GetSSHPublicKey: 2 });

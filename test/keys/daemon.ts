@@ -33,7 +33,7 @@ export interface KeysDaemonOptions {
   readonly python?: string;
   /** extra arguments (e.g. ['--env-file', path]) */
   readonly args?: readonly string[];
-  /** how long to wait for the socket (default 15 s) */
+  /** how long to wait for the socket (default 60 s: Python + boto3 start-up on a saturated machine) */
   readonly readyTimeoutMs?: number;
 }
 
@@ -63,7 +63,7 @@ export class KeysDaemon {
     running.add(proc);
     proc.once('exit', () => running.delete(proc));
     const daemon = new KeysDaemon(socketPath, proc, dir);
-    const deadline = Date.now() + (options.readyTimeoutMs ?? 15000);
+    const deadline = Date.now() + (options.readyTimeoutMs ?? 60000);
     while (!/ssh-bastion-keys: started /.test(daemon.stderr)) {
       if (proc.exitCode !== null) throw new Error(`keys-service exited with ${proc.exitCode}: ${daemon.stderr}`);
       if (Date.now() > deadline) {
