@@ -34,8 +34,9 @@ afterAll(async () => {
 describe('USERS when IAM fails', () => {
   let short: KeysDaemon;
   beforeEach(async () => {
+    // a 3 s cache, so also a 3 s pause after a failed refresh (min(5 s, cache))
     short = await KeysDaemon.start({
-      env: { ...moto.awsEnv(undefined, proxy.endpoint), BASTION_ALLOWED_IAM_GROUPS: GROUP, BASTION_USERS_CACHE_SECONDS: '1' },
+      env: { ...moto.awsEnv(undefined, proxy.endpoint), BASTION_ALLOWED_IAM_GROUPS: GROUP, BASTION_USERS_CACHE_SECONDS: '3' },
     });
   });
   afterEach(async () => {
@@ -46,13 +47,13 @@ describe('USERS when IAM fails', () => {
   test('keeps serving the last good list and recovers', async () => {
     const good = await short.users();
     expect(good).toHaveLength(USERS);
-    await new Promise((r) => setTimeout(r, 1100));
+    await new Promise((r) => setTimeout(r, 3100));
     proxy.inject('throttle', 3);
     expect(await short.users()).toEqual(good);
     await short.waitForLog(/users refresh failed: Throttling; serving last good list users=60 age=\d+s/);
     // logins go on meanwhile
     expect(await short.keys('dev5', 'during-outage')).toEqual([keys[5]]);
-    await new Promise((r) => setTimeout(r, 1100));
+    await new Promise((r) => setTimeout(r, 3100));
     proxy.clear();
     expect(await short.users()).toEqual(good);
     expect(proxy.countActions()).toEqual({ GetGroup: 1 });
@@ -67,7 +68,7 @@ describe('USERS when IAM fails', () => {
     expect(await short.keys('dev5', 'no-list')).toEqual([]);
     expect(await short.users()).toEqual([]);
     expect(proxy.requests).toHaveLength(0);
-    await new Promise((r) => setTimeout(r, 1100));
+    await new Promise((r) => setTimeout(r, 3100));
     expect(await short.users()).toHaveLength(USERS);
   });
 });
