@@ -1,5 +1,5 @@
-// Prints the run's totals as one last line, "N passed, N failed", and writes them to
-// .ci/results.json for .ci/run (which prints the same line after everything else).
+// Prints the run's totals as one last line, "N passed, N failed", and appends them to
+// .ci/results.jsonl, where scripts/test.js adds up its runs.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -10,9 +10,9 @@ class SummaryReporter {
     // A test file that could not run counts as a failure too.
     const failed = results.numFailedTests + results.numRuntimeErrorTestSuites;
     const skipped = results.numPendingTests + results.numTodoTests;
-    const file = path.resolve(__dirname, '..', '.ci', 'results.json');
+    const file = path.resolve(__dirname, '..', '.ci', 'results.jsonl');
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, JSON.stringify({ passed, failed, skipped }));
+    fs.appendFileSync(file, `${JSON.stringify({ passed, failed, skipped })}\n`);
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }
