@@ -9,7 +9,7 @@ import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { VPC_ADDRESS, waitFor } from '../test/helpers/harness';
-import { bootHost, cleanup, machine, onCleanup, percentile, round, sshOptions, startPlainSshd, table } from './support/common';
+import { bootHost, cleanup, machine, onCleanup, percentile, round, sshOptions, startPlainSshd, table, timeCommands } from './support/common';
 
 const BYTES = Number(process.env.BENCH_TUNNEL_MIB ?? 256) * 1048576;
 const ROUNDS = Number(process.env.BENCH_TUNNEL_ROUNDS ?? 3);
@@ -61,6 +61,21 @@ export async function run(): Promise<Record<string, unknown>> {
         }
       }
     }
+    // the docker stdio relay alone (docker CLI ⇄ dockerd ⇄ containerd-shim ⇄ pipes), no ssh:
+    // what every byte of a session passes through on the bastion and not with plain sshd
+    const image = 'ssh-bastion-worker:current';
+    const relay = await timeCommands(
+      host,
+      {
+        start: `docker run --rm -i --log-driver none --cpus ${cpus} --entrypoint true ${image} </dev/null`,
+        into: `head -c ${BYTES} /dev/zero | docker run --rm -i --log-driver none --cpus ${cpus} --entrypoint cat ${image} >/dev/null`,
+        out: `docker run --rm -i --log-driver none --cpus ${cpus} --entrypoint head ${image} -c ${BYTES} /dev/zero </dev/null | cat >/dev/null`,
+        pipe: `head -c ${BYTES} /dev/zero | cat >/dev/null`,
+      },
+      ROUNDS,
+    );
+    const relayMibS = (k: string) => BYTES / 1048576 / ((percentile(relay[k], 50) - percentile(relay.start, 50)) / 1000);
+    const pipeMibS = BYTES / 1048576 / (percentile(relay.pipe, 50) / 1000);
     const med = (k: string) => percentile(results[k], 50);
     console.log(`\n${BYTES / 1048576} MiB through ssh -L (cipher ${CIPHER}, container --cpus ${cpus}), median of ${ROUNDS} rounds, MiB/s`);
     table(
@@ -74,6 +89,7 @@ export async function run(): Promise<Record<string, unknown>> {
         results[`plain/${d}`].map((v) => round(v, 0)).join(' '),
       ]),
     );
+    console.log(`docker stdio relay alone (docker run -i, no ssh; container start subtracted): into the container ${round(relayMibS('into'), 0)} MiB/s, out of it ${round(relayMibS('out'), 0)} MiB/s; a plain pipe: ${round(pipeMibS, 0)} MiB/s`);
     const ratio = Math.min(med('bastion/download') / med('plain/download'), med('bastion/upload') / med('plain/upload'));
     console.log(`target (≥ 0.9 of plain sshd): ${ratio >= 0.9 ? 'met' : 'MISSED'} (worst direction ${round(ratio, 2)})`);
     return {
@@ -83,6 +99,7 @@ export async function run(): Promise<Record<string, unknown>> {
       rounds: ROUNDS,
       download_mib_s: { bastion: round(med('bastion/download')), plain: round(med('plain/download')), ratio: round(med('bastion/download') / med('plain/download'), 2) },
       upload_mib_s: { bastion: round(med('bastion/upload')), plain: round(med('plain/upload')), ratio: round(med('bastion/upload') / med('plain/upload'), 2) },
+      docker_stdio_relay_mib_s: { into_container: round(relayMibS('into'), 0), out_of_container: round(relayMibS('out'), 0), plain_pipe: round(pipeMibS, 0) },
       container_cpus: Number(cpus),
       met: ratio >= 0.9,
       machine: machine(),
