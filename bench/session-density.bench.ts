@@ -95,6 +95,14 @@ export async function run(): Promise<Record<string, unknown>> {
     const clis = childrenOf(new Set(timeouts.map((p) => p.pid))).filter((p) => p.comm === 'docker');
     const shims = procs.filter((p) => /^containerd-shim/.test(p.comm));
     const unitInstances = procs.filter((p) => /unit-instance\.py/.test(p.args));
+    // the processes inside the containers (descendants of the shims), for comparison with the
+    // cgroup figure, which does not charge file pages (sshd, libc) first read by another cgroup
+    const inside: Proc[] = [];
+    for (let level = new Set(shims.map((p) => p.pid)); level.size; ) {
+      const next = childrenOf(level);
+      inside.push(...next);
+      level = new Set(next.map((p) => p.pid));
+    }
     const sum = (list: Proc[], k: 'rssKib' | 'pssKib' | 'ussKib') => list.reduce((a, p) => a + p[k], 0) / 1024 / SESSIONS;
     const dockerdAfter = daemonRss(procs, /^dockerd$/) + daemonRss(procs, /^containerd$/);
 
@@ -119,6 +127,7 @@ export async function run(): Promise<Record<string, unknown>> {
       [
         ...rows.map((r) => [r[0], round(r[1], 2), round(r[2], 2), round(r[3], 2), r[4]]),
         ['total per session', round(totalRss, 2), round(totalPss, 2), round(totalUss, 2), ''],
+        ['(for comparison) processes inside the containers', round(sum(inside, 'rssKib'), 2), round(sum(inside, 'pssKib'), 2), round(sum(inside, 'ussKib'), 2), inside.length],
         ['(harness only) unit-instance.py, plays systemd', round(sum(unitInstances, 'rssKib'), 2), round(sum(unitInstances, 'pssKib'), 2), round(sum(unitInstances, 'ussKib'), 2), unitInstances.length],
       ],
     );
@@ -142,6 +151,8 @@ export async function run(): Promise<Record<string, unknown>> {
         docker_cli_rss: round(sum(clis, 'rssKib'), 2),
         wrapper_pss: round(sum(sessions, 'pssKib') + sum(timeouts, 'pssKib'), 2),
         total_uss: round(totalUss, 2),
+        inside_containers_pss: round(sum(inside, 'pssKib'), 2),
+        inside_containers_rss: round(sum(inside, 'rssKib'), 2),
         docker_cli_uss: round(sum(clis, 'ussKib'), 2),
         dockerd_containerd_rss_shared: round(dockerdAfter / 1024, 1),
       },
