@@ -84,15 +84,21 @@ export function onCleanup(fn: () => Promise<void> | void): void {
   cleanups.push(fn);
 }
 
-export async function cleanup(): Promise<void> {
-  while (cleanups.length) {
-    const fn = cleanups.pop()!;
-    try {
-      await fn();
-    } catch (e) {
-      console.error(`cleanup: ${String(e)}`);
+let cleaning: Promise<void> | undefined;
+
+/** Runs the registered cleanups, newest first; a second caller waits for the same run. */
+export function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    while (cleanups.length) {
+      const fn = cleanups.pop()!;
+      try {
+        await fn();
+      } catch (e) {
+        console.error(`cleanup: ${String(e)}`);
+      }
     }
-  }
+  })().finally(() => (cleaning = undefined));
+  return cleaning;
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
