@@ -4,7 +4,7 @@ import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { BastionConfig } from './config';
-import { choose, nonEmpty, nonEmptyList, not, presence } from './conditional';
+import { choose, nonEmpty, nonEmptyList, not, presence, Switch } from './conditional';
 
 /** IAM actions the key lookup needs on users; ListUsers only when no group narrows the users. */
 export const USER_LOOKUP_ACTIONS = ['iam:GetSSHPublicKey', 'iam:ListGroupsForUser', 'iam:ListSSHPublicKeys'];
@@ -52,35 +52,19 @@ export function defineIdentity(scope: Construct, config: BastionConfig, where: {
     tags: config.tags,
   });
 
-  const sameAccount = presence(not(crossAccount));
-  if (sameAccount.declare) {
-    new IamRolePolicy(scope, 'key_lookup_policy', {
-      count: sameAccount.count,
-      namePrefix: 'key-lookup-',
-      role: role.id,
-      policy: policyDocument(lookupStatements(partition, account, config.allowedIamGroups)),
-    });
-  }
-
-  const assume = presence(crossAccount);
-  if (assume.declare) {
-    new IamRolePolicy(scope, 'assume_identity_role_policy', {
-      count: assume.count,
-      namePrefix: 'assume-identity-role-',
-      role: role.id,
-      policy: policyDocument([{ Sid: 'AssumeIdentityRole', Effect: 'Allow', Action: ['sts:AssumeRole'], Resource: config.assumeRoleArn }]),
-    });
-  }
-
-  const hostKeys = presence(stableHostKeys);
-  if (hostKeys.declare) {
-    new IamRolePolicy(scope, 'host_key_policy', {
-      count: hostKeys.count,
-      namePrefix: 'host-key-',
-      role: role.id,
-      policy: policyDocument([{ Sid: 'ReadHostKey', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: hostKeyParameterArn }]),
-    });
-  }
+  // One inline policy per concern, present only when that concern is.
+  const rolePolicy = (id: string, enabled: Switch, namePrefix: string, statements: object[]) => {
+    const policy = presence(enabled);
+    if (!policy.declare) return;
+    new IamRolePolicy(scope, id, { count: policy.count, namePrefix, role: role.id, policy: policyDocument(statements) });
+  };
+  rolePolicy('key_lookup_policy', not(crossAccount), 'key-lookup-', lookupStatements(partition, account, config.allowedIamGroups));
+  rolePolicy('assume_identity_role_policy', crossAccount, 'assume-identity-role-', [
+    { Sid: 'AssumeIdentityRole', Effect: 'Allow', Action: ['sts:AssumeRole'], Resource: config.assumeRoleArn },
+  ]);
+  rolePolicy('host_key_policy', stableHostKeys, 'host-key-', [
+    { Sid: 'ReadHostKey', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: hostKeyParameterArn },
+  ]);
 
   const instanceProfile = new IamInstanceProfile(scope, 'host_instance_profile', {
     namePrefix,
