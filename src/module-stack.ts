@@ -31,9 +31,9 @@ export class ProviderRequirement extends TerraformProvider {
   }
 }
 
-type VariableKind = 'string' | 'number' | 'bool' | 'list(string)' | 'map(string)';
+export type VariableKind = 'string' | 'number' | 'bool' | 'list(string)' | 'map(string)';
 
-interface ModuleVariable {
+export interface ModuleVariable {
   readonly prop: keyof SshBastionServiceProps;
   readonly type: VariableKind;
   readonly description: string;
