@@ -323,6 +323,24 @@ describe('hardening', () => {
     expect(inspect.Config.Env.filter((e: string) => e.startsWith('AWS_'))).toEqual([]);
   });
 
+  test('the connection goes straight to the container\'s sshd: no host process holds or relays it', async () => {
+    await waitFor(async () => (await host.sessionContainers()).length === 0, 15_000, 'no session container');
+    const session = host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'sleep 6' });
+    await waitFor(async () => (await host.sessionContainers()).length === 1, 20_000, 'session container');
+    const [name] = await host.sessionContainers();
+    await waitFor(() => host.journal().includes(`${name}: Accepted publickey for alice`), 20_000, 'login');
+    // The established connection to the service port and every process that holds it.
+    const sockets = await host.must(['ss', '-Htnp', 'state', 'established', `( sport = :${SERVICE_PORT} )`]);
+    const holders = [...sockets.matchAll(/\("([^"]+)",pid=(\d+)/g)];
+    const processes = await host.must(['ps', '-e', '-o', 'args=']);
+    const mounts = JSON.parse(await host.docker('inspect', name))[0].Mounts;
+    await session;
+    expect(sockets.trim().split('\n')).toHaveLength(1);
+    expect(new Set(holders.map((h) => h[1]))).toEqual(new Set(['sshd']));
+    expect(processes).not.toMatch(/docker (run|attach|start)/);
+    expect(mounts).toContainEqual(expect.objectContaining({ Destination: '/run/ssh-bastion/session', RW: false }));
+  });
+
   test('tunnel-only: a shell is refused, port forwarding works', async () => {
     const shell = await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, port: TUNNEL_ONLY_PORT, command: 'echo shell-works' });
     expect(shell.stdout).not.toContain('shell-works');
@@ -383,18 +401,24 @@ describe('audit and host keys', () => {
   });
 
   test('root in a session cannot change who the end line names by forging sshd lines', async () => {
+    // Root writes a forged line to the stderr of every process it can reach (only sshd's own
+    // processes hold the log pipe, and sshd makes them non-dumpable, so /proc may refuse).
+    const forged = `Accepted publickey for ${BOB_LINUX} from 10.9.9.9 port 1 ssh2`;
     const result = await host.ssh({
       user: 'alice', key: keys.alice2, knownHosts,
-      command: `sudo -n sh -c 'echo "Accepted publickey for ${BOB_LINUX} from 10.9.9.9 port 1 ssh2" >/proc/1/fd/2' && echo forged`,
+      command: `echo "$SSH_CLIENT"; sudo -n sh -c 'for f in /proc/[0-9]*/fd/2; do echo "${forged}" >"$f"; done 2>/dev/null; true' && echo forged`,
     });
-    expect(result.stdout).toBe('forged\n');
-    const forgedLine = /(ssh-bastion-\S+): Accepted publickey for \S+ from 10\.9\.9\.9/;
-    await waitFor(() => {
-      const container = forgedLine.exec(host.journal())?.[1];
-      return container !== undefined && host.journal().includes(`container=${container} duration=`);
-    }, 10_000, 'end line of the forging session');
-    const container = forgedLine.exec(host.journal())![1];
-    expect(host.journal()).toContain(`user=alice container=${container} duration=`);
+    const [client, done] = result.stdout.split('\n');
+    expect(done).toBe('forged');
+    const clientPort = client.split(' ')[1];
+    const endLine = new RegExp(`session end client=127\\.0\\.0\\.1:${clientPort} user=(\\S+) container=(\\S+)`);
+    await waitFor(() => endLine.test(host.journal()), 10_000, 'end line of the forging session');
+    const [, user, container] = endLine.exec(host.journal())!;
+    expect(user).toBe('alice');
+    // whatever reached the journal is labelled with the session's container
+    const forgedLines = host.journal().split('\n').filter((l) => l.includes('from 10.9.9.9'));
+    console.log(`forged lines that reached the journal: ${forgedLines.length}`);
+    for (const line of forgedLines) expect(line).toContain(`ssh-bastion: ${container}: ${forged}`);
   });
 
   test('every session presents the host key stored in SSM', async () => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Plays systemd's part for one connection accepted by `systemd-socket-activate --accept --inetd`
-(fd 0/1 = the connection): names the instance as systemd does for Accept=yes sockets
+(fd 0/1 = the connection, closed here once ExecStart runs, as systemd does): names the instance as systemd does for Accept=yes sockets
 (<n>-<local addr>:<port>-<remote addr>:<port>), sets REMOTE_ADDR/REMOTE_PORT, runs ExecStart with
 %i substituted (its pid written to COUNTER_FILE-<n>.pgid, so that the test can stop the unit as
 systemd would: SIGTERM to it and all its descendants), then ExecStopPost. Usage: unit-instance.py COUNTER_FILE EXEC_START [EXEC_STOP_POST]
@@ -23,10 +23,15 @@ with open(counter_file, "a+") as f:
     f.write(str(number))
 conn = socket.socket(fileno=os.dup(0))
 local, remote = conn.getsockname(), conn.getpeername()
-conn.detach()
+conn.close()  # closes the duplicate only
 instance = f"{number}-{local[0]}:{local[1]}-{remote[0]}:{remote[1]}"
 env = dict(os.environ, REMOTE_ADDR=remote[0], REMOTE_PORT=str(remote[1]))
 main = subprocess.Popen([a.replace("%i", instance) for a in exec_start], env=env)
+# systemd keeps no copy of an accepted connection once the instance runs: neither does this.
+null = os.open(os.devnull, os.O_RDWR)
+os.dup2(null, 0)
+os.dup2(null, 1)
+os.close(null)
 with open(f"{counter_file}-{number}.pgid", "w") as f:
     f.write(str(main.pid))
 status = main.wait()

@@ -10,6 +10,13 @@ readonly HOST_KEY="$HOST_KEY_DIR/ssh_host_ed25519_key"
 readonly KEYS_SOCKET_DIR=/run/ssh-bastion/keys
 readonly KEYS_SOCKET="$KEYS_SOCKET_DIR/keys.sock"
 readonly METADATA_ADDRESS=169.254.169.254
+readonly LIBEXEC_DIR=/usr/local/libexec/ssh-bastion
+# Per-session directories holding the socket through which a session's container receives its
+# connection; each is mounted read-only at CONTAINER_HANDOFF_DIR (the worker's receive-connection).
+readonly SESSIONS_DIR=/run/ssh-bastion/sessions
+readonly CONTAINER_HANDOFF_DIR=/run/ssh-bastion/session
+readonly HANDOFF_SOCKET_NAME=handoff.sock
+readonly HANDOFF_SECONDS=60
 
 log() {
   printf 'ssh-bastion: %s: %s\n' "${0##*/}" "$*" >&2

@@ -1,0 +1,153 @@
+// The hand-off of a connection from the host to a session container, run for real on loopback
+// without docker: the host's handoff (python3) holds an accepted TCP connection as its stdin, the
+// worker's receive-connection (perl) connects to its socket, receives the connection and the log
+// pipe, and execs a command in place of sshd. docker only adds the bind mount of the directory.
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import { HOST_DIR, WORKER_DIR, temporaryDir } from './userdata-tree';
+
+const HANDOFF = path.join(HOST_DIR, 'usr/local/libexec/ssh-bastion/handoff');
+const RECEIVE = path.join(WORKER_DIR, 'receive-connection');
+
+let scratch: ReturnType<typeof temporaryDir>;
+beforeEach(() => {
+  scratch = temporaryDir('handoff-');
+});
+afterEach(() => scratch.remove());
+
+interface Exit {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function exited(child: ChildProcess): Promise<Exit> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => (stdout += d));
+  child.stderr?.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
+}
+
+/**
+ * Accepts one TCP connection on loopback and runs handoff with it as stdin, as systemd runs the
+ * session (this process keeps no copy, as systemd keeps none); returns the client's end.
+ */
+async function acceptedBy(socketPath: string, seconds: string, limit = '3600'): Promise<{ client: net.Socket; handoff: Promise<Exit> }> {
+  const server = net.createServer({ pauseOnConnect: true });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  const connection = await accepted;
+  server.close();
+  const child = spawn('python3', [HANDOFF, socketPath, seconds, limit], { stdio: [connection, 'pipe', 'pipe'] });
+  const handoff = exited(child);
+  connection.destroy();
+  return { client, handoff };
+}
+
+/** Everything the client reads until the connection closes, and whether it closed. */
+function readAll(client: net.Socket, timeoutMs: number): Promise<{ data: string; closed: boolean }> {
+  let data = '';
+  client.on('data', (d) => (data += d));
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ data, closed: false }), timeoutMs);
+    client.on('close', () => {
+      clearTimeout(timer);
+      resolve({ data, closed: true });
+    });
+  });
+}
+
+test('the command runs on the connection itself, its stderr reaches handoff, and the connection closes when it exits', async () => {
+  const socketPath = path.join(scratch.dir, 'handoff.sock');
+  const { client, handoff } = await acceptedBy(socketPath, '20');
+  // fd 0 and 1 of the command are the TCP socket itself (no pipe in between); it echoes one line.
+  const command = 'read -r line; echo "got $line"; readlink /proc/$$/fd/0 /proc/$$/fd/1; echo "log line of $line" >&2';
+  const receiver = exited(spawn('perl', [RECEIVE, socketPath, 'bash', '-c', command], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  client.write('ping\n');
+  const reply = await readAll(client, 15_000);
+  const [received, done] = await Promise.all([receiver, handoff]);
+
+  expect(received).toEqual({ status: 0, stdout: '', stderr: '' });
+  expect(reply.closed).toBe(true);
+  const [got, fd0, fd1] = reply.data.trim().split('\n');
+  expect(got).toBe('got ping');
+  expect(fd0).toMatch(/^socket:\[\d+\]$/);
+  expect(fd1).toBe(fd0);
+  expect(done).toEqual({ status: 0, stdout: 'log line of ping\n', stderr: '' });
+  expect(fs.existsSync(socketPath)).toBe(false);
+});
+
+test('handoff exits 3 and says so when no container connects in time; the client is disconnected', async () => {
+  const socketPath = path.join(scratch.dir, 'handoff.sock');
+  const { client, handoff } = await acceptedBy(socketPath, '0.5');
+  const [done, reply] = await Promise.all([handoff, readAll(client, 10_000)]);
+  expect(done.status).toBe(3);
+  expect(done.stderr).toBe('ssh-bastion: handoff: no container took the connection within 0.5s\n');
+  expect(reply.closed).toBe(true);
+  expect(fs.existsSync(socketPath)).toBe(false);
+});
+
+test('handoff exits 124 at the session limit while the session still runs (the caller then removes the container)', async () => {
+  const socketPath = path.join(scratch.dir, 'handoff.sock');
+  const { client, handoff } = await acceptedBy(socketPath, '20', '1');
+  const receiver = spawn('perl', [RECEIVE, socketPath, 'bash', '-c', 'echo started >&2; exec sleep 30'], { stdio: 'ignore' });
+  const started = Date.now();
+  try {
+    const done = await handoff;
+    expect(done).toEqual({ status: 124, stdout: 'started\n', stderr: '' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+  } finally {
+    receiver.kill('SIGKILL');
+    client.destroy();
+  }
+});
+
+test('receive-connection refuses a hand-off without the two descriptors', () => {
+  const socketPath = path.join(scratch.dir, 'handoff.sock');
+  const fakeHost = `import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1]); s.listen(1)
+print("listening", flush=True)
+peer, _ = s.accept()
+socket.send_fds(peer, [b"C"], [0])
+`;
+  const host = spawn('python3', ['-c', fakeHost, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise<void>((resolve, reject) => {
+    host.stdout!.once('data', () => {
+      const result = spawnSync('perl', [RECEIVE, socketPath, 'echo', 'must not run'], { encoding: 'utf8', timeout: 15_000 });
+      try {
+        expect(result.status).toBe(1);
+        expect(result.stdout).toBe('');
+        expect(result.stderr).toBe('ssh-bastion: receive-connection: the hand-off message did not carry exactly two descriptors\n');
+        resolve();
+      } catch (e) {
+        reject(e);
+      } finally {
+        host.kill();
+      }
+    });
+  });
+});
+
+test('receive-connection gives up after its connect timeout when nobody listens, naming the socket', () => {
+  const socketPath = path.join(scratch.dir, 'handoff.sock');
+  const started = Date.now();
+  const result = spawnSync('perl', [RECEIVE, socketPath, 'echo', 'must not run'], { encoding: 'utf8', timeout: 30_000 });
+  expect(result.status).toBe(1);
+  expect(result.stderr).toBe(`ssh-bastion: receive-connection: cannot connect to ${socketPath}: No such file or directory\n`);
+  expect(Date.now() - started).toBeGreaterThanOrEqual(9_000);
+}, 30_000);
+
+test('without the hand-off directory (docker run -i by hand) the command runs on stdin/stdout as they are', () => {
+  const result = spawnSync('perl', [RECEIVE, '/nonexistent/handoff.sock', 'cat'], { input: 'as is\n', encoding: 'utf8' });
+  expect(result).toMatchObject({ status: 0, stdout: 'as is\n', stderr: '' });
+});
+
+test('receive-connection names the problem when called without a command', () => {
+  const result = spawnSync('perl', [RECEIVE, '/run/x.sock'], { encoding: 'utf8' });
+  expect(result).toMatchObject({ status: 1, stderr: 'ssh-bastion: receive-connection: usage: receive-connection <socket> <command> [args...]\n' });
+});
