@@ -2,23 +2,22 @@
  * tunnel-throughput: 256 MiB through `ssh -L` via a bastion session container, beside the same
  * through a plain `sshd -i` of the distribution on the same test host (same client, same cipher),
  * to a source/sink server in the harness's "VPC" network namespace (192.0.2.2), which the
- * container reaches as on a real host (docker bridge, masquerade, veth). Both directions.
+ * container reaches as on a real host (docker bridge, masquerade, veth). Both directions. The
+ * session container's sshd holds the TCP connection itself (handed over by the host's handoff),
+ * so no process relays the bytes on the host.
  * Target: at least 0.9 of plain sshd.
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { VPC_ADDRESS, waitFor } from '../test/helpers/harness';
-import { bootHost, cleanup, machine, onCleanup, percentile, round, sshOptions, startPlainSshd, table, timeCommands } from './support/common';
+import { bootHost, cleanup, machine, onCleanup, percentile, round, sshOptions, startPlainSshd, table } from './support/common';
 
 const BYTES = Number(process.env.BENCH_TUNNEL_MIB ?? 256) * 1048576;
 const ROUNDS = Number(process.env.BENCH_TUNNEL_ROUNDS ?? 3);
 const CIPHER = process.env.BENCH_TUNNEL_CIPHER ?? 'chacha20-poly1305@openssh.com';
 const PLAIN_PORT = 2400;
 const SOURCE_PORT = 9000; // sink on 9001
-const DIRECT_PORT = 2500;
-/** also measure bench/support/session-direct: the container without docker's stdio relay */
-const DIRECT = process.env.BENCH_TUNNEL_DIRECT === '1';
 
 export async function run(): Promise<Record<string, unknown>> {
   try {
@@ -26,9 +25,6 @@ export async function run(): Promise<Record<string, unknown>> {
     const { host, users } = await bootHost({ members: 10, withKeys: 1, settings: { BASTION_CONTAINER_CPUS: cpus } });
     const user = users[0];
     await startPlainSshd(host, PLAIN_PORT, [fs.readFileSync(`${user.keyFiles[0]}.pub`, 'utf8').trim()]);
-    if (DIRECT) {
-      await host.serveSessions(DIRECT_PORT, { ...host.settings }, 'bench-direct', ['/bin/bash', path.join(__dirname, 'support', 'session-direct'), '%i']);
-    }
     const stream = path.join(__dirname, 'support', 'stream.py');
     const server = spawn('nsenter', [`--net=/run/netns/${host.vpcNetns}`, 'python3', stream, 'serve', VPC_ADDRESS, String(SOURCE_PORT)], { stdio: ['ignore', 'pipe', 'inherit'] });
     onCleanup(() => void server.kill('SIGKILL'));
@@ -39,8 +35,8 @@ export async function run(): Promise<Record<string, unknown>> {
     const tunnels: ChildProcess[] = [];
     onCleanup(() => tunnels.forEach((t) => t.kill('SIGKILL')));
     /** one ssh -L session; returns the throughput in MiB/s of one direction */
-    const measure = async (via: 'bastion' | 'plain' | 'direct', direction: 'download' | 'upload', localPort: number): Promise<number> => {
-      const port = via === 'bastion' ? 22 : via === 'direct' ? DIRECT_PORT : PLAIN_PORT;
+    const measure = async (via: 'bastion' | 'plain', direction: 'download' | 'upload', localPort: number): Promise<number> => {
+      const port = via === 'bastion' ? 22 : PLAIN_PORT;
       const login = via === 'plain' ? 'root' : user.name;
       const target = direction === 'download' ? SOURCE_PORT : SOURCE_PORT + 1;
       const args = [...host.enter, 'ssh', ...sshOptions(user.keyFiles[0], port), '-c', CIPHER, '-o', 'Compression=no', '-N', '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${localPort}:${VPC_ADDRESS}:${target}`, `${login}@127.0.0.1`];
@@ -61,27 +57,12 @@ export async function run(): Promise<Record<string, unknown>> {
     let localPort = 15000;
     for (let round_ = 0; round_ < ROUNDS; round_++) {
       for (const direction of ['download', 'upload'] as const) {
-        for (const via of DIRECT ? (['bastion', 'plain', 'direct'] as const) : (['bastion', 'plain'] as const)) {
+        for (const via of ['bastion', 'plain'] as const) {
           const key = `${via}/${direction}`;
           (results[key] ??= []).push(await measure(via, direction, localPort++));
         }
       }
     }
-    // the docker stdio relay alone (docker CLI ⇄ dockerd ⇄ containerd-shim ⇄ pipes), no ssh:
-    // what every byte of a session passes through on the bastion and not with plain sshd
-    const image = 'ssh-bastion-worker:current';
-    const relay = await timeCommands(
-      host,
-      {
-        start: `docker run --rm -i --log-driver none --cpus ${cpus} --entrypoint true ${image} </dev/null`,
-        into: `head -c ${BYTES} /dev/zero | docker run --rm -i --log-driver none --cpus ${cpus} --entrypoint cat ${image} >/dev/null`,
-        out: `docker run --rm -i --log-driver none --cpus ${cpus} --entrypoint head ${image} -c ${BYTES} /dev/zero </dev/null | cat >/dev/null`,
-        pipe: `head -c ${BYTES} /dev/zero | cat >/dev/null`,
-      },
-      ROUNDS,
-    );
-    const relayMibS = (k: string) => BYTES / 1048576 / ((percentile(relay[k], 50) - percentile(relay.start, 50)) / 1000);
-    const pipeMibS = BYTES / 1048576 / (percentile(relay.pipe, 50) / 1000);
     const med = (k: string) => percentile(results[k], 50);
     console.log(`\n${BYTES / 1048576} MiB through ssh -L (cipher ${CIPHER}, container --cpus ${cpus}), median of ${ROUNDS} rounds, MiB/s`);
     table(
@@ -95,10 +76,6 @@ export async function run(): Promise<Record<string, unknown>> {
         results[`plain/${d}`].map((v) => round(v, 0)).join(' '),
       ]),
     );
-    console.log(`docker stdio relay alone (docker run -i, no ssh; container start subtracted): into the container ${round(relayMibS('into'), 0)} MiB/s, out of it ${round(relayMibS('out'), 0)} MiB/s; a plain pipe: ${round(pipeMibS, 0)} MiB/s`);
-    if (DIRECT) {
-      console.log(`bench-only session-direct (container, no docker stdio relay): download ${round(med('direct/download'))} MiB/s (${round(med('direct/download') / med('plain/download'), 2)} of plain), upload ${round(med('direct/upload'))} MiB/s (${round(med('direct/upload') / med('plain/upload'), 2)} of plain)`);
-    }
     const ratio = Math.min(med('bastion/download') / med('plain/download'), med('bastion/upload') / med('plain/upload'));
     console.log(`target (≥ 0.9 of plain sshd): ${ratio >= 0.9 ? 'met' : 'MISSED'} (worst direction ${round(ratio, 2)})`);
     return {
@@ -108,17 +85,6 @@ export async function run(): Promise<Record<string, unknown>> {
       rounds: ROUNDS,
       download_mib_s: { bastion: round(med('bastion/download')), plain: round(med('plain/download')), ratio: round(med('bastion/download') / med('plain/download'), 2) },
       upload_mib_s: { bastion: round(med('bastion/upload')), plain: round(med('plain/upload')), ratio: round(med('bastion/upload') / med('plain/upload'), 2) },
-      docker_stdio_relay_mib_s: { into_container: round(relayMibS('into'), 0), out_of_container: round(relayMibS('out'), 0), plain_pipe: round(pipeMibS, 0) },
-      ...(DIRECT
-        ? {
-            without_docker_relay_mib_s: {
-              download: round(med('direct/download')),
-              upload: round(med('direct/upload')),
-              download_ratio: round(med('direct/download') / med('plain/download'), 2),
-              upload_ratio: round(med('direct/upload') / med('plain/upload'), 2),
-            },
-          }
-        : {}),
       container_cpus: Number(cpus),
       met: ratio >= 0.9,
       machine: machine(),
