@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive CHECKPOINT_DISABLE=1 DISABLE_VERSION_CHECK=1
 
 readonly PACKAGES=(openssh-server openssh-client cloud-init shellcheck docker.io docker-registry debootstrap iptables
-  iproute2 util-linux procps socat netcat-openbsd jq perl python3 python3-boto3 systemd systemd-container time)
+  iproute2 util-linux procps socat netcat-openbsd jq perl python3 python3-boto3 systemd systemd-container time
+  qemu-user-static)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

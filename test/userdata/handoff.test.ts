@@ -2,11 +2,14 @@
 // without docker: the host's handoff (python3) holds an accepted TCP connection as its stdin, the
 // worker's receive-connection (perl) connects to its socket, receives the connection and the log
 // pipe, and execs a command in place of sshd. docker only adds the bind mount of the directory.
+// receive-connection calls recvmsg(2) by its number with hand-packed structures, so it also runs
+// as arm64 (Graviton) code: the arm64 Debian Perl under qemu-user.
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { HOST_DIR, WORKER_DIR, temporaryDir } from './userdata-tree';
+import { QEMU_AARCH64, arm64Root } from '../helpers/arm64-root';
+import { HOST_DIR, WORKER_DIR, temporaryDir, writeFile } from './userdata-tree';
 
 const HANDOFF = path.join(HOST_DIR, 'usr/local/libexec/ssh-bastion/handoff');
 const RECEIVE = path.join(WORKER_DIR, 'receive-connection');
@@ -61,17 +64,34 @@ function readAll(client: net.Socket, timeoutMs: number): Promise<{ data: string;
   });
 }
 
-test('the command runs on the connection itself, its stderr reaches handoff, and the connection closes when it exits', async () => {
+/** How to run receive-connection: this machine's Perl, or arm64 Perl under qemu-user. */
+const RECEIVERS: [string, () => string[]][] = [
+  ['x86_64 (this machine)', () => ['perl', RECEIVE]],
+  ['arm64 (qemu-user)', () => {
+    const root = arm64Root();
+    // -L: absolute paths the guest opens resolve in the arm64 root first (Perl's modules)
+    return [QEMU_AARCH64, '-L', root, path.join(root, 'usr/bin/perl'), RECEIVE];
+  }],
+];
+
+beforeAll(() => {
+  arm64Root();
+}, 600_000);
+
+test.each(RECEIVERS)('%s: the command runs on the connection itself, its stderr reaches handoff, and the connection closes when it exits', async (_arch, receiver) => {
   const socketPath = path.join(scratch.dir, 'handoff.sock');
   const { client, handoff } = await acceptedBy(socketPath, '20');
   // fd 0 and 1 of the command are the TCP socket itself (no pipe in between); it echoes one line.
-  const command = 'read -r line; echo "got $line"; readlink /proc/$$/fd/0 /proc/$$/fd/1; echo "log line of $line" >&2';
-  const receiver = exited(spawn('perl', [RECEIVE, socketPath, 'bash', '-c', command], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  // (A script outside the arm64 root: it runs natively once exec'd, whatever ran the receiver.)
+  const command = path.join(scratch.dir, 'command');
+  writeFile(command, '#!/bin/bash\nread -r line; echo "got $line"; readlink /proc/$$/fd/0 /proc/$$/fd/1; echo "log line of $line" >&2\n', 0o755);
+  const [program, ...args] = receiver();
+  const received = exited(spawn(program, [...args, socketPath, command], { stdio: ['ignore', 'pipe', 'pipe'] }));
   client.write('ping\n');
-  const reply = await readAll(client, 15_000);
-  const [received, done] = await Promise.all([receiver, handoff]);
+  const reply = await readAll(client, 30_000);
+  const [result, done] = await Promise.all([received, handoff]);
 
-  expect(received).toEqual({ status: 0, stdout: '', stderr: '' });
+  expect(result).toEqual({ status: 0, stdout: '', stderr: '' });
   expect(reply.closed).toBe(true);
   const [got, fd0, fd1] = reply.data.trim().split('\n');
   expect(got).toBe('got ping');
@@ -79,6 +99,12 @@ test('the command runs on the connection itself, its stderr reaches handoff, and
   expect(fd1).toBe(fd0);
   expect(done).toEqual({ status: 0, stdout: 'log line of ping\n', stderr: '' });
   expect(fs.existsSync(socketPath)).toBe(false);
+}, 60_000);
+
+test('under qemu-user, the receiver really is arm64 Perl', () => {
+  const [program, ...args] = RECEIVERS[1][1]();
+  const result = spawnSync(program, [...args.slice(0, -1), '-MConfig', '-e', 'print $Config{archname}'], { encoding: 'utf8' });
+  expect(result.stdout).toMatch(/^aarch64-linux/);
 });
 
 test('handoff exits 3 and says so when no container connects in time; the client is disconnected', async () => {
