@@ -74,7 +74,7 @@ export function renderCloudConfig(input: CloudConfigInput): string {
     write_files: files,
   };
   // YAML 1.1 is what cloud-init's PyYAML reads: strings such as `on` or `0644` get quoted.
-  return `#cloud-config\n${stringify(document, { version: '1.1', lineWidth: 0, blockQuote: 'literal' })}`;
+  return `#cloud-config\n${stringify(document, { version: '1.1', lineWidth: 0, blockQuote: 'literal', indentSeq: false })}`;
 }
 
 /** `userdata/` at the package root: one level up from `src/`, two from the compiled `lib/src/`. */

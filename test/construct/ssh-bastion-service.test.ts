@@ -98,6 +98,12 @@ describe('SshBastionService: compute', () => {
     expect(env).toContain('BASTION_SESSION_MAX_SECONDS=43200\n');
   });
 
+  test('with the defaults, at least 500 bytes of the 16 KiB (gzipped) stay free for the custom scripts and extra cloud-config', () => {
+    const size = Buffer.from(onlyResource(synthBastion(), 'aws_launch_template').user_data, 'base64').length;
+    console.log(`user data with the defaults: ${size} of 16384 bytes gzipped, ${16384 - size} free`);
+    expect(16384 - size).toBeGreaterThanOrEqual(500);
+  });
+
   test('extra cloud-config makes a MIME multipart whose second part appends', () => {
     const text = userData(synthBastion({ extraCloudConfig: '#cloud-config\nruncmd:\n  - echo extra\n' }));
     expect(text).toMatch(/^Content-Type: multipart\/mixed; boundary=/);

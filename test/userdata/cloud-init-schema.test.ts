@@ -98,7 +98,7 @@ describe('cloud-init schema', () => {
 
   test('fails when a write_files entry has a mistyped key', () => {
     // GIVEN a check that would let anything pass is worthless: prove this one can fail
-    const text = renderCloudConfig({ environment: ENVIRONMENT }).replace('    permissions: "0644"', '    permission: "0644"');
+    const text = renderCloudConfig({ environment: ENVIRONMENT }).replace(/^(\s*)permissions: "0644"/m, '$1permission: "0644"');
 
     // WHEN
     const result = schemaCheck('mistyped.yaml', text);
