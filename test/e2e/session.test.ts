@@ -235,6 +235,20 @@ describe('one throw-away container per connection', () => {
     await waitFor(async () => (await host.sessionContainers()).length === 0, 15_000, 'containers removed');
   });
 
+  test('when docker cannot start the container, the client is disconnected at once and the end line says why', async () => {
+    // docker refuses a memory limit under 6 MB: the container never starts
+    await host.serveSessions(2210, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_CONTAINER_MEMORY_MB: '1' }, 'no-container');
+    const result = await host.ssh({ user: 'alice', key: keys.alice1, port: 2210, command: 'true' });
+    expect(result.status).toBe(255);
+    expect(result.ms).toBeLessThan(30_000);
+    const endLine = /session end client=127\.0\.0\.1:\d+ user=- container=(ssh-bastion-\S+) duration=\d+s status=\d+ \(the container did not start\)/;
+    await waitFor(() => endLine.test(host.journal()), 15_000, 'end line');
+    const container = endLine.exec(host.journal())![1];
+    // neither a hand-off process nor the session's directory is left behind
+    expect(await host.must(['ps', '-e', '-o', 'args='])).not.toContain(`/sessions/${container}/`);
+    expect((await host.run(['test', '-e', `/run/ssh-bastion/sessions/${container}`])).status).toBe(1);
+  });
+
   test('a session stopped from outside (as systemd stops the unit) ends cleanly and its container is removed', async () => {
     await waitFor(async () => (await host.sessionContainers()).length === 0, 15_000, 'no session container');
     const session = host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'sleep 30; echo survived' });
