@@ -12,10 +12,11 @@
  * or with BASTION_KEYS_SYSTEMD_TEST=0.
  * The root is kept in .e2e/keys-nsroot (git-ignored); BASTION_KEYS_NSPAWN_ROOT overrides it.
  */
-import { spawn, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { runCollecting as run } from '../helpers/run';
 import { FaultProxy } from '../helpers/fault-proxy';
 import { fakeSshPublicKey, MotoServer } from '../helpers/moto';
 import { KEYS_SERVICE_PATH } from './daemon';
@@ -29,19 +30,6 @@ function has(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
 
-function run(cmd: string, args: string[], timeoutMs: number): Promise<{ status: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, output });
-    });
-  });
-}
 
 const QUERY = `#!/usr/bin/python3
 import socket, sys

@@ -17,6 +17,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { runCollecting as run } from '../helpers/run';
 import { HOST_DIR } from './userdata-tree';
 
 const E2E = path.resolve(__dirname, '../../.e2e');
@@ -27,19 +28,6 @@ const LIMIT_SECONDS = 4;
 const enabled = process.env.BASTION_UNITS_SYSTEMD_TEST !== '0' && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v systemd-nspawn']).status === 0;
 if (!enabled) console.warn('\n*** ssh-bastion.socket under a real systemd: SKIPPED (needs root and systemd-nspawn) ***\n');
 
-function run(cmd: string, args: string[], timeoutMs: number): Promise<{ status: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, output });
-    });
-  });
-}
 
 /** Built beside and renamed into place: an interrupted build never leaves a half root behind. */
 async function ensureRoot(): Promise<void> {
