@@ -3,11 +3,12 @@
  * over `ssh -tt`, doing nothing), and sessions per GiB.
  *
  * Per session = the container's memory cgroup (sshd, the user's shell, docker-init, page cache
- * of its writes) + the host-side processes it needs: containerd-shim and the session wrapper (bash,
- * reading sshd's log). `handoff` exits once the connection is in the container; no docker CLI stays. RSS counts shared pages
- * (binaries, libraries) once per process; PSS divides them among the processes sharing them,
- * which is what 50 sessions really cost. The harness's unit-instance.py plays systemd and does not
- * exist on a real host: reported, not counted. dockerd/containerd growth is reported apart.
+ * of its writes) + the host-side processes it needs: containerd-shim and the session wrapper
+ * (bash, reading sshd's log); `handoff` exits once the connection is in the container, and no
+ * docker CLI stays. RSS counts shared pages (binaries, libraries) once per process; PSS divides
+ * them among the processes sharing them, which is what 50 sessions really cost. The harness's
+ * unit-instance.py plays systemd and does not exist on a real host: reported, not counted.
+ * dockerd/containerd growth is reported apart.
  * Target: at most 15 MiB per idle session.
  */
 import * as fs from 'fs';

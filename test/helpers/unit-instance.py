@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Plays systemd's part for one connection accepted by `systemd-socket-activate --accept --inetd`
-(fd 0/1 = the connection, closed here once ExecStart runs, as systemd does): names the instance as systemd does for Accept=yes sockets
-(<n>-<local addr>:<port>-<remote addr>:<port>), sets REMOTE_ADDR/REMOTE_PORT, runs ExecStart with
-%i substituted (its pid written to COUNTER_FILE-<n>.pgid, so that the test can stop the unit as
-systemd would: SIGTERM to it and all its descendants), then ExecStopPost. Usage: unit-instance.py COUNTER_FILE EXEC_START [EXEC_STOP_POST]
+(fd 0/1 = the connection, closed here once ExecStart runs, as systemd does): names the instance
+as systemd does for Accept=yes sockets (<n>-<local addr>:<port>-<remote addr>:<port>), sets
+REMOTE_ADDR/REMOTE_PORT, runs ExecStart with %i substituted (its pid written to
+COUNTER_FILE-<n>.pgid, so that the test can stop the unit as systemd would: SIGTERM to it and all
+its descendants), then ExecStopPost.
+
+Usage: unit-instance.py COUNTER_FILE EXEC_START [EXEC_STOP_POST]
 where the commands are JSON argv lists with %i placeholders."""
 import fcntl
 import json
