@@ -137,7 +137,8 @@ function hasHashComments(relativePath: string, text: string): boolean {
 /**
  * The form a file ships in: without full-line comments, docstrings and blank lines.
  * EC2 accepts at most 16 KiB of (gzipped) user data; the documented originals stay in userdata/.
- * Kept: the `#!` line, shellcheck directives, and every line of code.
+ * Kept: the `#!` line and every line of code (shellcheck directives are for the linter, which
+ * reads the originals).
  */
 export function shippedText(text: string): string {
   const indentOf = (line: string) => line.length - line.trimStart().length;
@@ -146,7 +147,7 @@ export function shippedText(text: string): string {
     const trimmed = line.trim();
     if (trimmed === '') return false;
     if (index === 0 && line.startsWith('#!')) return true;
-    return !trimmed.startsWith('#') || trimmed.startsWith('# shellcheck');
+    return !trimmed.startsWith('#');
   });
   // A one-line docstring goes only where the next line keeps its indentation (the block stays non-empty).
   const lines = code.filter((line, index) => {

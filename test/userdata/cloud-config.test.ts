@@ -322,9 +322,9 @@ describe('renderCloudConfig with the real userdata tree', () => {
 });
 
 describe('shippedText', () => {
-  test('keeps the #! line, shellcheck directives and every line of code', () => {
+  test('keeps the #! line and every line of code; drops comments, shellcheck directives included', () => {
     const script = '#!/bin/bash\n# why\n# shellcheck source=/dev/null\nsource x\n\n  # indented comment\necho "# not a comment"\n';
-    expect(shippedText(script)).toBe('#!/bin/bash\n# shellcheck source=/dev/null\nsource x\necho "# not a comment"\n');
+    expect(shippedText(script)).toBe('#!/bin/bash\nsource x\necho "# not a comment"\n');
   });
 
   test('keeps a docstring that is the only statement of its block', () => {

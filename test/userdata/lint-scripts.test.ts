@@ -1,10 +1,12 @@
 // Every program under userdata/, found by its #! line: shell through shellcheck, Python through
 // the byte-code compiler, Perl through perl -c. Each is checked twice: as written here (line
-// numbers match the source) and as the cloud-config ships it, shortened, to the hosts.
+// numbers match the source) and as the cloud-config ships it, shortened, to the hosts (with the
+// shellcheck directives of the original, which the shortening drops, given as options).
+import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
-import { renderCloudConfig } from '../../src/cloud-config';
-import { interpreter, repoPath, run, temporaryDir, userDataFiles, writeFile } from './userdata-tree';
+import { renderCloudConfig, WORKER_RECIPE_DIR } from '../../src/cloud-config';
+import { HOST_DIR, interpreter, repoPath, run, temporaryDir, userDataFiles, WORKER_DIR, writeFile } from './userdata-tree';
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'ksh']);
 /** Amazon Linux 2023's python3 is 3.9: newer syntax compiles here but fails on the host. */
@@ -31,6 +33,27 @@ const shellScripts = files.filter((f) => SHELLS.has(interpreter(f) ?? '') || f.e
 const pythonPrograms = files.filter((f) => /^python3?$/.test(interpreter(f) ?? '') || f.endsWith('.py'));
 const perlPrograms = files.filter((f) => interpreter(f) === 'perl' || f.endsWith('.pl'));
 
+/**
+ * shellcheck's options for a file: none for a source file (its directives are in it); for a
+ * shipped form, which loses its comments and so its directives, the same effect as options.
+ */
+function shellcheckOptions(file: string): string[] {
+  if (!file.startsWith(shipped.dir)) return [];
+  const onHost = file.slice(shipped.dir.length);
+  const original = onHost.startsWith(`${WORKER_RECIPE_DIR}/`)
+    ? path.join(WORKER_DIR, onHost.slice(WORKER_RECIPE_DIR.length + 1))
+    : path.join(HOST_DIR, onHost);
+  const options: string[] = [];
+  for (const [, words] of fs.readFileSync(original, 'utf8').matchAll(/^\s*# shellcheck ([^#\n]*)/gm)) {
+    for (const [key, value] of words.trim().split(/\s+/).map((word) => word.split('='))) {
+      if (key === 'shell') options.push(`--shell=${value}`);
+      if (key === 'disable') options.push(`--exclude=${value}`);
+      if (key === 'source') options.push('--exclude=SC1090,SC1091');
+    }
+  }
+  return options;
+}
+
 /** `userdata/...` for a source file, `shipped:/usr/...` for its form on the host. */
 function label(file: string): string {
   return file.startsWith(shipped.dir) ? `shipped:${file.slice(shipped.dir.length)}` : repoPath(file);
@@ -42,7 +65,7 @@ describe('shell scripts', () => {
   });
 
   test.each(shellScripts.map((f) => [label(f), f]))('%s passes shellcheck', (_, file) => {
-    const result = run('shellcheck', ['--format=gcc', file]);
+    const result = run('shellcheck', ['--format=gcc', ...shellcheckOptions(file), file]);
     expect(result.output).toBe('');
     expect(result.status).toBe(0);
   });
