@@ -39,22 +39,27 @@ function exited(child: ChildProcess): Promise<Exit> {
  * session (this process keeps no copy, as systemd keeps none); returns the client's end, handoff's
  * exit and what arrives on the log pipe until every holder of its write end has closed it.
  */
-async function acceptedBy(socketPath: string, seconds: string): Promise<{ client: net.Socket; handoff: Promise<Exit>; log: Promise<string> }> {
+async function acceptedBy(
+  socketPath: string,
+  seconds: string,
+): Promise<{ client: net.Socket; handoff: Promise<Exit>; log: Promise<string>; containerStarted: () => void }> {
   const server = net.createServer({ pauseOnConnect: true });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
   const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
   const connection = await accepted;
   server.close();
-  // fd 3: the write end of sshd's log, which the session wrapper reads (here: this process)
-  const child = spawn('python3', [HANDOFF, socketPath, seconds], { stdio: [connection, 'pipe', 'pipe', 'pipe'] });
+  // fd 3: the write end of sshd's log, which the session wrapper reads (here: this process);
+  // fd 4: closed by the wrapper once docker run has returned (here: containerStarted())
+  const child = spawn('python3', [HANDOFF, socketPath, seconds], { stdio: [connection, 'pipe', 'pipe', 'pipe', 'pipe'] });
   const handoff = exited(child);
   let logText = '';
   const logStream = child.stdio[3] as net.Socket;
   logStream.on('data', (d) => (logText += d));
   const log = new Promise<string>((resolve) => logStream.on('close', () => resolve(logText)));
   connection.destroy();
-  return { client, handoff, log };
+  const started = child.stdio[4] as net.Socket;
+  return { client, handoff, log, containerStarted: () => started.end() };
 }
 
 /** Everything the client reads until the connection closes, and whether it closed. */
@@ -86,6 +91,7 @@ beforeAll(() => {
 
 test.each(RECEIVERS)('%s: the command runs on the connection itself, its stderr reaches handoff, and the connection closes when it exits', async (_arch, receiver) => {
   const socketPath = path.join(scratch.dir, 'handoff.sock');
+  // (the container connects before docker run has returned, as it usually does: fd 4 stays open)
   const { client, handoff, log } = await acceptedBy(socketPath, '20');
   // fd 0 and 1 of the command are the TCP socket itself (no pipe in between); it echoes one line.
   // (A script outside the arm64 root: it runs natively once exec'd, whatever ran the receiver.)
@@ -115,10 +121,20 @@ test('under qemu-user, the receiver really is arm64 Perl', () => {
   expect(result.stdout).toMatch(/^aarch64-linux/);
 });
 
-test('handoff exits 3 and says so when no container connects in time; the client is disconnected', async () => {
+test('handoff exits 3 and says so when no container connects in time after docker run returned; the client is disconnected', async () => {
   const socketPath = path.join(scratch.dir, 'handoff.sock');
-  const { client, handoff } = await acceptedBy(socketPath, '0.5');
+  const { client, handoff, containerStarted } = await acceptedBy(socketPath, '0.5');
+  // docker run still running (a busy host queues container starts): the time does not count yet
+  let ended = false;
+  void handoff.then(() => (ended = true));
+  await new Promise((r) => setTimeout(r, 2000));
+  expect(ended).toBe(false);
+  const startedAt = Date.now();
+  containerStarted();
   const [done, reply] = await Promise.all([handoff, readAll(client, 10_000)]);
+  const waitedMs = Date.now() - startedAt;
+  expect(waitedMs).toBeGreaterThanOrEqual(450);
+  expect(waitedMs).toBeLessThan(5000);
   expect(done.status).toBe(3);
   expect(done.stderr).toBe('ssh-bastion: handoff: no container took the connection within 0.5s\n');
   expect(reply.closed).toBe(true);
