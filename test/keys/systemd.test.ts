@@ -16,6 +16,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { buildOnce, debootstrap, DEBIAN_MIRROR } from '../helpers/debootstrap';
 import { runCollecting as run } from '../helpers/run';
 import { FaultProxy } from '../helpers/fault-proxy';
 import { fakeSshPublicKey, MotoServer } from '../helpers/moto';
@@ -70,21 +71,10 @@ systemctl poweroff
 
   beforeAll(async () => {
     expect(has('systemd-nspawn')).toBe(true);
-    if (!fs.existsSync(path.join(ROOT, 'usr/bin/python3'))) {
-      expect(has('debootstrap')).toBe(true);
-      // Built beside and renamed into place: an interrupted build never leaves a half root behind.
-      const building = `${ROOT}.building-${process.pid}`;
-      fs.rmSync(building, { recursive: true, force: true });
-      const built = await run(
-        'debootstrap',
-        ['--variant=minbase', '--include=systemd,systemd-sysv,dbus,python3,python3-boto3', 'bookworm', building, 'http://deb.debian.org/debian'],
-        280000,
-      );
-      if (built.status !== 0) fs.rmSync(building, { recursive: true, force: true });
-      expect(built.output.slice(-2000)).toContain('Base system installed successfully');
-      fs.rmSync(ROOT, { recursive: true, force: true });
-      fs.renameSync(building, ROOT);
-    }
+    const include = ['systemd', 'systemd-sysv', 'dbus', 'python3', 'python3-boto3'];
+    buildOnce(ROOT, (building) => debootstrap(building, { suite: 'bookworm', variant: 'minbase', mirror: DEBIAN_MIRROR, include }, 280_000), (root) =>
+      fs.existsSync(path.join(root, 'usr/bin/python3')),
+    );
     moto = await MotoServer.start();
     await moto.seedUsers([{ name: 'alice@example.com', groups: ['ops'], keys: [aliceKey] }, { name: 'bob', groups: ['other'] }]);
     proxy = await FaultProxy.start(moto.endpoint);

@@ -12,37 +12,31 @@
  * of the keys test's root when present, else built, about 1 min) is kept in .e2e/units-nsroot.
  * Skipped, with a warning, without root or systemd-nspawn, or with BASTION_UNITS_SYSTEMD_TEST=0.
  */
-import { spawn, spawnSync } from 'child_process';
+import { execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { runCollecting as run } from '../helpers/run';
+import { buildOnce, debootstrap, DEBIAN_MIRROR, E2E_CACHE_DIR } from '../helpers/debootstrap';
 import { HOST_DIR } from './userdata-tree';
 
-const E2E = path.resolve(__dirname, '../../.e2e');
-const ROOT = path.join(E2E, 'units-nsroot');
-const KEYS_ROOT = path.join(E2E, 'keys-nsroot');
+const ROOT = path.join(E2E_CACHE_DIR, 'units-nsroot');
+const KEYS_ROOT = path.join(E2E_CACHE_DIR, 'keys-nsroot');
 const PORT = 2299;
 const LIMIT_SECONDS = 4;
 const enabled = process.env.BASTION_UNITS_SYSTEMD_TEST !== '0' && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v systemd-nspawn']).status === 0;
 if (!enabled) console.warn('\n*** ssh-bastion.socket under a real systemd: SKIPPED (needs root and systemd-nspawn) ***\n');
 
-
-/** Built beside and renamed into place: an interrupted build never leaves a half root behind. */
-async function ensureRoot(): Promise<void> {
-  if (fs.existsSync(path.join(ROOT, 'usr/lib/systemd/systemd'))) return;
-  const building = `${ROOT}.building-${process.pid}`;
-  fs.rmSync(building, { recursive: true, force: true });
-  if (fs.existsSync(path.join(KEYS_ROOT, 'usr/lib/systemd/systemd'))) {
-    expect((await run('cp', ['-a', KEYS_ROOT, building], 120_000)).status).toBe(0);
-  } else {
-    const built = await run('debootstrap', ['--variant=minbase', '--include=systemd,systemd-sysv,dbus', 'bookworm', building, 'http://deb.debian.org/debian'], 280_000);
-    if (built.status !== 0) fs.rmSync(building, { recursive: true, force: true });
-    expect(built.output.slice(-2000)).toContain('Base system installed successfully');
-  }
-  fs.rmSync(ROOT, { recursive: true, force: true });
-  fs.renameSync(building, ROOT);
+/** The root: a copy of the key service test's when that one is there, else its own debootstrap. */
+function ensureRoot(): void {
+  buildOnce(
+    ROOT,
+    (building) => {
+      if (fs.existsSync(path.join(KEYS_ROOT, 'usr/lib/systemd/systemd'))) execFileSync('cp', ['-a', KEYS_ROOT, building], { timeout: 120_000 });
+      else debootstrap(building, { suite: 'bookworm', variant: 'minbase', mirror: DEBIAN_MIRROR, include: ['systemd', 'systemd-sysv', 'dbus'] }, 280_000);
+    },
+    (root) => fs.existsSync(path.join(root, 'usr/lib/systemd/systemd')),
+  );
 }
 
 // ExecStart stand-in: what the session wrapper would see, then a greeting on the connection.
@@ -81,7 +75,7 @@ function connect(): Promise<{ port: number; received: Promise<{ data: string; ms
   jest.setTimeout(300_000);
 
   beforeAll(async () => {
-    await ensureRoot();
+    ensureRoot();
   }, 300_000);
 
   test('instance names, client address, the connection as stdio, the per-source limit, the session limit and ExecStopPost', async () => {
