@@ -7,9 +7,9 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { buildOnce, debootstrap, E2E_CACHE_DIR } from './debootstrap';
+import { buildOnce, debootstrap, DEBIAN_MIRROR, E2E_CACHE_DIR } from './debootstrap';
 
-const DEBOOTSTRAP = { arch: 'arm64', suite: 'bookworm', variant: 'minbase', mirror: 'http://deb.debian.org/debian' };
+const DEBOOTSTRAP = { arch: 'arm64', suite: 'bookworm', variant: 'minbase', mirror: DEBIAN_MIRROR };
 export const QEMU_AARCH64 = '/usr/bin/qemu-aarch64-static';
 
 /** The root's path, made first when missing. */

@@ -8,13 +8,13 @@ import { execFileSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { buildOnce, debootstrap, E2E_CACHE_DIR } from './debootstrap';
+import { buildOnce, debootstrap, DEBIAN_MIRROR, E2E_CACHE_DIR } from './debootstrap';
 
 const DEBOOTSTRAP = {
   suite: 'bookworm',
   variant: 'minbase',
   include: ['openssh-server', 'sudo'],
-  mirror: 'http://deb.debian.org/debian',
+  mirror: DEBIAN_MIRROR,
 };
 
 /** Path of the cached root file system tar, made first when missing. */

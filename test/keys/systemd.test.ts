@@ -31,7 +31,6 @@ function has(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
 
-
 const QUERY = `#!/usr/bin/python3
 import socket, sys
 for q in (b"USERS\\n", b"KEYS aliceatexample.com " + sys.argv[2].encode() + b"\\n"):
