@@ -7,5 +7,6 @@ module.exports = {
   snapshotResolver: '<rootDir>/test/snapshot-resolver.js',
   setupFilesAfterEnv: ['<rootDir>/test/setup.js'],
   maxWorkers: 2,
-  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
+  // The summary reporter first: its short naming of a failed test comes before jest's full report.
+  reporters: ['<rootDir>/test/summary-reporter.js', 'default'],
 };

@@ -23,15 +23,18 @@ for (const args of runs) {
 }
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
+const failures = [];
 const lines = fs.existsSync(results) ? fs.readFileSync(results, 'utf-8').trim().split('\n').filter(Boolean) : [];
 for (const line of lines) {
   const run = JSON.parse(line);
   for (const key of Object.keys(totals)) totals[key] += run[key];
+  failures.push(...(run.failures ?? []));
 }
 if (lines.length < runs.length) {
   totals.failed += runs.length - lines.length;
   status = 1;
 }
 fs.writeFileSync(path.join(root, '.ci', 'results.json'), JSON.stringify(totals));
+if (failures.length > 0) console.log(`\nFailed tests of all runs:\n${failures.join('\n')}`);
 console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(status);
