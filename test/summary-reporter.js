@@ -6,7 +6,7 @@
 const fs = require('fs');
 const path = require('path');
 
-const MESSAGE_LINES = 10;
+const MESSAGE_LINES = 14;
 
 /** "path/of.test.ts › describe › test: first lines of the message", without colours or stack. */
 function describeFailure(rootDir, file, title, message) {

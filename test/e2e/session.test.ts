@@ -186,9 +186,8 @@ describe('login', () => {
     expect(result.status).toBe(0);
     const container = await host.run(['docker', 'run', '--rm', '--network', 'ssh-bastion', '--init', '--entrypoint', 'true', 'ssh-bastion-worker:current']);
     console.log(`login + command + logout round trip: ${result.ms} ms; container run alone: ${container.ms} ms`);
-    // Generous: other suites share the 2 cores. A regression such as DNS time-outs costs 20-40 s.
-    // Relative to a bare container start measured now, as other suites may share the 2 cores;
-    // a regression such as DNS time-outs inside sessions costs 20-40 s.
+    // Generous and relative to a bare container start measured now, as other suites may share the
+    // 2 cores; a regression such as DNS time-outs inside sessions costs 20-40 s.
     expect(result.ms).toBeLessThan(5 * container.ms + 5000);
     const accounts = [...host.journal().matchAll(/: (\d+) accounts created in (\d+) ms/g)].pop()!;
     console.log(`accounts created in the container: ${accounts[1]} in ${accounts[2]} ms`);
