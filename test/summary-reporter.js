@@ -29,9 +29,9 @@ class SummaryReporter {
     for (const t of result.testResults) {
       if (t.status === 'failed') found.push(describeFailure(this.rootDir, result.testFilePath, t.fullName, t.failureMessages.join('\n')));
     }
-    if (result.testExecError) found.push(describeFailure(this.rootDir, result.testFilePath, '(the file did not run)', result.testExecError.message));
-    else if (found.length === 0 && result.failureMessage && result.numFailingTests === 0 && result.testResults.length === 0) {
-      found.push(describeFailure(this.rootDir, result.testFilePath, '(the file failed)', result.failureMessage));
+    // failed outside its tests: it did not compile or load, or a hook (afterAll) threw
+    if (found.length === 0 && (result.testExecError || result.failureMessage)) {
+      found.push(describeFailure(this.rootDir, result.testFilePath, '(outside its tests)', result.failureMessage || result.testExecError.message));
     }
     if (found.length === 0) return;
     this.failures.push(...found);

@@ -72,10 +72,10 @@ function keyPair(dir: string, name: string): { file: string; publicKey: string }
 /** What the harness's systemd-socket-activate writes to the journal of every connection. */
 const SOCKET_ACTIVATE_LINE = /^(Communication attempt on fd \d+\.|Connection from \S+ to \S+|Spawned .* as PID \d+\.|Execing .*|Child \d+ died with code \d+)$/;
 
-/** How the sessions whose end lines come after `offset` in the journal ended: count by "status=N (reason)". */
-function sessionEnds(offset: number): Record<string, number> {
+/** How the sessions whose end lines are in `journal` ended: count by "status=N (reason)". */
+function sessionEnds(journal: string): Record<string, number> {
   const ends: Record<string, number> = {};
-  for (const m of host.journal().slice(offset).matchAll(/ session end client=\S+ user=\S+ container=\S+ duration=\d+s (status=\d+ \(.*\))$/gm)) {
+  for (const m of journal.matchAll(/ session end client=\S+ user=\S+ container=\S+ duration=\d+s (status=\d+ \(.*\))$/gm)) {
     ends[m[1]] = (ends[m[1]] ?? 0) + 1;
   }
   return ends;
@@ -271,10 +271,9 @@ describe('load', () => {
     // a wrapper writes its end line once it has seen its container gone: a busy host may lag
     const endsBy = Date.now() + 30_000;
     while (sessionCounts().ended - sessionsBefore.ended < connections && Date.now() < endsBy) await new Promise((r) => setTimeout(r, 500));
-    const ends = sessionEnds(journalBefore);
-    const otherLines = host
-      .journal()
-      .slice(journalBefore)
+    const floodJournal = host.journal().slice(journalBefore);
+    const ends = sessionEnds(floodJournal);
+    const otherLines = floodJournal
       .split('\n')
       .filter((l) => l.trim() !== '' && !/ssh-bastion: (session|ssh-bastion-\S+): /.test(l) && !SOCKET_ACTIVATE_LINE.test(l));
     console.log(`flood sessions ended: ${JSON.stringify(ends)}; other session output: ${otherLines.length} lines`);
