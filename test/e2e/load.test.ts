@@ -21,8 +21,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Settings } from '../helpers/harness';
 import { countOf, FaultyBastionHost, flood, HostStats, KEYS_ACTIONS } from './load-helpers';
+import { log, logEachTest } from './log';
 
 jest.setTimeout(120_000);
+logEachTest();
 
 const SERVICE_PORT = 22;
 const LOAD_USERS = 50;
@@ -120,7 +122,7 @@ beforeAll(async () => {
   if (!daemonPid) throw new Error(`key lookup service not running:\n${host.daemonLog()}`);
   // The boot's USERS went through the proxy: proof that the daemon talks to IAM through it.
   expect(host.proxy.countActions().GetGroup).toBeGreaterThanOrEqual(GROUPS.length);
-  console.log(`boot (run-sections, image build included): ${boot.ms} ms`);
+  log(`boot (run-sections, image build included): ${boot.ms} ms`);
 }, 300_000);
 
 afterAll(async () => {
@@ -164,7 +166,7 @@ describe('IAM faults during a login', () => {
       const keysCalls = host.proxy.actions().filter((a) => KEYS_ACTIONS.includes(a));
       expect(keysCalls[keysCalls.length - 1]).toBe(action);
     }
-    console.log(`${fault} on ${action}: lookup failed after ${lookupMs} ms, login refused after ${failed.ms} ms; IAM requests ${JSON.stringify(host.proxy.countActions())}`);
+    log(`${fault} on ${action}: lookup failed after ${lookupMs} ms, login refused after ${failed.ms} ms; IAM requests ${JSON.stringify(host.proxy.countActions())}`);
 
     host.proxy.clearFaults();
     const next = await host.sshWithin({ user: 'alice', key: keys.alice, command: 'echo ok', timeoutMs: 60_000 });
@@ -188,7 +190,7 @@ describe('load', () => {
     );
     const wallMs = Date.now() - started;
     const ms = results.map((r) => r.ms).sort((a, b) => a - b);
-    console.log(
+    log(
       `${LOAD_USERS} concurrent logins: wall ${wallMs} ms; per login min ${ms[0]} median ${ms[ms.length >> 1]} max ${ms[ms.length - 1]} ms; ` +
         `IAM requests ${JSON.stringify(host.proxy.countActions())}`,
     );
@@ -257,8 +259,8 @@ describe('load', () => {
     }, 5000);
     const [result, login, denied] = await Promise.all([floodRun, loginDuring, refused]).finally(() => clearInterval(sampler));
     const floodMs = Date.now() - started;
-    console.log(`flood progress (time:sessions started/ended/containers): ${samples.join(' ')}`);
-    console.log(
+    log(`flood progress (time:sessions started/ended/containers): ${samples.join(' ')}`);
+    log(
       `flood: ${FLOOD} connections, ${FLOOD_CONCURRENCY} at a time, done in ${result.ms} ms (max ${result.maxOpen} open); ${JSON.stringify(result.kinds)}; ` +
         `login during the flood: ${login.ms} ms with ${containersDuring} containers running; IAM requests ${JSON.stringify(host.proxy.countActions())}`,
     );
@@ -276,14 +278,15 @@ describe('load', () => {
     const otherLines = floodJournal
       .split('\n')
       .filter((l) => l.trim() !== '' && !/ssh-bastion: (session|ssh-bastion-\S+): /.test(l) && !SOCKET_ACTIVATE_LINE.test(l));
-    console.log(`flood sessions ended: ${JSON.stringify(ends)}; other session output: ${otherLines.length} lines`);
+    log(`flood sessions ended: ${JSON.stringify(ends)}; other session output: ${otherLines.length} lines`);
     try {
       if (gone) throw new Error(gone);
       floodChecks();
     } catch (e) {
+      // how the sessions ended first: a report that shows only a message's first lines keeps it
       throw new Error(
-        `${(e as Error).message}\n\nflood sessions ended: ${JSON.stringify(ends)}\nother session output (${otherLines.length} lines, up to 15):\n` +
-          `${otherLines.slice(0, 15).join('\n')}\nflood progress (time:started/ended/containers): ${samples.join(' ')}`,
+        `flood sessions ended: ${JSON.stringify(ends)}; other session output: ${otherLines.length} lines\n${(e as Error).message}\n\n` +
+          `other session output (up to 15 lines):\n${otherLines.slice(0, 15).join('\n')}\nflood progress (time:started/ended/containers): ${samples.join(' ')}`,
       );
     }
 
@@ -346,7 +349,7 @@ describe('load', () => {
       await new Promise((r) => setTimeout(r, 500));
       after = host.stats();
     }
-    console.log(`host before the flood: ${JSON.stringify(baseline)}; after: ${JSON.stringify(after)}`);
+    log(`host before the flood: ${JSON.stringify(baseline)}; after: ${JSON.stringify(after)}`);
     expect(withoutRelays(after)).toEqual(withoutRelays(baseline));
     expect(after.byName.socat ?? 0).toBeLessThanOrEqual((baseline.byName.socat ?? 0) + 10);
     expect(after.fds).toBeLessThanOrEqual(baseline.fds + 32);

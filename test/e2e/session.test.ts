@@ -15,8 +15,10 @@ import {
   VPC_SERVICE_TEXT,
   waitFor,
 } from '../helpers/harness';
+import { log, logEachTest } from './log';
 
 jest.setTimeout(120_000);
+logEachTest();
 
 const HOST_KEY_PARAMETER = '/ssh-bastion/e2e/host-key';
 const SERVICE_PORT = 22;
@@ -133,7 +135,7 @@ describe('boot', () => {
     expect(host.readFile('/etc/systemd/system/ssh-bastion.socket.d/50-settings.conf')).toContain('MaxConnectionsPerSource=10');
     expect(host.readFile('/etc/systemd/system/ssh-bastion@.service.d/50-settings.conf')).toContain('RuntimeMaxSec=43200');
     expect(host.readFile('/etc/ssh/sshd_config.d/01-ssh-bastion-admin-port.conf')).toMatch(/^Port 2222$/m);
-    console.log(`boot (run-sections, image build included): ${bootMs} ms`);
+    log(`boot (run-sections, image build included): ${bootMs} ms`);
   });
 
   test('the units with the drop-ins setup-units wrote pass systemd-analyze verify', async () => {
@@ -185,12 +187,12 @@ describe('login', () => {
     const result = await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'true' });
     expect(result.status).toBe(0);
     const container = await host.run(['docker', 'run', '--rm', '--network', 'ssh-bastion', '--init', '--entrypoint', 'true', 'ssh-bastion-worker:current']);
-    console.log(`login + command + logout round trip: ${result.ms} ms; container run alone: ${container.ms} ms`);
+    log(`login + command + logout round trip: ${result.ms} ms; container run alone: ${container.ms} ms`);
     // Generous and relative to a bare container start measured now, as other suites may share the
     // 2 cores; a regression such as DNS time-outs inside sessions costs 20-40 s.
     expect(result.ms).toBeLessThan(5 * container.ms + 5000);
     const accounts = [...host.journal().matchAll(/: (\d+) accounts created in (\d+) ms/g)].pop()!;
-    console.log(`accounts created in the container: ${accounts[1]} in ${accounts[2]} ms`);
+    log(`accounts created in the container: ${accounts[1]} in ${accounts[2]} ms`);
     expect(Number(accounts[1])).toBeGreaterThanOrEqual(MANY_MEMBERS);
     expect(Number(accounts[2])).toBeLessThan(2000);
   });
@@ -430,7 +432,7 @@ describe('audit and host keys', () => {
     expect(user).toBe('alice');
     // whatever reached the journal is labelled with the session's container
     const forgedLines = host.journal().split('\n').filter((l) => l.includes('from 10.9.9.9'));
-    console.log(`forged lines that reached the journal: ${forgedLines.length}`);
+    log(`forged lines that reached the journal: ${forgedLines.length}`);
     for (const line of forgedLines) expect(line).toContain(`ssh-bastion: ${container}: ${forged}`);
   });
 
