@@ -250,6 +250,24 @@ describe('one throw-away container per connection', () => {
     expect((await host.run(['test', '-e', `/run/ssh-bastion/sessions/${container}`])).status).toBe(1);
   });
 
+  test('a hand-off slow to start (a busy host) still gets its session: the container starts only once it listens', async () => {
+    // handoff's Python start made 12 s slower, past the 10 s the container's first process tries
+    // to connect for; on a host busy with many connections it measured 8-28 s. A container
+    // started before the listener gave up, and its connection was dropped 60 s later.
+    const DELAY_S = 12;
+    const dir = '/etc/ssh-bastion/slow-python';
+    host.writeFile(
+      `${dir}/sitecustomize.py`,
+      `import os, sys, time\nif sys.argv[0].endswith('/handoff'):\n    open('${dir}/delayed', 'a').write(f'{os.getpid()}\\n')\n    time.sleep(${DELAY_S})\n`,
+    );
+    await host.serveSessions(2211, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage }, 'slow-handoff', undefined, { PYTHONPATH: dir });
+    const result = await host.ssh({ user: 'alice', key: keys.alice1, port: 2211, command: 'echo ok', timeoutMs: 90_000 });
+    expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({ status: 0, stdout: 'ok\n', stderr: '' });
+    // the hand-off of this session was the one delayed
+    expect(host.readFile(`${dir}/delayed`).trim().split('\n')).toHaveLength(1);
+    expect(result.ms).toBeGreaterThanOrEqual(DELAY_S * 1000);
+  });
+
   test('a session stopped from outside (as systemd stops the unit) ends cleanly and its container is removed', async () => {
     await waitFor(async () => (await host.sessionContainers()).length === 0, 15_000, 'no session container');
     const session = host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'sleep 30; echo survived' });

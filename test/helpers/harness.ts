@@ -200,7 +200,11 @@ export class BastionTestHost {
 
   /** Writes a bastion.env inside the host's mount namespace. */
   writeSettings(file: string, settings: Settings): void {
-    const text = Object.entries(settings).map(([k, v]) => `${k}=${v}\n`).join('');
+    this.writeFile(file, Object.entries(settings).map(([k, v]) => `${k}=${v}\n`).join(''));
+  }
+
+  /** Writes a file inside the host's mount namespace, its directory made if need be. */
+  writeFile(file: string, text: string): void {
     execFileSync(this.enter[0], [...this.enter.slice(1), 'bash', '-c', 'mkdir -p "$(dirname "$1")" && cat >"$1"', 'write', file], { input: text });
   }
 
@@ -258,11 +262,14 @@ echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
       `>>${this.dir}/${log} 2>&1 </dev/null`;
   }
 
-  /** Serves ssh-bastion@.service on another port with another bastion.env (BASTION_ENV_FILE). */
-  async serveSessions(port: number, settings: Settings, name: string, execStart?: string[]): Promise<void> {
+  /**
+   * Serves ssh-bastion@.service on another port with another bastion.env (BASTION_ENV_FILE), and
+   * optionally other environment variables for its processes.
+   */
+  async serveSessions(port: number, settings: Settings, name: string, execStart?: string[], env: Record<string, string> = {}): Promise<void> {
     const file = `/etc/ssh-bastion/${name}.env`;
     this.writeSettings(file, settings);
-    await this.must(['bash', '-c', `${this.serveCommand('ssh-bastion@.service', String(port), 'journal.log', { BASTION_ENV_FILE: file }, execStart)} &`]);
+    await this.must(['bash', '-c', `${this.serveCommand('ssh-bastion@.service', String(port), 'journal.log', { ...env, BASTION_ENV_FILE: file }, execStart)} &`]);
     await this.waitForPort(port);
   }
 

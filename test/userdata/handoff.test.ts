@@ -42,24 +42,31 @@ function exited(child: ChildProcess): Promise<Exit> {
 async function acceptedBy(
   socketPath: string,
   seconds: string,
-): Promise<{ client: net.Socket; handoff: Promise<Exit>; log: Promise<string>; containerStarted: () => void }> {
+): Promise<{ client: net.Socket; handoff: Promise<Exit>; log: Promise<string>; listening: Promise<string>; containerStarted: () => void }> {
   const server = net.createServer({ pauseOnConnect: true });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
   const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
   const connection = await accepted;
   server.close();
-  // fd 3: the write end of sshd's log, which the session wrapper reads (here: this process);
+  // fd 3: the write end of sshd's log, which the session wrapper reads (here: this process); its
+  // first line is handoff's word that it listens, on which the wrapper starts the container;
   // fd 4: closed by the wrapper once docker run has returned (here: containerStarted())
   const child = spawn('python3', [HANDOFF, socketPath, seconds], { stdio: [connection, 'pipe', 'pipe', 'pipe', 'pipe'] });
   const handoff = exited(child);
   let logText = '';
   const logStream = child.stdio[3] as net.Socket;
-  logStream.on('data', (d) => (logText += d));
+  let saidListening: (line: string) => void = () => undefined;
+  const listening = new Promise<string>((resolve) => (saidListening = resolve));
+  logStream.on('data', (d) => {
+    logText += d;
+    if (logText.includes('\n')) saidListening(logText.slice(0, logText.indexOf('\n') + 1));
+  });
+  logStream.on('close', () => saidListening(logText));
   const log = new Promise<string>((resolve) => logStream.on('close', () => resolve(logText)));
   connection.destroy();
   const started = child.stdio[4] as net.Socket;
-  return { client, handoff, log, containerStarted: () => started.end() };
+  return { client, handoff, log, listening, containerStarted: () => started.end() };
 }
 
 /** Everything the client reads until the connection closes, and whether it closed. */
@@ -92,7 +99,10 @@ beforeAll(() => {
 test.each(RECEIVERS)('%s: the command runs on the connection itself, its stderr reaches handoff, and the connection closes when it exits', async (_arch, receiver) => {
   const socketPath = path.join(scratch.dir, 'handoff.sock');
   // (the container connects before docker run has returned, as it usually does: fd 4 stays open)
-  const { client, handoff, log } = await acceptedBy(socketPath, '20');
+  const { client, handoff, log, listening } = await acceptedBy(socketPath, '20');
+  // the wrapper starts the container once handoff says it listens
+  expect(await listening).toBe('listening\n');
+  expect(fs.statSync(socketPath).isSocket()).toBe(true);
   // fd 0 and 1 of the command are the TCP socket itself (no pipe in between); it echoes one line.
   // (A script outside the arm64 root: it runs natively once exec'd, whatever ran the receiver.)
   const command = path.join(scratch.dir, 'command');
@@ -111,7 +121,7 @@ test.each(RECEIVERS)('%s: the command runs on the connection itself, its stderr 
   expect(got).toBe('got ping');
   expect(fd0).toMatch(/^socket:\[\d+\]$/);
   expect(fd1).toBe(fd0);
-  expect(logText).toBe('log line of ping\n');
+  expect(logText).toBe('listening\nlog line of ping\n');
   expect(fs.existsSync(socketPath)).toBe(false);
 }, 60_000);
 
@@ -123,7 +133,8 @@ test('under qemu-user, the receiver really is arm64 Perl', () => {
 
 test('handoff exits 3 and says so when no container connects in time after docker run returned; the client is disconnected', async () => {
   const socketPath = path.join(scratch.dir, 'handoff.sock');
-  const { client, handoff, containerStarted } = await acceptedBy(socketPath, '0.5');
+  const { client, handoff, listening, containerStarted } = await acceptedBy(socketPath, '0.5');
+  expect(await listening).toBe('listening\n');
   // docker run still running (a busy host queues container starts): the time does not count yet
   let ended = false;
   void handoff.then(() => (ended = true));
