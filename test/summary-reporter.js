@@ -20,7 +20,6 @@ function describeFailure(rootDir, file, title, message, lines) {
   const text = String(message)
     .replace(/\u001b\[[0-9;]*m/g, '')
     .split('\n')
-    .map((l) => l.trimEnd())
     .filter((l) => l.trim() !== '' && !/^\s+at /.test(l));
   return [`✕ ${path.relative(rootDir, file)} › ${title}`, ...text.slice(0, lines).map((l) => `    ${l.trim()}`)].join('\n');
 }
