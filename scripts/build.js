@@ -4,6 +4,8 @@
 //   README.md                                  module/README.md with generated Inputs/Outputs (scripts/docs.js)
 //   LICENSE, CHANGELOG.md                      from module/
 //   examples/<name>/                           the .tf and .md files of examples/<name>/
+//   ssh-bastion-host.tar.gz                    the host bundle (userdata/host and userdata/worker),
+//                                              which the module uploads to S3 and the hosts fetch
 // The same sources give the same bytes: nothing depends on the time, the machine or the output path.
 //
 //   node scripts/build.js [--out <dir>]   default dir: dist/terraform-aws-ssh-bastion-service
@@ -76,8 +78,15 @@ function main() {
     fs.copyFileSync(path.join(root, 'module', file), path.join(target, file));
   }
   const examples = copyExamples(target);
+  // Compiled by synthesize() (scripts/run-app.js); the same function the construct uses.
+  const { buildHostBundle, BUNDLE_FILE_NAME } = require(path.join(root, 'lib', 'src', 'bundle.js'));
+  const bundle = buildHostBundle(path.join(root, 'userdata'));
+  if (!moduleFiles['main.tf.json'].includes(bundle.sha256)) {
+    throw new Error(`main.tf.json does not name the bundle's sha256 ${bundle.sha256}: the module and its bundle disagree`);
+  }
+  fs.writeFileSync(path.join(target, BUNDLE_FILE_NAME), bundle.bytes);
 
-  const written = [...Object.keys(moduleFiles), 'README.md', ...MODULE_FILES, ...examples];
+  const written = [...Object.keys(moduleFiles), 'README.md', ...MODULE_FILES, ...examples, BUNDLE_FILE_NAME];
   console.log(`wrote ${path.relative(root, target) || target}/: ${written.join(', ')}`);
 }
 

@@ -4,39 +4,44 @@ import { AutoscalingGroup } from '@cdktf/provider-aws/lib/autoscaling-group';
 import { DataAwsAmi } from '@cdktf/provider-aws/lib/data-aws-ami';
 import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parameter';
 import { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template';
-import { AMAZON_LINUX_2023_PARAMETER, BastionConfig, withTags } from './config';
+import { AMI_PARAMETER, BastionConfig, withTags } from './config';
 import { attributeOf, choose, nonEmpty, not, presence } from './conditional';
 import { Identity } from './identity';
 import { Network } from './network';
-import { renderUserData, USER_DATA_LIMIT_BYTES } from './user-data';
+import { BundleLocation, renderUserData, USER_DATA_LIMIT_BYTES } from './user-data';
+import { HostOs, Architecture } from './props';
 
 export interface Compute {
   readonly launchTemplate: LaunchTemplate;
   readonly autoscalingGroup: AutoscalingGroup;
 }
 
-/** The AMI: `amiId`, or the latest Amazon Linux 2023 of the architecture from AWS's public SSM parameter. */
+/** The AMI: `amiId`, or the latest of the host OS and architecture from its publisher's public SSM parameter. */
 function imageId(scope: Construct, config: BastionConfig): string {
   const lookup = presence(not(nonEmpty(config.amiId)));
   if (!lookup.declare) return config.amiId;
-  const parameterName = Token.isUnresolved(config.architecture)
-    ? Fn.lookup(AMAZON_LINUX_2023_PARAMETER, config.architecture, '')
-    : AMAZON_LINUX_2023_PARAMETER[config.architecture as keyof typeof AMAZON_LINUX_2023_PARAMETER];
+  const parameterName =
+    Token.isUnresolved(config.architecture) || Token.isUnresolved(config.hostOs)
+      ? Fn.lookup(Fn.lookup(AMI_PARAMETER, config.hostOs, {}), config.architecture, '')
+      : AMI_PARAMETER[config.hostOs as HostOs][config.architecture as Architecture];
+  // Its id predates the other host OSes; kept, as ids are Terraform addresses.
   const latest = new DataAwsSsmParameter(scope, 'amazon_linux_2023', { count: lookup.count, name: parameterName });
   const latestId = attributeOf(scope, latest, 'insecure_value');
   return lookup.count === undefined ? latestId : Token.asString(choose(nonEmpty(config.amiId), config.amiId, latestId));
 }
 
-export function defineCompute(scope: Construct, config: BastionConfig, network: Network, identity: Identity): Compute {
+export function defineCompute(scope: Construct, config: BastionConfig, network: Network, identity: Identity, bundle: BundleLocation): Compute {
   const image = new DataAwsAmi(scope, 'image', {
     owners: ['amazon', 'self', 'aws-marketplace'],
     filter: [{ name: 'image-id', values: [imageId(scope, config)] }],
   });
 
   const instanceTags = withTags(config.tags, { Name: config.nameStem });
-  const userData = renderUserData(config);
-  // Only Terraform can measure user data built from variables: stop at plan, not at apply.
+  const { userData, sizeProbe } = renderUserData(config, bundle);
   const userDataLocal = Token.isUnresolved(userData) ? new TerraformLocal(scope, 'user_data', userData) : undefined;
+  // Only Terraform can measure user data built from variables: stop at plan, not at apply. The
+  // probe has the longest bundle location in place of a new bucket's name (known only after apply).
+  const sizeProbeLocal = sizeProbe ? new TerraformLocal(scope, 'user_data_size_probe', sizeProbe) : undefined;
   const userDataLimit = Math.ceil(USER_DATA_LIMIT_BYTES / 3) * 4;
   const launchTemplate = new LaunchTemplate(scope, 'launch_template', {
     namePrefix: `${config.nameStem}-`,
@@ -67,10 +72,10 @@ export function defineCompute(scope: Construct, config: BastionConfig, network: 
     tags: config.tags,
     lifecycle: {
       createBeforeDestroy: true,
-      precondition: userDataLocal
+      precondition: sizeProbeLocal
         ? [
             {
-              condition: `\${length(${userDataLocal.fqn}) <= ${userDataLimit}}`,
+              condition: `\${length(${sizeProbeLocal.fqn}) <= ${userDataLimit}}`,
               errorMessage: `The user data is over EC2's limit of ${USER_DATA_LIMIT_BYTES} bytes (gzipped): shorten extra_user_data_script, extra_cloud_config or the custom_*_script variables.`,
             },
           ]

@@ -1,5 +1,5 @@
 import { Fn, IResolvable, Token } from 'cdktf';
-import { Architecture, SshBastionServiceProps } from './props';
+import { Architecture, HostOs, SshBastionServiceProps } from './props';
 import { Switch } from './conditional';
 
 /** The admin port the hosts' own sshd listens on; fixed so the worker image and rules agree. */
@@ -9,6 +9,19 @@ export const ADMIN_PORT = 2222;
 export const AMAZON_LINUX_2023_PARAMETER: { readonly [A in Architecture]: string } = {
   arm64: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64',
   x86_64: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
+};
+
+/** Public SSM parameters of the latest AMI per host OS and architecture, kept by each OS's publisher. */
+export const AMI_PARAMETER: { readonly [O in HostOs]: { readonly [A in Architecture]: string } } = {
+  'amazon-linux-2023': AMAZON_LINUX_2023_PARAMETER,
+  'debian-12': {
+    arm64: '/aws/service/debian/release/12/latest/arm64',
+    x86_64: '/aws/service/debian/release/12/latest/amd64',
+  },
+  'ubuntu-24.04': {
+    arm64: '/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id',
+    x86_64: '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id',
+  },
 };
 
 /** Default instance types per architecture: burstable, enough memory for ~50 idle sessions. */
@@ -42,7 +55,9 @@ export interface BastionConfig {
   readonly assumeRoleArn: string;
   readonly instanceTypes: string[];
   readonly architecture: string;
+  readonly hostOs: string;
   readonly amiId: string;
+  readonly bundleBucketName: string;
   readonly minSize: number;
   readonly maxSize: number;
   readonly desiredCapacity: number;
@@ -113,7 +128,9 @@ export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
     assumeRoleArn: props.assumeRoleArn ?? '',
     instanceTypes: props.instanceTypes ?? defaultInstanceTypes(architecture),
     architecture,
+    hostOs: props.hostOs ?? 'amazon-linux-2023',
     amiId: props.amiId ?? '',
+    bundleBucketName: props.bundleBucketName ?? '',
     minSize: props.minSize ?? 1,
     maxSize: props.maxSize ?? 2,
     desiredCapacity: props.desiredCapacity ?? 1,

@@ -39,6 +39,14 @@ export interface HostSettings {
   readonly tunnelOnly: string;
   /** BASTION_HOSTNAME_PREFIX: prefix of host and container host names */
   readonly hostnamePrefix: string;
+  /** BASTION_REGION: the AWS region of the hosts (and of the bundle's bucket) */
+  readonly region: string;
+  /** BASTION_BUNDLE_BUCKET: S3 bucket of the host bundle */
+  readonly bundleBucket: string;
+  /** BASTION_BUNDLE_KEY: S3 key of the host bundle */
+  readonly bundleKey: string;
+  /** BASTION_BUNDLE_SHA256: SHA-256 the fetched bundle must have, lower-case hex */
+  readonly bundleSha256: string;
 }
 
 /** Environment variable names, in the order they are written to bastion.env. */
@@ -58,6 +66,10 @@ export const HOST_SETTING_VARIABLES: { readonly [K in keyof HostSettings]: strin
   maxConnectionsPerSource: 'BASTION_MAX_CONNECTIONS_PER_SOURCE',
   tunnelOnly: 'BASTION_TUNNEL_ONLY',
   hostnamePrefix: 'BASTION_HOSTNAME_PREFIX',
+  region: 'BASTION_REGION',
+  bundleBucket: 'BASTION_BUNDLE_BUCKET',
+  bundleKey: 'BASTION_BUNDLE_KEY',
+  bundleSha256: 'BASTION_BUNDLE_SHA256',
 };
 
 /** bastion.env as pieces: `KEY=`, value, newline, per setting in a fixed order. */

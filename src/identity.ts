@@ -37,7 +37,13 @@ function policyDocument(statements: object[]): string {
   return Fn.jsonencode({ Version: '2012-10-17', Statement: statements });
 }
 
-export function defineIdentity(scope: Construct, config: BastionConfig, where: { region: string; account: string; partition: string }, hostKeyParameterArn: string): Identity {
+export function defineIdentity(
+  scope: Construct,
+  config: BastionConfig,
+  where: { region: string; account: string; partition: string },
+  hostKeyParameterArn: string,
+  bundleObjectArn: string,
+): Identity {
   const { region, account, partition } = where;
   const stableHostKeys = config.stableHostKeys;
   const crossAccount = nonEmpty(config.assumeRoleArn);
@@ -61,6 +67,9 @@ export function defineIdentity(scope: Construct, config: BastionConfig, where: {
   rolePolicy('key_lookup_policy', not(crossAccount), 'key-lookup-', lookupStatements(partition, account, config.allowedIamGroups));
   rolePolicy('assume_identity_role_policy', crossAccount, 'assume-identity-role-', [
     { Sid: 'AssumeIdentityRole', Effect: 'Allow', Action: ['sts:AssumeRole'], Resource: config.assumeRoleArn },
+  ]);
+  rolePolicy('bundle_policy', true, 'host-bundle-', [
+    { Sid: 'ReadHostBundle', Effect: 'Allow', Action: ['s3:GetObject'], Resource: bundleObjectArn },
   ]);
   rolePolicy('host_key_policy', stableHostKeys, 'host-key-', [
     { Sid: 'ReadHostKey', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: hostKeyParameterArn },

@@ -1,5 +1,7 @@
 import { Fn, Op, TerraformElement, TerraformOutput, TerraformProvider, TerraformStack, TerraformVariable, Token } from 'cdktf';
 import { Construct, Node } from 'constructs';
+import { BUNDLE_FILE_NAME } from './bundle';
+import { BUNDLE_SOURCE_CONTEXT } from './bundle-storage';
 import { SshBastionServiceProps } from './props';
 import { SshBastionService } from './ssh-bastion-service';
 import { INPUT_RULES, variableName } from './validation';
@@ -67,7 +69,9 @@ export const MODULE_VARIABLES: ModuleVariable[] = [
   { prop: 'assumeRoleArn', type: 'string', default: '', description: 'Role in another account that holds the IAM users; the hosts assume it for key lookups. See the identity_account_policy output.' },
   { prop: 'instanceTypes', type: 'list(string)', default: null, nullable: true, description: 'Instance types in order of preference. null: t4g.small and t4g.medium for arm64, t3.small and t3.medium for x86_64.' },
   { prop: 'architecture', type: 'string', default: 'arm64', description: 'CPU architecture of the hosts: arm64 (Graviton) or x86_64.' },
-  { prop: 'amiId', type: 'string', default: '', description: 'AMI of the hosts. "": the latest Amazon Linux 2023 of the architecture, from AWS\'s public SSM parameter.' },
+  { prop: 'hostOs', type: 'string', default: 'amazon-linux-2023', description: 'Operating system of the hosts: amazon-linux-2023, debian-12 or ubuntu-24.04. Chooses the default AMI and the packages installed at boot.' },
+  { prop: 'amiId', type: 'string', default: '', description: 'AMI of the hosts, of the operating system host_os. "": the latest AMI of host_os and the architecture, from its publisher\'s public SSM parameter.' },
+  { prop: 'bundleBucketName', type: 'string', default: '', description: 'Existing S3 bucket (in the hosts\' region) for the host bundle, which the hosts fetch and check against its SHA-256 at boot. "": a private bucket is created (encrypted, versioned, public access blocked, TLS only).' },
   { prop: 'minSize', type: 'number', default: 1, description: 'Minimum number of hosts.' },
   { prop: 'maxSize', type: 'number', default: 2, description: 'Maximum number of hosts.' },
   { prop: 'desiredCapacity', type: 'number', default: 1, description: 'Desired number of hosts.' },
@@ -119,6 +123,8 @@ export class SshBastionModuleStack extends TerraformStack {
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
+    // The bundle ships beside the module's .tf.json files (scripts/build.js writes it there).
+    this.node.setContext(BUNDLE_SOURCE_CONTEXT, `\${path.module}/${BUNDLE_FILE_NAME}`);
     for (const [name, requirement] of Object.entries(REQUIRED_PROVIDERS)) {
       new ProviderRequirement(this, name, requirement.source, requirement.version);
     }

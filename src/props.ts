@@ -3,6 +3,9 @@ import { IResolvable } from 'cdktf';
 /** CPU architecture of the bastion hosts. */
 export type Architecture = 'arm64' | 'x86_64';
 
+/** Operating system of the bastion hosts' AMI. */
+export type HostOs = 'amazon-linux-2023' | 'debian-12' | 'ubuntu-24.04';
+
 /**
  * Properties of {@link SshBastionService}.
  *
@@ -143,10 +146,27 @@ export interface SshBastionServiceProps {
   readonly architecture?: Architecture;
 
   /**
-   * AMI of the hosts. It needs systemd >= 229, cloud-init, docker and python3 with boto3 in its repositories.
-   * @default - the latest Amazon Linux 2023 of `architecture`, read from AWS's public SSM parameter at plan time
+   * Operating system of the hosts: chooses the default AMI and the packages the user data installs
+   * (`docker` on Amazon Linux, `docker.io` on Debian and Ubuntu, and `python3-boto3`).
+   * @default 'amazon-linux-2023'
+   */
+  readonly hostOs?: HostOs;
+
+  /**
+   * AMI of the hosts, of the operating system `hostOs`. It needs systemd >= 229, cloud-init, docker
+   * and python3 with boto3 in its repositories.
+   * @default - the latest AMI of `hostOs` and `architecture`, read from its publisher's public SSM parameter at plan time
    */
   readonly amiId?: string;
+
+  /**
+   * Existing S3 bucket for the host bundle (the hosts' programs, units and worker image recipe,
+   * fetched and checked against its SHA-256 at boot). The hosts may read only the bundle's object.
+   * The bucket must be in the hosts' region; with SSE-KMS encryption the hosts' role also needs
+   * `kms:Decrypt` on its key.
+   * @default '' (a private bucket is created: encrypted, versioned, public access blocked, TLS only)
+   */
+  readonly bundleBucketName?: string;
 
   /**
    * Minimum number of hosts.

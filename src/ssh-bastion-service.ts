@@ -9,6 +9,7 @@ import { Lb } from '@cdktf/provider-aws/lib/lb';
 import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { Id } from '@cdktf/provider-random/lib/id';
+import { defineBundleStorage } from './bundle-storage';
 import { defineCompute } from './compute';
 import { BastionConfig, resolveConfig } from './config';
 import { defineDns } from './dns';
@@ -77,8 +78,9 @@ export class SshBastionService extends Construct {
 
     const network = defineNetwork(this, config, nameSuffix);
     const hostKeys = defineHostKeys(this, config, where);
-    const identity = defineIdentity(this, config, where, hostKeys.parameterArn);
-    const compute = defineCompute(this, config, network, identity);
+    const bundle = defineBundleStorage(this, config, where, nameSuffix);
+    const identity = defineIdentity(this, config, where, hostKeys.parameterArn, bundle.objectArn);
+    const compute = defineCompute(this, config, network, identity, bundle.location);
     const dns = defineDns(this, config, where.region, network);
 
     this.loadBalancer = network.loadBalancer;

@@ -1,7 +1,8 @@
 import { gzipSync } from 'zlib';
 import { Fn, Token } from 'cdktf';
 import { nonEmpty } from './conditional';
-import { renderCloudConfig, UserDataSection } from './cloud-config';
+import { HOST_PACKAGES, renderCloudConfig, UserDataSection } from './cloud-config';
+import { HostOs } from './props';
 import { BastionConfig, ADMIN_PORT, concat, switchText, joinNonEmpty } from './config';
 import { HostSettings, hostEnvironmentParts } from './host-settings';
 
@@ -11,8 +12,16 @@ export const USER_DATA_LIMIT_BYTES = 16384;
 const MIME_BOUNDARY = 'SSH-BASTION-SERVICE-PART';
 const MERGE_TYPE = 'list(append)+dict(no_replace,recurse_list)+str()';
 
+/** Where the hosts fetch their bundle from, and the hash it must have. */
+export interface BundleLocation {
+  readonly region: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly sha256: string;
+}
+
 /** The settings written to /etc/ssh-bastion/bastion.env. */
-export function hostSettings(config: BastionConfig): HostSettings {
+export function hostSettings(config: BastionConfig, bundle: BundleLocation): HostSettings {
   const text = (value: number | string) => (Token.isUnresolved(value) ? Token.asString(value) : String(value));
   return {
     servicePort: text(config.servicePort),
@@ -32,6 +41,10 @@ export function hostSettings(config: BastionConfig): HostSettings {
     maxConnectionsPerSource: text(config.maxConnectionsPerSource),
     tunnelOnly: switchText(config.tunnelOnly),
     hostnamePrefix: joinNonEmpty([config.environmentName, config.vpcLabel, config.serviceName], '-'),
+    region: bundle.region,
+    bundleBucket: bundle.bucket,
+    bundleKey: bundle.key,
+    bundleSha256: bundle.sha256,
   };
 }
 
@@ -107,41 +120,81 @@ export function multipart(cloudConfig: string, extraCloudConfig: string): string
 }
 
 /** The cloud-config document of the hosts, with placeholders where Terraform supplies values. */
-function cloudConfigWithPlaceholders(config: BastionConfig, placeholders: Placeholders): string {
+function cloudConfigWithPlaceholders(config: BastionConfig, bundle: BundleLocation, placeholders: Placeholders): string {
   const sectionScripts: { [S in UserDataSection]: string } = {
     'host-keys': placeholders.hold(config.customHostKeysScript),
     'key-lookup': placeholders.hold(config.customKeyLookupScript),
     'container-image': placeholders.hold(config.customContainerImageScript),
     units: placeholders.hold(config.customUnitsScript),
   };
+  const packages = Token.isUnresolved(config.hostOs)
+    ? placeholders.raw(Fn.jsonencode(Fn.lookup(HOST_PACKAGES, config.hostOs, HOST_PACKAGES['amazon-linux-2023'])))
+    : HOST_PACKAGES[config.hostOs as HostOs];
   return renderCloudConfig({
-    environment: placeholders.hold(concat(hostEnvironmentParts(hostSettings(config)))),
+    environment: placeholders.hold(concat(hostEnvironmentParts(hostSettings(config, bundle)))),
     sectionScripts,
     extraScript: placeholders.hold(config.extraUserDataScript),
+    packages,
   });
+}
+
+/**
+ * Literal stand-ins of the longest values Terraform gives the bundle's location: the user data is
+ * measured with them at synth time, so literal inputs that cannot fit stop `cdktf synth`.
+ */
+const LONGEST_LOCATION = { region: 'x'.repeat(16), bucket: 'x'.repeat(63), key: 'x'.repeat(140), sha256: '0'.repeat(64) };
+
+/** The user data as text, its size gzipped, or undefined when a value only Terraform knows is in it. */
+function literalUserData(config: BastionConfig, bundle: BundleLocation): { text: string; gzipped: Buffer } | undefined {
+  const placeholders = new Placeholders();
+  const cloudConfig = cloudConfigWithPlaceholders(config, bundle, placeholders);
+  const extra = config.extraCloudConfig;
+  if (!placeholders.empty || Token.isUnresolved(extra)) return undefined;
+  const text = extra === '' ? cloudConfig : multipart(cloudConfig, extra);
+  return { text, gzipped: gzipSync(Buffer.from(text, 'utf-8'), { level: 9 }) };
+}
+
+/** The launch template's user data, and what measures it at plan time. */
+export interface RenderedUserData {
+  /** base64 of the gzipped text: a literal, or a Terraform `base64gzip(...)` expression */
+  readonly userData: string;
+  /**
+   * The same user data with the longest stand-ins where the bundle's location is only known
+   * after apply (a new bucket's name): a Terraform expression of variables only, so its length
+   * is known at plan. Undefined when the size was checked at synth time.
+   */
+  readonly sizeProbe?: string;
 }
 
 /**
  * The launch template's `user_data`: gzipped, base64-encoded cloud-config. When every input is a
  * literal it is computed here (so the synthesized template holds the exact bytes); otherwise it is
- * a Terraform `base64gzip(...)` expression over the same text.
+ * a Terraform `base64gzip(...)` expression over the same text. Literal inputs are measured here
+ * (with the longest bundle location when Terraform supplies it); values only Terraform knows by
+ * the launch template's precondition at plan time, on `sizeProbe`.
  */
-export function renderUserData(config: BastionConfig): string {
-  const placeholders = new Placeholders();
-  const cloudConfig = cloudConfigWithPlaceholders(config, placeholders);
-  const extra = config.extraCloudConfig;
-
-  if (placeholders.empty && !Token.isUnresolved(extra)) {
-    const text = extra === '' ? cloudConfig : multipart(cloudConfig, extra);
-    const gzipped = gzipSync(Buffer.from(text, 'utf-8'), { level: 9 });
-    if (gzipped.length > USER_DATA_LIMIT_BYTES) {
-      throw new Error(
-        `user data is ${gzipped.length} bytes gzipped, above EC2's limit of ${USER_DATA_LIMIT_BYTES}: shorten extraUserDataScript, extraCloudConfig or the custom section scripts`,
-      );
-    }
-    return gzipped.toString('base64');
+export function renderUserData(config: BastionConfig, bundle: BundleLocation): RenderedUserData {
+  const longest: BundleLocation = {
+    region: Token.isUnresolved(bundle.region) ? LONGEST_LOCATION.region : bundle.region,
+    bucket: Token.isUnresolved(bundle.bucket) ? LONGEST_LOCATION.bucket : bundle.bucket,
+    key: Token.isUnresolved(bundle.key) ? LONGEST_LOCATION.key : bundle.key,
+    sha256: Token.isUnresolved(bundle.sha256) ? LONGEST_LOCATION.sha256 : bundle.sha256,
+  };
+  const measured = literalUserData(config, longest);
+  if (measured && measured.gzipped.length > USER_DATA_LIMIT_BYTES) {
+    throw new Error(
+      `user data is ${measured.gzipped.length} bytes gzipped, above EC2's limit of ${USER_DATA_LIMIT_BYTES}: shorten extraUserDataScript, extraCloudConfig or the custom section scripts`,
+    );
   }
+  const literal = literalUserData(config, bundle);
+  if (literal) return { userData: literal.gzipped.toString('base64') };
+  return { userData: userDataExpression(config, bundle), sizeProbe: measured ? undefined : userDataExpression(config, longest) };
+}
 
+function userDataExpression(config: BastionConfig, bundle: BundleLocation): string {
+  const placeholders = new Placeholders();
+  const cloudConfig = cloudConfigWithPlaceholders(config, bundle, placeholders);
+  const extra = config.extraCloudConfig;
   let text: string;
   if (Token.isUnresolved(extra)) {
     const hasExtra = nonEmpty(extra);

@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'net';
 import { Token } from 'cdktf';
+import { HOST_PACKAGES } from './cloud-config';
 import { BastionConfig, resolveConfig } from './config';
 import { SshBastionServiceProps } from './props';
 
@@ -54,7 +55,9 @@ const VPC_ID = ec2Id('vpc');
 const SUBNET_ID = ec2Id('subnet');
 const SECURITY_GROUP_ID = ec2Id('sg');
 const AMI_ID = ec2Id('ami');
+const HOST_OPERATING_SYSTEMS = Object.keys(HOST_PACKAGES);
 const HOSTED_ZONE_ID = '^Z[A-Z0-9]{1,31}$';
+const BUCKET_NAME = '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$';
 const ROLE_ARN = '^arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]{1,576}$';
 /**
  * IAM group names are 1-128 of `[\w+=,.@-]`; the comma is left out because bastion.env holds
@@ -291,7 +294,14 @@ const DEFINITIONS: RuleDefinition[] = [
     requirement: 'must be "arm64" (Graviton) or "x86_64"',
     check: (value: string) => value === 'arm64' || value === 'x86_64',
   },
+  {
+    prop: 'hostOs',
+    condition: `contains(${JSON.stringify(HOST_OPERATING_SYSTEMS)}, ${v('hostOs')})`,
+    requirement: 'must be "amazon-linux-2023", "debian-12" or "ubuntu-24.04"',
+    check: (value: string) => HOST_OPERATING_SYSTEMS.includes(value),
+  },
   emptyOr('amiId', AMI_ID, 'an AMI id: ami- followed by 8 or 17 lower-case hexadecimal digits'),
+  emptyOr('bundleBucketName', BUCKET_NAME, 'an S3 bucket name: 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit'),
   {
     prop: 'minSize',
     uses: ['maxSize'],

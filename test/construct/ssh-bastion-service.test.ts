@@ -1,11 +1,15 @@
-import { gunzipSync } from 'zlib';
+import { createHash } from 'crypto';
+import { gzipSync } from 'zlib';
+import { buildHostBundle } from '../../src/bundle';
+import { appliedUserData } from '../helpers/terraform';
 import { parse } from 'yaml';
 import { Testing, TerraformStack } from 'cdktf';
 import { SshBastionService } from '../../src';
 import { dataSources, onlyResource, resources, synthBastion, REQUIRED_PROPS } from '../helpers/synth';
 
+/** The user data text as Terraform renders it (the bundle's bucket and region are Terraform's). */
 function userData(json: any): string {
-  return gunzipSync(Buffer.from(onlyResource(json, 'aws_launch_template').user_data, 'base64')).toString('utf-8');
+  return appliedUserData(json);
 }
 
 function ingressPorts(json: any, groupSuffix: string): number[] {
@@ -86,10 +90,10 @@ describe('SshBastionService: compute', () => {
     expect(group.mixed_instances_policy.launch_template.launch_template_specification.version).toMatch(/latest_version/);
   });
 
-  test('user data is one gzipped cloud-config document within EC2\'s 16 KiB', () => {
+  test('user data is one gzipped cloud-config document, base64-encoded by Terraform', () => {
     const json = synthBastion();
-    const raw = Buffer.from(onlyResource(json, 'aws_launch_template').user_data, 'base64');
-    expect(raw.length).toBeLessThanOrEqual(16384);
+    expect(onlyResource(json, 'aws_launch_template').user_data).toMatch(/^\$\{local\.[a-z_]*user_data[A-Za-z0-9_]*\}$/);
+    expect(Object.values(json.locals).join('')).toMatch(/^\$\{base64gzip\(/);
     const text = userData(json);
     expect(text.startsWith('#cloud-config\n')).toBe(true);
     const config = parse(text);
@@ -98,17 +102,28 @@ describe('SshBastionService: compute', () => {
     expect(env).toContain('BASTION_SESSION_MAX_SECONDS=43200\n');
   });
 
-  test('with the defaults, at least 500 bytes of the 16 KiB (gzipped) stay free for the custom scripts and extra cloud-config', () => {
-    const size = Buffer.from(onlyResource(synthBastion(), 'aws_launch_template').user_data, 'base64').length;
-    console.log(`user data with the defaults: ${size} of 16384 bytes gzipped, ${16384 - size} free`);
-    expect(16384 - size).toBeGreaterThanOrEqual(500);
+  test('with the defaults, the user data is at most 4 KB gzipped: 12 KB of the 16 KiB stay free for the custom scripts and extra cloud-config', () => {
+    // The bucket name and region are Terraform's placeholders here (15 characters); real ones
+    // are at most 63 and 14: 64 bytes of margin.
+    const size = gzipSync(Buffer.from(userData(synthBastion()), 'utf-8'), { level: 9 }).length + 64;
+    console.log(`user data with the defaults: about ${size} of 16384 bytes gzipped, ${16384 - size} free`);
+    expect(size).toBeLessThanOrEqual(4096);
+    expect(16384 - size).toBeGreaterThanOrEqual(12288);
+  });
+
+  test('literal scripts that cannot fit stop the synth with the size', () => {
+    // Hex digits of a hash chain: gzip cannot shrink them below half.
+    const noise = Array.from({ length: 800 }, (_, i) => createHash('sha256').update(String(i)).digest('hex')).join('');
+    expect(() => synthBastion({ extraUserDataScript: `#!/bin/sh\necho ${noise.slice(0, 40000)}\n` })).toThrow(/user data is \d+ bytes gzipped, above EC2's limit of 16384/);
+    // 12 KB of hex (about 6 KB gzipped) still fits
+    expect(() => synthBastion({ extraUserDataScript: `#!/bin/sh\necho ${noise.slice(0, 12000)}\n` })).not.toThrow();
   });
 
   test('extra cloud-config makes a MIME multipart whose second part appends', () => {
     const text = userData(synthBastion({ extraCloudConfig: '#cloud-config\nruncmd:\n  - echo extra\n' }));
     expect(text).toMatch(/^Content-Type: multipart\/mixed; boundary=/);
     expect(text).toContain('Merge-Type: list(append)+dict(no_replace,recurse_list)+str()');
-    expect(text.indexOf('echo extra')).toBeGreaterThan(text.indexOf('run-sections'));
+    expect(text.indexOf('echo extra')).toBeGreaterThan(text.indexOf('runcmd:'));
   });
 
   test('tags reach every taggable resource and propagate to instances and volumes', () => {
@@ -264,24 +279,53 @@ describe('SshBastionService: DNS and names', () => {
   });
 });
 
-describe('SshBastionService: shipped host files', () => {
-  test('every Python program in the user data still compiles after comments are stripped', () => {
-    const { execFileSync } = require('child_process');
-    const fs = require('fs');
-    const os = require('os');
-    const path = require('path');
-    const config = parse(userData(synthBastion()));
-    const programs = config.write_files.filter((file: any) => String(file.content).startsWith('#!/usr/bin/env python3'));
-    expect(programs.length).toBeGreaterThan(0);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shipped-py-'));
-    try {
-      for (const [index, file] of programs.entries()) {
-        const target = path.join(dir, `program${index}.py`);
-        fs.writeFileSync(target, file.content);
-        execFileSync('python3', ['-m', 'py_compile', target]);
-      }
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+describe('SshBastionService: host bundle', () => {
+  test('is a file asset whose hash names the S3 object and is written in the user data', () => {
+    const json = synthBastion();
+    const bundle = buildHostBundle();
+    const object = onlyResource(json, 'aws_s3_object');
+    expect(object.source).toMatch(/^assets\/.+\/ssh-bastion-host\.tar\.gz$/);
+    expect(object.key).toContain(`ssh-bastion-host-${bundle.sha256}.tar.gz`);
+    expect(object.lifecycle).toEqual({ create_before_destroy: true });
+    const env = parse(userData(json)).write_files.find((file: any) => file.path === '/etc/ssh-bastion/bastion.env').content;
+    expect(env).toContain(`BASTION_BUNDLE_SHA256=${bundle.sha256}\n`);
+  });
+
+  test('lives in a private, encrypted, versioned, TLS-only bucket that expires old versions', () => {
+    const json = synthBastion();
+    expect(onlyResource(json, 'aws_s3_bucket').bucket_prefix).toBe('staging-bastion-service-');
+    expect(onlyResource(json, 'aws_s3_bucket_public_access_block')).toEqual(
+      expect.objectContaining({ block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true }),
+    );
+    expect(onlyResource(json, 'aws_s3_bucket_ownership_controls').rule).toEqual({ object_ownership: 'BucketOwnerEnforced' });
+    expect(onlyResource(json, 'aws_s3_bucket_server_side_encryption_configuration').rule[0].apply_server_side_encryption_by_default.sse_algorithm).toBe('AES256');
+    expect(onlyResource(json, 'aws_s3_bucket_versioning').versioning_configuration.status).toBe('Enabled');
+    const lifecycle = onlyResource(json, 'aws_s3_bucket_lifecycle_configuration').rule[0];
+    expect(lifecycle.noncurrent_version_expiration).toEqual([{ noncurrent_days: 30 }]);
+    const policy = onlyResource(json, 'aws_s3_bucket_policy').policy as string;
+    expect(policy).toContain('"aws:SecureTransport" = "false"');
+    expect(policy).toContain('"Effect" = "Deny"');
+  });
+
+  test('goes to an existing bucket when bundleBucketName names one, and no bucket is created', () => {
+    const json = synthBastion({ bundleBucketName: 'platform-artifacts' });
+    expect(resources(json, 'aws_s3_bucket')).toHaveLength(0);
+    expect(resources(json, 'aws_s3_bucket_policy')).toHaveLength(0);
+    expect(onlyResource(json, 'aws_s3_object').bucket).toBe('platform-artifacts');
+  });
+
+  test('the hosts may read the bundle\'s object and nothing else in its bucket', () => {
+    const policies = resources(synthBastion(), 'aws_iam_role_policy').map((p) => String(p.policy));
+    const bundle = policies.filter((p) => p.includes('s3:'));
+    expect(bundle).toHaveLength(1);
+    expect(bundle[0]).toContain('"Action" = ["s3:GetObject"]');
+    expect(bundle[0]).toMatch(/"Resource" = "arn:\$\{data\.aws_partition\.[^}]+\}:s3:::\$\{aws_s3_object\.[^}]+\.bucket\}\/\$\{aws_s3_object\.[^}]+\.key\}"/);
+  });
+
+  test('host OS chooses the AMI parameter and the packages', () => {
+    const json = synthBastion({ hostOs: 'ubuntu-24.04', architecture: 'x86_64', instanceTypes: ['t3.small'] });
+    expect(onlyResource(json, 'aws_launch_template')).toBeDefined();
+    expect(Object.values(json.data.aws_ssm_parameter).map((p: any) => p.name)).toEqual(['/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id']);
+    expect(parse(userData(json)).packages).toEqual(['docker.io', 'python3-boto3']);
   });
 });

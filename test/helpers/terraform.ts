@@ -11,6 +11,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as zlib from 'zlib';
 
 export type Json = { [key: string]: any };
 
@@ -163,4 +164,25 @@ export function varArgument(name: string, value: unknown): string {
 
 export function removeDir(dir: string): void {
   execFileSync('rm', ['-rf', dir]);
+}
+
+/**
+ * The launch template's user data, as Terraform computes it: the stack in its terraform_data
+ * form, applied with local state (only built-in resources: nothing leaves the machine), then read
+ * back. Computed attributes hold their placeholders (`computed-bucket`, ...). Returns the
+ * decoded (gunzipped) text.
+ */
+export function appliedUserData(stack: Json, vars: string[] = []): string {
+  const dir = initialised(asTerraformData(stack), 'tf-applied-');
+  try {
+    const apply = terraform(dir, ['apply', '-auto-approve', '-input=false', '-no-color', ...vars]);
+    if (apply.status !== 0) throw new Error(`terraform apply failed:\n${apply.output}`);
+    const state = JSON.parse(fs.readFileSync(path.join(dir, 'terraform.tfstate'), 'utf-8'));
+    const template = state.resources.find((r: Json) => r.type === 'terraform_data' && String(r.name).startsWith('aws_launch_template__'));
+    if (!template) throw new Error('no launch template in the applied state');
+    const userData = template.instances[0].attributes.output.value.user_data as string;
+    return zlib.gunzipSync(Buffer.from(userData, 'base64')).toString('utf-8');
+  } finally {
+    removeDir(dir);
+  }
 }

@@ -6,6 +6,10 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { createHash } from 'crypto';
+import { gunzipSync } from 'zlib';
+import { parseTar } from 'nanotar';
+import { buildHostBundle } from '../../src/bundle';
 import { removeDir, tempDir } from '../helpers/terraform';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -18,11 +22,19 @@ function filesBelow(dir: string): { [file: string]: string } {
     for (const entry of fs.readdirSync(path.join(dir, relative), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const child = relative === '' ? entry.name : `${relative}/${entry.name}`;
       if (entry.isDirectory()) walk(child);
+      else if (child.endsWith('.tar.gz')) files[child] = describeArchive(fs.readFileSync(path.join(dir, child)));
       else files[child] = fs.readFileSync(path.join(dir, child), 'utf-8');
     }
   };
   walk('');
   return files;
+}
+
+/** An archive as text: its SHA-256, then each member's mode, owner, time, size and name. */
+function describeArchive(bytes: Buffer): string {
+  const members = parseTar(gunzipSync(bytes), { metaOnly: true });
+  const lines = members.map((m) => `${m.attrs?.mode} ${m.attrs?.uid}:${m.attrs?.gid} ${m.attrs?.user}:${m.attrs?.group} ${m.attrs?.mtime} ${m.size} ${m.type} ${m.name}`);
+  return [`sha256 ${createHash('sha256').update(bytes).digest('hex')}`, ...lines, ''].join('\n');
 }
 
 function build(out: string): { [file: string]: string } {
@@ -64,9 +76,24 @@ describe('published module files', () => {
       'examples/minimal/versions.tf',
       'main.tf.json',
       'outputs.tf.json',
+      'ssh-bastion-host.tar.gz',
       'variables.tf.json',
       'versions.tf.json',
     ]);
+  });
+
+  test('carry the host bundle the construct builds, byte for byte, named in main.tf.json by its hash', () => {
+    const bundle = buildHostBundle();
+    expect(first['ssh-bastion-host.tar.gz']).toBe(describeArchive(bundle.bytes));
+    expect(first['main.tf.json']).toContain(`ssh-bastion-host-${bundle.sha256}.tar.gz`);
+    expect(first['main.tf.json']).toContain('"source": "${path.module}/ssh-bastion-host.tar.gz"');
+  });
+
+  test('the host bundle holds every file of userdata/host and userdata/worker, root-owned, time 0, programs 0755', () => {
+    const lines = first['ssh-bastion-host.tar.gz'].trim().split('\n').slice(1);
+    expect(lines.length).toBeGreaterThan(20);
+    for (const line of lines) expect(line).toMatch(/^0000(755|644) 0:0 root:root 0 \d+ file (etc|usr\/local|opt\/ssh-bastion)\//);
+    expect(lines.filter((line) => line.startsWith("0000755")).every((line) => /\/(bin|libexec)\//.test(line))).toBe(true);
   });
 
   test('are byte-identical across builds and output directories', () => {

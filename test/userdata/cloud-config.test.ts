@@ -1,9 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { gzipSync } from 'zlib';
 import { parse } from 'yaml';
-import { renderCloudConfig, shippedText, USER_DATA_SECTIONS } from '../../src/cloud-config';
-import { HOST_DIR, WORKER_DIR, run, temporaryDir, writeFile } from './userdata-tree';
+import { HOST_PACKAGES, renderCloudConfig, USER_DATA_SECTIONS } from '../../src/cloud-config';
+import { BOOT_DIR, run, temporaryDir, writeFile } from './userdata-tree';
 
 interface WriteFile {
   path: string;
@@ -46,20 +45,12 @@ describe('renderCloudConfig with a small userdata tree', () => {
 
   beforeAll(() => {
     fixture = temporaryDir('cloud-config-fixture');
-    const host = path.join(fixture.dir, 'host');
-    const worker = path.join(fixture.dir, 'worker');
-    writeFile(path.join(host, 'etc/systemd/system/ssh-bastion.socket'), '# why\n[Socket]\nListenStream=22\nAccept=yes\n');
-    writeFile(path.join(host, 'etc/ssh/sshd_config.d/50-admin-port.conf'), 'Port 2222\n');
-    writeFile(path.join(host, 'usr/local/libexec/ssh-bastion/run-sections'), '#!/bin/bash\n', 0o755);
-    writeFile(path.join(host, 'usr/local/libexec/ssh-bastion/setup-ready'), '#!/bin/bash\n# why\nset -euo pipefail\n\n\n', 0o755);
-    writeFile(path.join(host, 'usr/local/bin/tool'), '#!/bin/sh\n');
-    writeFile(path.join(host, 'usr/local/lib/keys/daemon.py'), '# why\n\ndef f():\n    """Doc."""\n    return 1\n');
-    writeFile(path.join(host, 'usr/local/lib/keys/__pycache__/daemon.cpython-311.pyc'), 'bytecode');
-    writeFile(path.join(host, 'README.md'), '# not for hosts\n');
-    writeFile(path.join(worker, 'Dockerfile'), 'FROM base\n');
-    writeFile(path.join(worker, 'bin/entrypoint'), '#!/bin/sh\nexec sshd -D\n', 0o755);
-    writeFile(path.join(worker, 'motd'), '\n  # indented text, not a comment\n\tno final newline');
-    writeFile(path.join(worker, 'README.md'), '# not for hosts\n');
+    const boot = path.join(fixture.dir, 'boot');
+    writeFile(path.join(boot, 'usr/local/libexec/ssh-bastion/bootstrap'), '#!/usr/bin/python3\n# why\n\nprint(1)\n', 0o755);
+    writeFile(path.join(boot, 'usr/local/libexec/ssh-bastion/__pycache__/bootstrap.cpython-311.pyc'), 'bytecode');
+    writeFile(path.join(boot, 'README.md'), '# not for hosts\n');
+    writeFile(path.join(fixture.dir, 'host/usr/local/libexec/ssh-bastion/run-sections'), '#!/bin/bash\n', 0o755);
+    writeFile(path.join(fixture.dir, 'worker/Dockerfile'), 'FROM base\n');
   });
 
   afterAll(() => fixture.remove());
@@ -82,7 +73,7 @@ describe('renderCloudConfig with a small userdata tree', () => {
         '- python3-boto3',
         'package_update: false',
         'runcmd:',
-        '- - /usr/local/libexec/ssh-bastion/run-sections',
+        '- - /usr/local/libexec/ssh-bastion/bootstrap',
         'write_files:',
         '- path: /etc/ssh-bastion/bastion.env',
         '  owner: root:root',
@@ -113,80 +104,49 @@ describe('renderCloudConfig with a small userdata tree', () => {
         '  content: |',
         '    #!/bin/bash',
         '    echo custom units',
-        '- path: /etc/ssh/sshd_config.d/50-admin-port.conf',
-        '  owner: root:root',
-        '  permissions: "0644"',
-        '  content: |',
-        '    Port 2222',
-        '- path: /etc/systemd/system/ssh-bastion.socket',
-        '  owner: root:root',
-        '  permissions: "0644"',
-        '  content: |',
-        '    [Socket]',
-        '    ListenStream=22',
-        '    Accept=yes',
-        '- path: /opt/ssh-bastion/worker/Dockerfile',
-        '  owner: root:root',
-        '  permissions: "0644"',
-        '  content: |',
-        '    FROM base',
-        '- path: /opt/ssh-bastion/worker/bin/entrypoint',
-        '  owner: root:root',
-        '  permissions: "0644"',
-        '  content: |',
-        '    #!/bin/sh',
-        '    exec sshd -D',
-        '- path: /opt/ssh-bastion/worker/motd',
-        '  owner: root:root',
-        '  permissions: "0644"',
-        '  content: |2-',
-        '    ',
-        '      # indented text, not a comment',
-        '    \tno final newline',
-        '- path: /usr/local/bin/tool',
+        '- path: /usr/local/libexec/ssh-bastion/bootstrap',
         '  owner: root:root',
         '  permissions: "0755"',
         '  content: |',
-        '    #!/bin/sh',
-        '- path: /usr/local/lib/keys/daemon.py',
-        '  owner: root:root',
-        '  permissions: "0644"',
-        '  content: |',
-        '    def f():',
-        '        return 1',
-        '- path: /usr/local/libexec/ssh-bastion/run-sections',
-        '  owner: root:root',
-        '  permissions: "0755"',
-        '  content: |',
-        '    #!/bin/bash',
-        '- path: /usr/local/libexec/ssh-bastion/setup-ready',
-        '  owner: root:root',
-        '  permissions: "0755"',
-        '  content: |',
-        '    #!/bin/bash',
-        '    set -euo pipefail',
+        '    #!/usr/bin/python3',
+        '    # why',
+        '',
+        '    print(1)',
         '',
       ].join('\n'),
     );
   });
 
-  test('ships code and configuration without comment lines, blank lines and needless docstrings', () => {
+  test('ships the bootstrap exactly as it is in the repository, comments and blank lines included', () => {
     // WHEN
     const config = parsed(renderCloudConfig({ environment: ENVIRONMENT, userDataDir: fixture.dir }));
 
     // THEN
-    expect(fileAt(config, '/etc/systemd/system/ssh-bastion.socket').content).toBe('[Socket]\nListenStream=22\nAccept=yes\n');
-    expect(fileAt(config, '/usr/local/libexec/ssh-bastion/setup-ready').content).toBe('#!/bin/bash\nset -euo pipefail\n');
-    expect(fileAt(config, '/usr/local/lib/keys/daemon.py').content).toBe('def f():\n    return 1\n');
+    expect(fileAt(config, '/usr/local/libexec/ssh-bastion/bootstrap').content).toBe(
+      fs.readFileSync(path.join(fixture.dir, 'boot/usr/local/libexec/ssh-bastion/bootstrap'), 'utf8'),
+    );
   });
 
-  test('keeps other texts and the inputs exactly, byte for byte', () => {
+  test('writes only the bootstrap, the settings and the scripts: the host files come from the bundle', () => {
     // WHEN
-    const config = parsed(renderCloudConfig({ environment: ENVIRONMENT, userDataDir: fixture.dir }));
+    const paths = parsed(renderCloudConfig({ environment: ENVIRONMENT, userDataDir: fixture.dir })).write_files.map((f) => f.path);
 
     // THEN
-    expect(fileAt(config, '/opt/ssh-bastion/worker/motd').content).toBe('\n  # indented text, not a comment\n\tno final newline');
-    expect(fileAt(config, '/etc/ssh-bastion/bastion.env').content).toBe(ENVIRONMENT);
+    expect(paths.filter((p) => !p.startsWith('/etc/ssh-bastion/'))).toEqual(['/usr/local/libexec/ssh-bastion/bootstrap']);
+  });
+
+  test('installs the packages it is given, or one placeholder for a Terraform list', () => {
+    expect(parsed(renderCloudConfig({ environment: ENVIRONMENT, userDataDir: fixture.dir, packages: HOST_PACKAGES['debian-12'] })).packages).toEqual(['docker.io', 'python3-boto3']);
+    expect(renderCloudConfig({ environment: ENVIRONMENT, userDataDir: fixture.dir, packages: '__TF_9__' })).toContain('\npackages: __TF_9__\n');
+  });
+
+  test('keeps the inputs exactly, byte for byte', () => {
+    // WHEN
+    const environment = '\n  # indented text, not a comment\n\tno final newline';
+    const config = parsed(renderCloudConfig({ environment, userDataDir: fixture.dir }));
+
+    // THEN
+    expect(fileAt(config, '/etc/ssh-bastion/bastion.env').content).toBe(environment);
   });
 
   test('leaves out Markdown files and Python byte-code caches', () => {
@@ -202,13 +162,13 @@ describe('renderCloudConfig with a small userdata tree', () => {
     expect(renderCloudConfig(input)).toBe(renderCloudConfig(input));
   });
 
-  test('fails when userDataDir holds no section runner', () => {
+  test('fails when userDataDir holds no bootstrap', () => {
     // GIVEN
     const empty = temporaryDir('cloud-config-empty');
     try {
       // THEN
       expect(() => renderCloudConfig({ environment: '', userDataDir: empty.dir })).toThrow(
-        /host\/usr\/local\/libexec\/ssh-bastion\/run-sections does not exist: userDataDir must be the folder holding/,
+        /boot\/usr\/local\/libexec\/ssh-bastion\/bootstrap does not exist: userDataDir must be the folder holding/,
       );
     } finally {
       empty.remove();
@@ -219,8 +179,8 @@ describe('renderCloudConfig with a small userdata tree', () => {
     // GIVEN
     const linked = temporaryDir('cloud-config-link');
     try {
-      writeFile(path.join(linked.dir, 'host/etc/real.conf'), 'x\n');
-      fs.symlinkSync('real.conf', path.join(linked.dir, 'host/etc/link.conf'));
+      writeFile(path.join(linked.dir, 'boot/etc/real.conf'), 'x\n');
+      fs.symlinkSync('real.conf', path.join(linked.dir, 'boot/etc/link.conf'));
 
       // THEN
       expect(() => renderCloudConfig({ environment: '', userDataDir: linked.dir })).toThrow(
@@ -277,20 +237,11 @@ describe('renderCloudConfig with placeholders for Terraform values', () => {
 describe('renderCloudConfig with the real userdata tree', () => {
   const config = parsed(renderCloudConfig({ environment: ENVIRONMENT }));
 
-  test('writes every file of userdata/host to the same path, programs executable', () => {
-    const expected = filesOnDisk(HOST_DIR).map((rel) => ({
-      path: `/${rel}`,
-      permissions: /(^|\/)(bin|libexec)\//.test(rel) ? '0755' : '0644',
-    }));
+  test('writes every file of userdata/boot to the same path, as a program', () => {
+    const expected = filesOnDisk(BOOT_DIR).map((rel) => ({ path: `/${rel}`, permissions: '0755' }));
     const written = expected.map((e) => ({ path: e.path, permissions: fileAt(config, e.path).permissions }));
     expect(written).toEqual(expected);
-    expect(expected).toContainEqual({ path: '/usr/local/libexec/ssh-bastion/run-sections', permissions: '0755' });
-  });
-
-  test('writes every file of userdata/worker below /opt/ssh-bastion/worker', () => {
-    for (const rel of filesOnDisk(WORKER_DIR)) {
-      expect(fileAt(config, `/opt/ssh-bastion/worker/${rel}`).permissions).toBe('0644');
-    }
+    expect(expected).toContainEqual({ path: '/usr/local/libexec/ssh-bastion/bootstrap', permissions: '0755' });
   });
 
   test('writes an empty custom script for each section and for the extra script', () => {
@@ -308,27 +259,10 @@ describe('renderCloudConfig with the real userdata tree', () => {
     expect(new Set(config.write_files.map((f) => f.owner))).toEqual(new Set(['root:root']));
   });
 
-  test('runs the section runner as the only command, after installing the packages', () => {
+  test('runs the bootstrap as the only command, after installing the packages', () => {
     expect(Object.keys(config)).toEqual(['packages', 'package_update', 'runcmd', 'write_files']);
-    expect(config.runcmd).toEqual([['/usr/local/libexec/ssh-bastion/run-sections']]);
+    expect(config.runcmd).toEqual([['/usr/local/libexec/ssh-bastion/bootstrap']]);
     expect(config.packages).toEqual(['docker', 'python3-boto3']);
     expect(config.package_update).toBe(false);
-  });
-
-  test('fits into EC2 user data (16 KiB) once gzipped', () => {
-    const size = gzipSync(renderCloudConfig({ environment: ENVIRONMENT })).length;
-    expect(size).toBeLessThan(16384);
-  });
-});
-
-describe('shippedText', () => {
-  test('keeps the #! line and every line of code; drops comments, shellcheck directives included', () => {
-    const script = '#!/bin/bash\n# why\n# shellcheck source=/dev/null\nsource x\n\n  # indented comment\necho "# not a comment"\n';
-    expect(shippedText(script)).toBe('#!/bin/bash\nsource x\necho "# not a comment"\n');
-  });
-
-  test('keeps a docstring that is the only statement of its block', () => {
-    const program = 'class Failed(Exception):\n    """Why."""\n\n\ndef f():\n    """Doc."""\n    return 1\n';
-    expect(shippedText(program)).toBe('class Failed(Exception):\n    """Why."""\ndef f():\n    return 1\n');
   });
 });

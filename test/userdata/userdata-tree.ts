@@ -9,10 +9,11 @@ import { hostContentFiles } from '../../src/cloud-config';
 export const USERDATA_DIR = path.resolve(__dirname, '..', '..', 'userdata');
 export const HOST_DIR = path.join(USERDATA_DIR, 'host');
 export const WORKER_DIR = path.join(USERDATA_DIR, 'worker');
+export const BOOT_DIR = path.join(USERDATA_DIR, 'boot');
 
-/** Absolute paths of every host and worker file that the cloud-config writes. */
+/** Absolute paths of every file that reaches a host: the bootstrap, the bundle's host and worker files. */
 export function userDataFiles(): string[] {
-  return [HOST_DIR, WORKER_DIR].flatMap((dir) => hostContentFiles(dir).map((rel) => path.join(dir, rel)));
+  return [BOOT_DIR, HOST_DIR, WORKER_DIR].flatMap((dir) => hostContentFiles(dir).map((rel) => path.join(dir, rel)));
 }
 
 /** Path relative to the repository, for test names and messages. */

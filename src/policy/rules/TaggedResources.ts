@@ -11,6 +11,8 @@ export const TAGGABLE_TYPES = [
   'aws_lb',
   'aws_lb_listener',
   'aws_lb_target_group',
+  'aws_s3_bucket',
+  'aws_s3_object',
   'aws_security_group',
   'aws_ssm_parameter',
   'aws_vpc_security_group_egress_rule',
@@ -18,7 +20,18 @@ export const TAGGABLE_TYPES = [
 ];
 
 /** Types that take no tags: policies attached to a role, DNS records, and the tls and random providers' values. */
-export const UNTAGGABLE_TYPES = ['aws_iam_role_policy', 'aws_route53_record', 'random_id', 'tls_private_key'];
+export const UNTAGGABLE_TYPES = [
+  'aws_iam_role_policy',
+  'aws_route53_record',
+  'aws_s3_bucket_lifecycle_configuration',
+  'aws_s3_bucket_ownership_controls',
+  'aws_s3_bucket_policy',
+  'aws_s3_bucket_public_access_block',
+  'aws_s3_bucket_server_side_encryption_configuration',
+  'aws_s3_bucket_versioning',
+  'random_id',
+  'tls_private_key',
+];
 
 /** What the hosts' launch template must tag at launch: the instances and their volumes. */
 const LAUNCH_TAGGED = ['instance', 'volume'];
