@@ -6,8 +6,10 @@
  *   holds a fake instance metadata service on 169.254.169.254 (serving fake credentials) and a
  *   fake VPC service on 192.0.2.2:8080;
  * - a private mount namespace where /etc, /usr/local and /opt are overlays and /run a tmpfs, so
- *   userdata/host/** and userdata/worker/** are laid out at their real paths (as cloud-init's
- *   write_files would) and the scripts write wherever they would on a host;
+ *   the files of the user data (userdata/boot/**, bastion.env) are laid out at their real paths
+ *   (as cloud-init's write_files would) and the scripts write wherever they would on a host;
+ * - the host bundle (the exact bytes the module ships) in a bucket of moto's S3: booting runs the
+ *   real bootstrap, which fetches it, checks its sha256, unpacks it and runs the sections;
  * - a private dockerd with iptables in that namespace, moto (IAM + SSM) on 127.0.0.1, the real
  *   key lookup service started from its unit's ExecStart, and the real setup sections run by the
  *   real run-sections;
@@ -23,6 +25,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
+import { buildHostBundle } from '../../src/bundle';
 import { baseImageTar } from './base-image';
 import { Dockerd } from './dockerd';
 import { MotoServer } from './moto';
@@ -38,6 +41,8 @@ export const HOST_ADDRESS = '192.0.2.1';
 export const VPC_SERVICE_PORT = 8080;
 export const FAKE_CREDENTIALS = 'FAKE-SECRET-ACCESS-KEY-FROM-METADATA';
 export const VPC_SERVICE_TEXT = 'hello from the VPC';
+export const BUNDLE_BUCKET = 'ssh-bastion-e2e-bundles';
+export const BOOTSTRAP = '/usr/local/libexec/ssh-bastion/bootstrap';
 
 /** The bastion.env of the test host; keys as in src/host-settings.ts. */
 export type Settings = Record<string, string>;
@@ -104,6 +109,7 @@ export class BastionTestHost {
   private holder?: ChildProcess;
   private readonly background: ChildProcess[] = [];
   baseImage = '';
+  bundleKey = '';
 
   constructor(readonly settings: Settings) {
     // The owner's pid in the name: a namespace is stale only once that process is gone.
@@ -184,11 +190,21 @@ export class BastionTestHost {
     this.holder = spawn('nsenter', [`--net=/run/netns/${this.hostNetns}`, 'unshare', '--mount', '--propagation', 'private', 'sleep', 'infinity'], { stdio: 'ignore' });
     await waitFor(() => fs.readlinkSync(`/proc/${this.holder!.pid}/ns/mnt`) !== fs.readlinkSync('/proc/self/ns/mnt'), 5000, 'mount namespace');
     await this.must(['bash', '-euc', LAYOUT_SCRIPT, 'layout', this.dir, REPO_DIR, HELPERS_DIR]);
-    this.writeSettings('/etc/ssh-bastion/bastion.env', this.settings);
 
     // moto listens on the machine's loopback; socat carries it into the host's namespace on the
     // same port (over a unix socket, which does not belong to any network namespace).
     this.moto = await MotoServer.start();
+    const bundle = buildHostBundle();
+    this.bundleKey = `e2e/ssh-bastion-host-${bundle.sha256}.tar.gz`;
+    await this.putBundle(bundle.bytes);
+    Object.assign(this.settings, {
+      BASTION_REGION: 'us-east-1',
+      BASTION_BUNDLE_BUCKET: BUNDLE_BUCKET,
+      BASTION_BUNDLE_KEY: this.bundleKey,
+      BASTION_BUNDLE_SHA256: bundle.sha256,
+      ...this.settings,
+    });
+    this.writeSettings('/etc/ssh-bastion/bastion.env', this.settings);
     const relay = path.join(this.dir, 'moto.sock');
     await this.startBackground(['socat', `UNIX-LISTEN:${relay},fork`, `TCP:127.0.0.1:${this.moto.port}`], 'relay-out.log');
     await this.startBackground([...this.enter, 'socat', `TCP-LISTEN:${this.moto.port},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${relay}`], 'relay-in.log');
@@ -196,6 +212,17 @@ export class BastionTestHost {
 
     this.dockerd = await Dockerd.start({ enter: this.enter, dir: path.join(this.dir, 'docker'), dns: VPC_ADDRESS });
     await this.docker('import', tar, this.baseImage);
+  }
+
+  /** Puts `bytes` in moto's S3 where bastion.env says the bundle is (the bucket made if need be), signed as the AWS CLI signs. */
+  async putBundle(bytes: Buffer): Promise<void> {
+    const env = { ...process.env, ...this.moto!.awsEnv() };
+    const file = path.join(this.dir, 'bundle-upload.tar.gz');
+    fs.writeFileSync(file, bytes);
+    if ((await execFileAsync('aws', ['s3api', 'list-buckets', '--query', 'Buckets[].Name', '--output', 'text'], { env })).stdout.split(/\s+/).indexOf(BUNDLE_BUCKET) < 0) {
+      await execFileAsync('aws', ['s3api', 'create-bucket', '--bucket', BUNDLE_BUCKET], { env });
+    }
+    await execFileAsync('aws', ['s3api', 'put-object', '--bucket', BUNDLE_BUCKET, '--key', this.bundleKey, '--body', file], { env });
   }
 
   /** Writes a bastion.env inside the host's mount namespace. */
@@ -301,10 +328,13 @@ echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
     await this.run(['kill', '-s', 'TERM', ...unit]);
   }
 
-  /** Boots the host: run-sections runs every section and the readiness check. */
-  async boot(): Promise<CommandResult> {
+  /**
+   * Boots the host as the user data's runcmd does: the bootstrap fetches the bundle from moto's
+   * S3, checks and unpacks it, then run-sections runs every section and the readiness check.
+   */
+  async boot(env: NodeJS.ProcessEnv = {}): Promise<CommandResult> {
     this.writeHooks();
-    const result = await this.run(['/usr/local/libexec/ssh-bastion/run-sections'], { timeoutMs: 300_000 });
+    const result = await this.run([BOOTSTRAP], { timeoutMs: 300_000, env });
     fs.writeFileSync(path.join(this.dir, 'boot.log'), `${result.stdout}${result.stderr}`);
     return result;
   }
@@ -376,10 +406,9 @@ for target in /etc /usr/local /opt; do
   mount -t overlay overlay -o "lowerdir=$target,upperdir=$dir/overlay$target/upper,workdir=$dir/overlay$target/work" "$target"
 done
 mount -t tmpfs -o mode=0755 tmpfs /run
-cp -r "$repo/userdata/host/." /
-chmod 0755 /usr/local/libexec/ssh-bastion/*
-mkdir -p /opt/ssh-bastion/worker /etc/ssh-bastion /run/sshd
-cp -r "$repo/userdata/worker/." /opt/ssh-bastion/worker/
+cp -r "$repo/userdata/boot/." /
+chmod 0755 /usr/local/libexec/ssh-bastion/bootstrap
+mkdir -p /etc/ssh-bastion /run/sshd
 install -m 0755 "$helpers/systemctl-emulator" /usr/local/sbin/systemctl
 mkdir -p "$dir/systemctl"
 `;
