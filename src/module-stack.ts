@@ -92,8 +92,8 @@ export const MODULE_VARIABLES: ModuleVariable[] = [
   { prop: 'customKeyLookupScript', type: 'string', default: '', description: 'Shell script replacing the key lookup section of the user data.' },
   { prop: 'customContainerImageScript', type: 'string', default: '', description: 'Shell script replacing the container image section of the user data.' },
   { prop: 'customUnitsScript', type: 'string', default: '', description: 'Shell script replacing the systemd units section of the user data.' },
-  { prop: 'extraUserDataScript', type: 'string', default: '', description: 'Shell script run after the module\'s sections, before the host reports healthy.' },
-  { prop: 'extraCloudConfig', type: 'string', default: '', description: 'A cloud-config document merged after the module\'s (lists appended), so its runcmd entries run after the module\'s setup.' },
+  { prop: 'extraUserDataScript', type: 'string', default: '', description: 'Shell script run after the module\'s sections, before the host reports healthy. It shares with extra_cloud_config and the custom_*_script variables the about 12 KB (gzipped) of EC2\'s 16 KiB user data that the module leaves free.' },
+  { prop: 'extraCloudConfig', type: 'string', default: '', description: 'A cloud-config document merged after the module\'s (lists appended), so its runcmd entries run after the module\'s setup. It shares with extra_user_data_script and the custom_*_script variables the about 12 KB (gzipped) of user data left free.' },
   { prop: 'tags', type: 'map(string)', default: {}, description: 'Tags for every taggable resource; propagated to the hosts and their volumes.' },
 ];
 
