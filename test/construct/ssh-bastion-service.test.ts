@@ -5,6 +5,9 @@ import { appliedUserData } from '../helpers/terraform';
 import { parse } from 'yaml';
 import { Testing, TerraformStack } from 'cdktf';
 import { SshBastionService } from '../../src';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { RandomProvider } from '@cdktf/provider-random/lib/provider';
+import { TlsProvider } from '@cdktf/provider-tls/lib/provider';
 import { dataSources, onlyResource, resources, synthBastion, REQUIRED_PROPS } from '../helpers/synth';
 
 /** The user data text as Terraform renders it (the bundle's bucket and region are Terraform's). */
@@ -327,5 +330,33 @@ describe('SshBastionService: host bundle', () => {
     expect(onlyResource(json, 'aws_launch_template')).toBeDefined();
     expect(Object.values(json.data.aws_ssm_parameter).map((p: any) => p.name)).toEqual(['/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id']);
     expect(parse(userData(json)).packages).toEqual(['docker.io', 'python3-boto3']);
+  });
+});
+
+describe('SshBastionService: what cdktf synth writes', () => {
+  test('the bundle asset in the synthesized stack holds the very bytes whose hash the user data checks', () => {
+    const fs = require('fs');
+    const os = require('os');
+    const path = require('path');
+    const { App } = require('cdktf');
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-asset-'));
+    try {
+      const app = new App({ outdir });
+      const stack = new TerraformStack(app, 'bastion');
+      new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
+      new TlsProvider(stack, 'tls');
+      new RandomProvider(stack, 'random');
+      new SshBastionService(stack, 'bastion', REQUIRED_PROPS);
+      app.synth();
+      const stackDir = path.join(outdir, 'stacks', 'bastion');
+      const json = JSON.parse(fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf-8'));
+      const source = onlyResource(json, 'aws_s3_object').source as string;
+      const shipped = fs.readFileSync(path.join(stackDir, source));
+      const bundle = buildHostBundle();
+      expect(shipped.equals(bundle.bytes)).toBe(true);
+      expect(onlyResource(json, 'aws_s3_object').key).toContain(bundle.sha256);
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
   });
 });
