@@ -14,6 +14,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
+const semver = require('semver');
 const { spawnSync } = require('child_process');
 
 const ROOT = path.resolve(__dirname, '..');
@@ -38,15 +39,8 @@ function versionProblem(version) {
 
 /** Semver precedence of two valid versions, build metadata ignored; prerelease identifiers compared as a whole string. */
 function compareVersions(a, b) {
-  const [, aMajor, aMinor, aPatch, aPre] = SEMVER.exec(a);
-  const [, bMajor, bMinor, bPatch, bPre] = SEMVER.exec(b);
-  for (const [x, y] of [[aMajor, bMajor], [aMinor, bMinor], [aPatch, bPatch]]) {
-    if (Number(x) !== Number(y)) return Number(x) < Number(y) ? -1 : 1;
-  }
-  if (aPre === bPre) return 0;
-  if (aPre === undefined) return 1;
-  if (bPre === undefined) return -1;
-  return aPre < bPre ? -1 : 1;
+  // npm's own semver: precedence by semver 2.0.0 section 11 (numeric identifiers compared as numbers).
+  return semver.compare(a, b);
 }
 
 /** The "## [version]" entry of a Keep a Changelog file: its heading and body, or undefined. */

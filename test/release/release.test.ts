@@ -65,6 +65,12 @@ describe('release: version check', () => {
 
   test('orders versions by semver precedence', () => {
     expect(compareVersions('1.10.0', '1.9.9')).toBe(1);
+    // semver 2.0.0 section 11: numeric identifiers compare as numbers, numbers before words,
+    // more identifiers after fewer.
+    expect(compareVersions('0.2.0-rc.10', '0.2.0-rc.9')).toBe(1);
+    expect(compareVersions('1.0.0-alpha.1', '1.0.0-alpha.beta')).toBe(-1);
+    expect(compareVersions('1.0.0-alpha', '1.0.0-alpha.1')).toBe(-1);
+    expect(compareVersions('1.0.0-rc.1', '1.0.0')).toBe(-1);
     expect(compareVersions('1.0.0-rc.1', '1.0.0')).toBe(-1);
     expect(compareVersions('1.0.0+build.1', '1.0.0')).toBe(0);
   });
