@@ -133,7 +133,7 @@ export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
     bundleBucketName: props.bundleBucketName ?? '',
     minSize: props.minSize ?? 1,
     maxSize: props.maxSize ?? 2,
-    desiredCapacity: props.desiredCapacity ?? 1,
+    desiredCapacity: props.desiredCapacity ?? props.minSize ?? 1,
     spot: props.spot ?? false,
     keyName: props.keyName ?? '',
     rootVolumeSize: props.rootVolumeSize ?? 16,

@@ -74,7 +74,7 @@ export const MODULE_VARIABLES: ModuleVariable[] = [
   { prop: 'bundleBucketName', type: 'string', default: '', description: 'Existing S3 bucket (in the hosts\' region) for the host bundle, which the hosts fetch and check against its SHA-256 at boot. "": a private bucket is created (encrypted, versioned, public access blocked, TLS only).' },
   { prop: 'minSize', type: 'number', default: 1, description: 'Minimum number of hosts.' },
   { prop: 'maxSize', type: 'number', default: 2, description: 'Maximum number of hosts.' },
-  { prop: 'desiredCapacity', type: 'number', default: 1, description: 'Desired number of hosts.' },
+  { prop: 'desiredCapacity', type: 'number', default: null, nullable: true, description: 'Desired number of hosts. null: min_size.' },
   { prop: 'spot', type: 'bool', default: false, description: 'Runs the hosts on Spot capacity instead of on-demand.' },
   { prop: 'keyName', type: 'string', default: '', description: 'EC2 key pair for the hosts\' own sshd on port 2222 (user ec2-user). "": none.' },
   { prop: 'rootVolumeSize', type: 'number', default: 16, description: 'Size of the encrypted gp3 root volume in GiB.' },
@@ -148,6 +148,7 @@ export class SshBastionModuleStack extends TerraformStack {
       props[definition.prop] = valueOf(variable, definition.type);
     }
     // null means "the documented behaviour": resolve it here, where Terraform knows.
+    props.desiredCapacity = Fn.coalesce([props.desiredCapacity, props.minSize]);
     props.lbSubnetIds = Fn.coalescelist([props.lbSubnetIds as string[], props.subnetIds as string[]]);
     props.vpcName = Token.asString(Fn.conditional(Op.eq(props.vpcName, Token.nullValue()), props.vpcId, props.vpcName));
     props.instanceTypes = Token.asList(

@@ -182,7 +182,7 @@ export interface SshBastionServiceProps {
 
   /**
    * Desired number of hosts.
-   * @default 1
+   * @default - `minSize`
    */
   readonly desiredCapacity?: number;
 

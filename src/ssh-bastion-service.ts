@@ -1,3 +1,4 @@
+import { Annotations, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AutoscalingGroup } from '@cdktf/provider-aws/lib/autoscaling-group';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
@@ -67,6 +68,11 @@ export class SshBastionService extends Construct {
     validateProps(props);
     const config = resolveConfig(props);
     this.config = config;
+    if (!Token.isUnresolved(config.allowedCidrBlocks) && config.allowedCidrBlocks.length === 0) {
+      Annotations.of(this).addWarning(
+        'allowedCidrBlocks is empty: no client can reach the service port. Add the CIDR blocks of your users (["0.0.0.0/0"] for the whole internet) [construct property allowedCidrBlocks, module variable allowed_cidr_blocks]',
+      );
+    }
 
     const where = {
       region: new DataAwsRegion(this, 'region').region,

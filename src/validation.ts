@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'net';
 import { Token } from 'cdktf';
+import { parse as parseYaml } from 'yaml';
 import { HOST_PACKAGES } from './cloud-config';
 import { BastionConfig, resolveConfig } from './config';
 import { SshBastionServiceProps } from './props';
@@ -203,6 +204,12 @@ const DEFINITIONS: RuleDefinition[] = [
   },
   idList('subnetIds', SUBNET_ID, 'subnet ids (subnet- followed by 8 or 17 lower-case hexadecimal digits), ideally one per availability zone', true),
   {
+    prop: 'subnetIds',
+    condition: `length(distinct(${v('subnetIds')})) == length(${v('subnetIds')})`,
+    requirement: 'must name each subnet once',
+    check: (value: string[]) => new Set(value).size === value.length,
+  },
+  {
     prop: 'lbSubnetIds',
     condition: nullOr(v('lbSubnetIds'), `length(${v('lbSubnetIds')}) > 0 && ${allMatch(SUBNET_ID, v('lbSubnetIds'))}`),
     requirement: 'must be null (the hosts\' subnets) or a non-empty list of subnet ids (subnet- followed by 8 or 17 lower-case hexadecimal digits)',
@@ -311,9 +318,10 @@ const DEFINITIONS: RuleDefinition[] = [
   },
   integerRule('maxSize', 1, undefined, 'must be a whole number of at least 1'),
   {
+    // Checked only when given: left out, it is min_size, whose own rule explains any problem.
     prop: 'desiredCapacity',
     uses: ['minSize', 'maxSize'],
-    condition: `${isInteger(v('desiredCapacity'))} && ${v('desiredCapacity')} >= var.min_size && ${v('desiredCapacity')} <= var.max_size`,
+    condition: nullOr(v('desiredCapacity'), `${isInteger(v('desiredCapacity'))} && ${v('desiredCapacity')} >= var.min_size && ${v('desiredCapacity')} <= var.max_size`),
     requirement: 'must be a whole number from min_size (minSize) up to max_size (maxSize)',
     check: (value: number, inputs) => integerIn(value, inputs.minSize, inputs.maxSize),
   },
@@ -339,6 +347,13 @@ const DEFINITIONS: RuleDefinition[] = [
     check: matching(DOCKER_REFERENCE),
   },
   emptyOr('workerImage', DOCKER_REFERENCE, 'a docker image reference like "123456789012.dkr.ecr.eu-west-1.amazonaws.com/bastion-worker:1.4": [registry/]path[:tag][@digest], lower-case path, no whitespace, quotes, $ or backslashes'),
+
+  {
+    prop: 'extraCloudConfig',
+    condition: `${v('extraCloudConfig')} == "" || can(keys(yamldecode(${v('extraCloudConfig')})))`,
+    requirement: 'must be "" or a cloud-config document: YAML whose top level is a mapping (keys such as runcmd, packages, write_files), usually starting with the line #cloud-config',
+    check: (value: string) => value === '' || isYamlMapping(value),
+  },
 
   // Everything
   {
@@ -371,6 +386,16 @@ export const INPUT_RULES: InputRule[] = DEFINITIONS.map((rule) => ({
   allowed: message(rule, (prop) => `\${jsonencode(${v(prop)})}`),
 }));
 
+/** YAML text whose single document is a mapping, as Terraform's yamldecode reads it. */
+function isYamlMapping(text: string): boolean {
+  try {
+    const value = parseYaml(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
 /** Tokens anywhere in a value: the value itself, a list element or a map value. */
 function isUnresolved(value: unknown): boolean {
   if (Token.isUnresolved(value)) return true;
@@ -391,11 +416,13 @@ export function validateProps(props: SshBastionServiceProps): void {
   for (const rule of DEFINITIONS) {
     // Single-property rules check what was given (defaults are valid); cross-property rules check
     // the values with their defaults, as Terraform does.
-    const value = rule.uses ? given(rule.prop) : props[rule.prop];
+    const value = rule.uses && rule.prop !== 'desiredCapacity' ? given(rule.prop) : props[rule.prop];
     if (value === undefined || value === null || isUnresolved(value)) continue;
     if ((rule.uses ?? []).some((prop) => isUnresolved(given(prop)))) continue;
     if (!rule.check(value as never, inputs)) {
-      errors.push(`${rule.prop} ${message(rule, (prop) => JSON.stringify(given(prop) ?? null))}`);
+      // TypeScript users leave a property out where Terraform users write null.
+      const constructRule = { ...rule, requirement: rule.requirement.replace(/^must be null \(/, 'must be left out (undefined: ') };
+      errors.push(`${rule.prop} ${message(constructRule, (prop) => JSON.stringify(given(prop) ?? null))}`);
     }
   }
   if (errors.length > 0) {

@@ -360,3 +360,15 @@ describe('SshBastionService: what cdktf synth writes', () => {
     }
   });
 });
+
+describe('SshBastionService: warnings', () => {
+  test('warns at synth when no client can connect (allowedCidrBlocks empty), and only then', () => {
+    const warnings = (props: object) => {
+      const stack = new TerraformStack(Testing.app(), 'test');
+      const bastion = new SshBastionService(stack, 'bastion', { ...REQUIRED_PROPS, ...props });
+      return bastion.node.metadata.filter((entry) => entry.type === '@cdktf/warn').map((entry) => String(entry.data));
+    };
+    expect(warnings({})).toEqual([expect.stringContaining('allowedCidrBlocks is empty: no client can reach the service port')]);
+    expect(warnings({ allowedCidrBlocks: ['203.0.113.0/24'] })).toEqual([]);
+  });
+});

@@ -68,6 +68,9 @@ const BAD_INPUTS: BadInput[] = [
   bad('bundleBucketName is an s3:// address', 'bundleBucketName', 's3://bucket'),
   bad('minSize is negative', 'minSize', -1),
   bad('minSize is above maxSize', 'minSize', 3, { desiredCapacity: 3 }),
+  bad('subnetIds names a subnet twice', 'subnetIds', ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef0']),
+  bad('extraCloudConfig is not YAML', 'extraCloudConfig', 'runcmd: ['),
+  bad('extraCloudConfig is a YAML list, not a cloud-config mapping', 'extraCloudConfig', '- echo hi\n'),
   bad('maxSize is 0', 'maxSize', 0, { minSize: 0, desiredCapacity: 0 }),
   bad('desiredCapacity is above maxSize', 'desiredCapacity', 3),
   bad('desiredCapacity is below minSize', 'desiredCapacity', 1, { minSize: 2 }),
@@ -241,6 +244,17 @@ describe('input rules in the construct', () => {
     expect(message.split('\n').filter((line) => line.startsWith('- ')).map((line) => line.split(' ')[1])).toEqual(['servicePort', 'architecture', 'tags']);
   });
 
+  test('names only the property the user set when it alone explains the problem (minSize above the default maxSize)', () => {
+    const message = constructError({ minSize: 3 }) ?? '';
+    expect(message.split('\n').filter((line) => line.startsWith('- ')).map((line) => line.split(' ')[1])).toEqual(['minSize']);
+  });
+
+  test('speaks of properties left out, not of null, to TypeScript users', () => {
+    const message = constructError({ lbSubnetIds: [] }) ?? '';
+    expect(message).toContain('lbSubnetIds must be left out (undefined: the hosts\' subnets) or a non-empty list of subnet ids');
+    expect(message).not.toContain('null');
+  });
+
   const ENV_FILE_PROPS: (keyof SshBastionServiceProps)[] = ['environmentName', 'serviceName', 'vpcName', 'assumeRoleArn', 'workerBaseImage', 'workerImage'];
   const UNSAFE = [' ', '\t', '"', '\'', '$', '\\', '\n'];
   test.each(ENV_FILE_PROPS.flatMap((prop) => UNSAFE.map((character) => [prop, JSON.stringify(character)] as const)))(
@@ -344,9 +358,13 @@ withTerraform('input rules in the module, checked by real terraform offline', ()
   });
 
   test.each(BAD_INPUTS)('says what the construct says when %s', (title, props, prop) => {
-    // THEN the message is the construct's, word for word, after the variable's name: one definition, two paths
+    // THEN the message is the construct's, word for word, after the variable's name: one definition,
+    // two paths (where TypeScript users leave a property out, Terraform users write null)
     const output = flat(runs.get(title)!.output);
-    const constructMessages = (constructError(props) ?? '').split('\n- ').filter((line) => line.startsWith(`${prop} `));
+    const constructMessages = (constructError(props) ?? '')
+      .split('\n- ')
+      .filter((line) => line.startsWith(`${prop} `))
+      .map((line) => line.replace(' must be left out (undefined: ', ' must be null ('));
     expect(constructMessages.length).toBeGreaterThan(0);
     for (const line of constructMessages) expect(output).toContain(flat(`${variableName(prop)} ${line.slice(prop.length + 1)}.`));
   });
