@@ -180,4 +180,8 @@ test(`a plain user attacking the key lookup from its session: another user logs 
   expect(attackResult.stdout).toMatch(/^sender sent=\d+ answered=\d+ failed=\d+$/m);
   const [, sent, , failed] = /sender sent=(\d+) answered=(\d+) failed=(\d+)/.exec(attackResult.stdout)!;
   expect(Number(sent) + Number(failed)).toBeGreaterThan(20);
+  // Every session's socket is gone with its session: nothing is left in the sessions' directory.
+  await host.waitForNoContainers(60_000);
+  const left = async (): Promise<string> => (await host.must(['bash', '-c', 'ls -A /run/ssh-bastion/keys/sessions 2>/dev/null || true'])).trim();
+  await waitFor(async () => (await left()) === '', 30_000, 'no session socket left');
 }, 1_200_000);
