@@ -112,6 +112,10 @@ test(`a session starts at most ${SESSION_LOOKUPS} live lookups; more cost no IAM
   expect(NO_KEY.map(callsFor)).toEqual([2, 2, 2, 0, 0, 0]);
   await daemon.waitForRefusals('session-lookups', before + NO_KEY.length - SESSION_LOOKUPS);
   expect(daemon.refusals('session-lookups') - before).toBe(NO_KEY.length - SESSION_LOOKUPS);
+  // asked again, a refused user is refused again: counted in the summary, no line of its own
+  expect(await daemon.keys(NO_KEY[3], '', { socketPath })).toEqual([]);
+  await daemon.waitForRefusals('session-lookups', before + NO_KEY.length - SESSION_LOOKUPS + 1);
+  expect(daemon.logLines(/user=nokey[345] /)).toEqual([]);
   // answers already given to this session are still served from its cache
   expect(await daemon.keys(NO_KEY[0], '', { socketPath })).toEqual([]);
   expect(callsFor(NO_KEY[0])).toBe(2);
