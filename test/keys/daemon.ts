@@ -8,6 +8,9 @@
  * await daemon.keys('alice', 'session-1');    // KEYS  -> authorized_keys lines
  * await daemon.request('garbage\n');          // raw request -> raw answer
  * daemon.logLines(/keys user=alice/);         // stderr lines (tag 'ssh-bastion-keys:')
+ * const sock = await daemon.openSession('c-1'); // OPEN: that session's own socket
+ * await daemon.keys('alice', '', { socketPath: sock }); // KEYS on it (the session is the socket)
+ * daemon.refusals('session-lookups');         // refusals of that reason in the summary lines
  * await daemon.stop();                        // SIGTERM; rejects if it does not exit
  * ```
  *
@@ -109,10 +112,10 @@ export class KeysDaemon {
    * Sends raw bytes, half-closes only if `end` (default false: like a client waiting for the
    * answer) and returns everything the daemon answers until it closes.
    */
-  request(raw: string | Buffer, options: { end?: boolean; timeoutMs?: number } = {}): Promise<string> {
+  request(raw: string | Buffer, options: { end?: boolean; timeoutMs?: number; socketPath?: string } = {}): Promise<string> {
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
-      const sock = net.createConnection(this.socketPath);
+      const sock = net.createConnection(options.socketPath ?? this.socketPath);
       const timer = setTimeout(() => {
         sock.destroy();
         reject(new Error(`no answer within ${options.timeoutMs ?? 20000} ms to ${JSON.stringify(String(raw).slice(0, 60))}`));
@@ -136,14 +139,50 @@ export class KeysDaemon {
     });
   }
 
-  /** USERS: the allowed Linux user names. */
-  async users(options: { timeoutMs?: number } = {}): Promise<string[]> {
+  /** USERS: the allowed Linux user names (on the main socket, or on a session's). */
+  async users(options: { timeoutMs?: number; socketPath?: string } = {}): Promise<string[]> {
     return lines(await this.request('USERS\n', options));
   }
 
-  /** KEYS: the answer's authorized_keys lines (empty = no access). */
-  async keys(linuxName: string, session: string, options: { timeoutMs?: number } = {}): Promise<string[]> {
-    return lines(await this.request(`KEYS ${linuxName} ${session}\n`, options));
+  /**
+   * KEYS: the answer's authorized_keys lines (empty = no access). On a session's socket
+   * (`socketPath`) an empty `session` sends `KEYS <user>` alone.
+   */
+  async keys(linuxName: string, session: string, options: { timeoutMs?: number; socketPath?: string } = {}): Promise<string[]> {
+    return lines(await this.request(session === '' ? `KEYS ${linuxName}\n` : `KEYS ${linuxName} ${session}\n`, options));
+  }
+
+  /** OPEN on the main socket: the path of the session's own socket; throws if not opened. */
+  async openSession(session: string): Promise<string> {
+    const answer = await this.request(`OPEN ${session}\n`);
+    const match = /^OK (\S+)\n$/.exec(answer);
+    if (!match) throw new Error(`OPEN ${session} answered ${JSON.stringify(answer)}`);
+    return match[1];
+  }
+
+  /** CLOSE on the main socket. */
+  async closeSession(session: string): Promise<string> {
+    return this.request(`CLOSE ${session}\n`);
+  }
+
+  /** The refusal summary lines so far. */
+  refusalLines(): string[] {
+    return this.logLines(/^ssh-bastion-keys: refused /);
+  }
+
+  /** Refusals of `reason` counted in the summary lines so far. */
+  refusals(reason: string): number {
+    const re = new RegExp(` ${reason.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}=(\\d+)`);
+    return this.refusalLines().reduce((sum, line) => sum + Number(re.exec(line)?.[1] ?? 0), 0);
+  }
+
+  /** Waits until the summary lines count at least `count` refusals of `reason` (default 10 s). */
+  async waitForRefusals(reason: string, count: number, timeoutMs = 10000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.refusals(reason) < count) {
+      if (Date.now() > deadline) throw new Error(`fewer than ${count} refusals ${reason} (${this.refusals(reason)}) in:\n${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 
   /** SIGTERM and wait (5 s) for the exit; removes the temp dir. */

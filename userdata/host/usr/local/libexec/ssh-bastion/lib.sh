@@ -9,6 +9,9 @@ readonly HOST_KEY_DIR=/etc/ssh-bastion/host-keys
 readonly HOST_KEY="$HOST_KEY_DIR/ssh_host_ed25519_key"
 readonly KEYS_SOCKET_DIR=/run/ssh-bastion/keys
 readonly KEYS_SOCKET="$KEYS_SOCKET_DIR/keys.sock"
+# The key lookup service's socket for one session is <this>/<session>/keys.sock; only that
+# directory is mounted in the session's container, at KEYS_SOCKET_DIR. The main socket is the host's.
+readonly KEYS_SESSIONS_DIR="$KEYS_SOCKET_DIR/sessions"
 readonly METADATA_ADDRESS=169.254.169.254
 readonly LIBEXEC_DIR=/usr/local/libexec/ssh-bastion
 # Per-session directories holding the socket through which a session's container receives its
