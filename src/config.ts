@@ -68,6 +68,7 @@ export interface BastionConfig {
   readonly stableHostKeys: Switch;
   readonly healthCheckGracePeriod: number;
   readonly containerMemoryMb: number;
+  readonly sessionDiskMb: number;
   readonly containerPidsLimit: number;
   readonly containerCpus: number;
   readonly maxConnectionsPerSource: number;
@@ -141,6 +142,7 @@ export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
     stableHostKeys: props.stableHostKeys ?? true,
     healthCheckGracePeriod: props.healthCheckGracePeriod ?? 600,
     containerMemoryMb: props.containerMemoryMb ?? 512,
+    sessionDiskMb: props.sessionDiskMb ?? 256,
     containerPidsLimit: props.containerPidsLimit ?? 256,
     containerCpus: props.containerCpus ?? 1,
     maxConnectionsPerSource: props.maxConnectionsPerSource ?? 10,

@@ -29,6 +29,8 @@ export interface HostSettings {
   readonly workerImage: string;
   /** BASTION_CONTAINER_MEMORY_MB: memory limit of one session container */
   readonly containerMemoryMb: string;
+  /** BASTION_SESSION_DISK_MB: size of each writable file system of a session container (tmpfs) */
+  readonly sessionDiskMb: string;
   /** BASTION_CONTAINER_PIDS: process limit of one session container */
   readonly containerPidsLimit: string;
   /** BASTION_CONTAINER_CPUS: CPU limit of one session container (docker --cpus) */
@@ -61,6 +63,7 @@ export const HOST_SETTING_VARIABLES: { readonly [K in keyof HostSettings]: strin
   workerBaseImage: 'BASTION_WORKER_BASE_IMAGE',
   workerImage: 'BASTION_WORKER_IMAGE',
   containerMemoryMb: 'BASTION_CONTAINER_MEMORY_MB',
+  sessionDiskMb: 'BASTION_SESSION_DISK_MB',
   containerPidsLimit: 'BASTION_CONTAINER_PIDS',
   containerCpus: 'BASTION_CONTAINER_CPUS',
   maxConnectionsPerSource: 'BASTION_MAX_CONNECTIONS_PER_SOURCE',

@@ -149,11 +149,16 @@ export function defineNetwork(scope: Construct, config: BastionConfig, nameSuffi
       // Sessions are long-lived: let them end on their own when a host is drained.
       deregistrationDelay: '300',
       connectionTermination: false,
+      // HTTP, not TCP: the host answers 200 only when docker, the worker image, the key lookup
+      // service and free disk space pass their checks at that moment (health-check), 503 else.
       healthCheck: {
         enabled: true,
-        protocol: 'TCP',
+        protocol: 'HTTP',
+        path: '/',
+        matcher: '200',
         port: Token.asString(config.healthCheckPort),
         interval: 10,
+        timeout: 8,
         healthyThreshold: 2,
         unhealthyThreshold: 2,
       },

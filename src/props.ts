@@ -98,7 +98,8 @@ export interface SshBastionServiceProps {
   readonly servicePort?: number;
 
   /**
-   * TCP port the load balancer health check probes; it accepts connections only once a host is ready.
+   * Port of the load balancer's HTTP health check; it opens once a host is ready, and answers 200
+   * only while docker, the session image, the key lookup service and free disk space pass their checks.
    * @default 2224
    */
   readonly healthCheckPort?: number;
@@ -229,6 +230,15 @@ export interface SshBastionServiceProps {
    * @default 512
    */
   readonly containerMemoryMb?: number;
+
+  /**
+   * Space a session can write, in MiB: the size of each of its writable file systems (`/home`,
+   * `/tmp`, `/var/tmp`), memory-backed file systems on a read-only root. What a session writes
+   * never reaches the host's disk; it counts against `containerMemoryMb`, so this must be at most
+   * that.
+   * @default 256
+   */
+  readonly sessionDiskMb?: number;
 
   /**
    * Process limit of one session container.

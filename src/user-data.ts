@@ -36,6 +36,7 @@ export function hostSettings(config: BastionConfig, bundle: BundleLocation): Hos
     workerBaseImage: config.workerBaseImage,
     workerImage: config.workerImage,
     containerMemoryMb: text(config.containerMemoryMb),
+    sessionDiskMb: text(config.sessionDiskMb),
     containerPidsLimit: text(config.containerPidsLimit),
     containerCpus: text(config.containerCpus),
     maxConnectionsPerSource: text(config.maxConnectionsPerSource),

@@ -332,6 +332,13 @@ const DEFINITIONS: RuleDefinition[] = [
   // Sessions
   integerRule('sessionMaxSeconds', 60, 7 * 86400, 'must be a whole number of seconds from 60 (a minute) to 604800 (a week)'),
   integerRule('containerMemoryMb', 64, undefined, 'must be a whole number of MiB of at least 64 (what sshd and a shell need)'),
+  {
+    prop: 'sessionDiskMb',
+    uses: ['containerMemoryMb'],
+    condition: `${integerBetween(v('sessionDiskMb'), 16)} && ${v('sessionDiskMb')} <= var.container_memory_mb`,
+    requirement: 'must be a whole number of MiB from 16 up to container_memory_mb (containerMemoryMb): a session\'s files are held in memory and count against its memory limit',
+    check: (value: number, inputs) => integerIn(value, 16, inputs.containerMemoryMb),
+  },
   integerRule('containerPidsLimit', 16, undefined, 'must be a whole number of at least 16 (sshd, its privilege separation and a shell)'),
   {
     prop: 'containerCpus',

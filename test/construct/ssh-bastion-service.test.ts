@@ -155,9 +155,9 @@ describe('SshBastionService: load balancer and security groups', () => {
     expect(onlyResource(synthBastion({ lbInternal: true }), 'aws_lb').internal).toBe(true);
   });
 
-  test('health checks probe the health port, which only the load balancer may reach', () => {
+  test('health checks ask the health port over HTTP (200 = every check passed), which only the load balancer may reach', () => {
     const json = synthBastion({ healthCheckPort: 2300 });
-    expect(resources(json, 'aws_lb_target_group')[0].health_check).toEqual(expect.objectContaining({ port: 2300, protocol: 'TCP' }));
+    expect(resources(json, 'aws_lb_target_group')[0].health_check).toEqual(expect.objectContaining({ port: 2300, protocol: 'HTTP', path: '/', matcher: '200' }));
     const health = resources(json, 'aws_vpc_security_group_ingress_rule').find((rule) => rule.from_port === 2300);
     expect(health?.referenced_security_group_id).toMatch(/aws_security_group\.bastion_lb_security_group/);
   });

@@ -43,6 +43,7 @@ export const FAKE_CREDENTIALS = 'FAKE-SECRET-ACCESS-KEY-FROM-METADATA';
 export const VPC_SERVICE_TEXT = 'hello from the VPC';
 export const BUNDLE_BUCKET = 'ssh-bastion-e2e-bundles';
 export const BOOTSTRAP = '/usr/local/libexec/ssh-bastion/bootstrap';
+export const SESSIONS_SLICE = 'ssh_bastion_sessions.slice';
 
 /** The bastion.env of the test host; keys as in src/host-settings.ts. */
 export type Settings = Record<string, string>;
@@ -254,6 +255,17 @@ export class BastionTestHost {
       `#!/bin/bash\nset -euo pipefail\nset -a\n. ${unitSettings(keysUnit, 'EnvironmentFile')[0]}\nset +a\n${keysEnv}\n` +
         `install -d -m 0755 /run/${runtimeDir}\n` +
         `setsid ${commandLine(unitSettings(keysUnit, 'ExecStart')[0]).join(' ')} >>${this.dir}/keys-service.log 2>&1 </dev/null &\n`,
+      { mode: 0o755 },
+    );
+    // systemd applies the slice's MemoryMax; here dockerd's cgroupfs driver (cgroup v1 on this
+    // machine) puts --cgroup-parent below its own cgroup, so that is where the ceiling is written.
+    fs.writeFileSync(
+      path.join(hooks, SESSIONS_SLICE),
+      `#!/bin/bash\nset -euo pipefail\n` +
+        `mb="$(sed -n 's/^MemoryMax=\\([0-9]\\+\\)M$/\\1/p' /etc/systemd/system/${SESSIONS_SLICE}.d/*.conf | tail -n 1)"\n` +
+        `cg="$(awk -F: '$2 == "memory" { print $3 }' /proc/"$(cat ${this.dir}/docker/dockerd.pid)"/cgroup)"\n` +
+        `mkdir -p "/sys/fs/cgroup/memory$cg/${SESSIONS_SLICE}"\n` +
+        `echo "$((mb * 1048576))" >"/sys/fs/cgroup/memory$cg/${SESSIONS_SLICE}/memory.limit_in_bytes"\n`,
       { mode: 0o755 },
     );
     fs.writeFileSync(path.join(hooks, 'ssh-bastion.socket'), this.socketHook('ssh-bastion.socket', 'ssh-bastion@.service', 'journal.log'), { mode: 0o755 });

@@ -20,6 +20,9 @@ readonly SESSIONS_DIR=/run/ssh-bastion/sessions
 readonly CONTAINER_HANDOFF_DIR=/run/ssh-bastion/session
 readonly HANDOFF_SOCKET_NAME=handoff.sock
 readonly HANDOFF_SECONDS=60
+# The systemd slice of every session container (docker --cgroup-parent); its memory ceiling is set
+# by setup-units from the instance's memory.
+readonly SESSIONS_SLICE=ssh_bastion_sessions.slice
 
 log() {
   printf 'ssh-bastion: %s: %s\n' "${0##*/}" "$*" >&2
@@ -42,6 +45,7 @@ load_settings() {
   : "${BASTION_SESSION_MAX_SECONDS:=43200}" "${BASTION_HOST_KEY_PARAMETER:=}"
   : "${BASTION_WORKER_BASE_IMAGE:=public.ecr.aws/docker/library/ubuntu:24.04}" "${BASTION_WORKER_IMAGE:=}"
   : "${BASTION_CONTAINER_MEMORY_MB:=512}" "${BASTION_CONTAINER_PIDS:=256}" "${BASTION_CONTAINER_CPUS:=1}"
+  : "${BASTION_SESSION_DISK_MB:=256}" "${BASTION_HOST_MEMORY_RESERVE_MB:=}"
   : "${BASTION_MAX_CONNECTIONS_PER_SOURCE:=10}" "${BASTION_TUNNEL_ONLY:=false}"
   : "${BASTION_HOSTNAME_PREFIX:=bastion}"
 }
