@@ -51,6 +51,8 @@ export interface BastionConfig {
   readonly rootVolumeSize: number;
   readonly sessionMaxSeconds: number;
   readonly stableHostKeys: Switch;
+  readonly hostKeyKmsKeyId: string;
+  readonly hostKeyGeneration: number;
   readonly healthCheckGracePeriod: number;
   readonly containerMemoryMb: number;
   readonly containerPidsLimit: number;
@@ -122,6 +124,8 @@ export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
     rootVolumeSize: props.rootVolumeSize ?? 16,
     sessionMaxSeconds: props.sessionMaxSeconds ?? 43200,
     stableHostKeys: props.stableHostKeys ?? true,
+    hostKeyKmsKeyId: props.hostKeyKmsKeyId ?? '',
+    hostKeyGeneration: props.hostKeyGeneration ?? 1,
     healthCheckGracePeriod: props.healthCheckGracePeriod ?? 600,
     containerMemoryMb: props.containerMemoryMb ?? 512,
     containerPidsLimit: props.containerPidsLimit ?? 256,

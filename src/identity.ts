@@ -4,6 +4,7 @@ import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { BastionConfig } from './config';
+import { HostKeys } from './host-keys';
 import { choose, nonEmpty, nonEmptyList, not, presence, Switch } from './conditional';
 
 /** IAM actions the key lookup needs on users; ListUsers only when no group narrows the users. */
@@ -37,7 +38,7 @@ function policyDocument(statements: object[]): string {
   return Fn.jsonencode({ Version: '2012-10-17', Statement: statements });
 }
 
-export function defineIdentity(scope: Construct, config: BastionConfig, where: { region: string; account: string; partition: string }, hostKeyParameterArn: string): Identity {
+export function defineIdentity(scope: Construct, config: BastionConfig, where: { region: string; account: string; partition: string }, hostKeys: HostKeys): Identity {
   const { region, account, partition } = where;
   const stableHostKeys = config.stableHostKeys;
   const crossAccount = nonEmpty(config.assumeRoleArn);
@@ -63,7 +64,22 @@ export function defineIdentity(scope: Construct, config: BastionConfig, where: {
     { Sid: 'AssumeIdentityRole', Effect: 'Allow', Action: ['sts:AssumeRole'], Resource: config.assumeRoleArn },
   ]);
   rolePolicy('host_key_policy', stableHostKeys, 'host-key-', [
-    { Sid: 'ReadHostKey', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: hostKeyParameterArn },
+    { Sid: 'ReadHostKey', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: hostKeys.parameterArn },
+  ]);
+  // With a customer-managed key: decrypt only through SSM, only this parameter's value.
+  rolePolicy('host_key_kms_policy', hostKeys.customKmsKey, 'host-key-kms-', [
+    {
+      Sid: 'DecryptHostKey',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt'],
+      Resource: hostKeys.kmsKeyArn,
+      Condition: {
+        StringEquals: {
+          'kms:ViaService': `ssm.${region}.amazonaws.com`,
+          'kms:EncryptionContext:PARAMETER_ARN': hostKeys.parameterArn,
+        },
+      },
+    },
   ]);
 
   const instanceProfile = new IamInstanceProfile(scope, 'host_instance_profile', {

@@ -77,7 +77,7 @@ export class SshBastionService extends Construct {
 
     const network = defineNetwork(this, config, nameSuffix);
     const hostKeys = defineHostKeys(this, config, where);
-    const identity = defineIdentity(this, config, where, hostKeys.parameterArn);
+    const identity = defineIdentity(this, config, where, hostKeys);
     const compute = defineCompute(this, config, network, identity);
     const dns = defineDns(this, config, where.region, network);
 

@@ -18,7 +18,7 @@ export const TAGGABLE_TYPES = [
 ];
 
 /** Types that take no tags: policies attached to a role, DNS records, and the tls and random providers' values. */
-export const UNTAGGABLE_TYPES = ['aws_iam_role_policy', 'aws_route53_record', 'random_id', 'tls_private_key'];
+export const UNTAGGABLE_TYPES = ['aws_iam_role_policy', 'aws_route53_record', 'random_id', 'terraform_data', 'tls_private_key'];
 
 /** What the hosts' launch template must tag at launch: the instances and their volumes. */
 const LAUNCH_TAGGED = ['instance', 'volume'];
