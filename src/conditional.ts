@@ -38,6 +38,13 @@ export function nonEmptyList(values: string[] | undefined): Switch {
   return values.length > 0;
 }
 
+/** Both switches on; in JavaScript when either is a literal. */
+export function both(a: Switch, b: Switch): Switch {
+  if (typeof a === 'boolean') return a ? b : false;
+  if (typeof b === 'boolean') return b ? a : false;
+  return Op.and(a, b);
+}
+
 /** The opposite of a switch. */
 export function not(enabled: Switch): Switch {
   return typeof enabled === 'boolean' ? !enabled : Op.not(enabled);

@@ -66,6 +66,8 @@ export interface BastionConfig {
   readonly rootVolumeSize: number;
   readonly sessionMaxSeconds: number;
   readonly stableHostKeys: Switch;
+  readonly hostKeyKmsKeyId: string;
+  readonly hostKeyGeneration: number;
   readonly healthCheckGracePeriod: number;
   readonly containerMemoryMb: number;
   readonly sessionDiskMb: number;
@@ -140,6 +142,8 @@ export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
     rootVolumeSize: props.rootVolumeSize ?? 16,
     sessionMaxSeconds: props.sessionMaxSeconds ?? 43200,
     stableHostKeys: props.stableHostKeys ?? true,
+    hostKeyKmsKeyId: props.hostKeyKmsKeyId ?? '',
+    hostKeyGeneration: props.hostKeyGeneration ?? 1,
     healthCheckGracePeriod: props.healthCheckGracePeriod ?? 600,
     containerMemoryMb: props.containerMemoryMb ?? 512,
     sessionDiskMb: props.sessionDiskMb ?? 256,

@@ -4,6 +4,7 @@ import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { BastionConfig } from './config';
+import { HostKeys } from './host-keys';
 import { choose, nonEmpty, nonEmptyList, not, presence, Switch } from './conditional';
 
 /** IAM actions the key lookup needs on users; ListUsers only when no group narrows the users. */
@@ -41,7 +42,7 @@ export function defineIdentity(
   scope: Construct,
   config: BastionConfig,
   where: { region: string; account: string; partition: string },
-  hostKeyParameterArn: string,
+  hostKeys: HostKeys,
   bundleObjectArn: string,
 ): Identity {
   const { region, account, partition } = where;
@@ -72,7 +73,22 @@ export function defineIdentity(
     { Sid: 'ReadHostBundle', Effect: 'Allow', Action: ['s3:GetObject'], Resource: bundleObjectArn },
   ]);
   rolePolicy('host_key_policy', stableHostKeys, 'host-key-', [
-    { Sid: 'ReadHostKey', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: hostKeyParameterArn },
+    { Sid: 'ReadHostKey', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: hostKeys.parameterArn },
+  ]);
+  // With a customer-managed key: decrypt only through SSM, only this parameter's value.
+  rolePolicy('host_key_kms_policy', hostKeys.customKmsKey, 'host-key-kms-', [
+    {
+      Sid: 'DecryptHostKey',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt'],
+      Resource: hostKeys.kmsKeyArn,
+      Condition: {
+        StringEquals: {
+          'kms:ViaService': `ssm.${region}.amazonaws.com`,
+          'kms:EncryptionContext:PARAMETER_ARN': hostKeys.parameterArn,
+        },
+      },
+    },
   ]);
 
   const instanceProfile = new IamInstanceProfile(scope, 'host_instance_profile', {

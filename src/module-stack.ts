@@ -80,6 +80,8 @@ export const MODULE_VARIABLES: ModuleVariable[] = [
   { prop: 'rootVolumeSize', type: 'number', default: 16, description: 'Size of the encrypted gp3 root volume in GiB.' },
   { prop: 'sessionMaxSeconds', type: 'number', default: 43200, description: 'Seconds after which a session is ended, whatever it is doing.' },
   { prop: 'stableHostKeys', type: 'bool', default: true, description: 'One ED25519 host key for every host and respawn, kept in an SSM SecureString parameter (and in Terraform state). false: each host generates its own at boot.' },
+  { prop: 'hostKeyKmsKeyId', type: 'string', default: '', description: 'KMS key (id, ARN, alias/name or alias ARN) encrypting the host key\'s SSM parameter; the hosts may decrypt with it only through SSM, for that parameter. "": the AWS-managed aws/ssm key.' },
+  { prop: 'hostKeyGeneration', type: 'number', default: 1, description: 'Generation of the stable host key: changing it replaces the key (see docs/security.md for the known_hosts transition).' },
   { prop: 'healthCheckGracePeriod', type: 'number', default: 600, description: 'Seconds a new host has before failing health checks replaces it.' },
   { prop: 'containerMemoryMb', type: 'number', default: 512, description: 'Memory limit of one session container, MiB.' },
   { prop: 'sessionDiskMb', type: 'number', default: 256, description: 'Space a session can write, MiB: the size of each of its writable file systems (/home, /tmp, /var/tmp) on a read-only root. Held in memory, never on the host\'s disk, and counted against container_memory_mb, so at most that.' },

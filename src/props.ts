@@ -220,6 +220,24 @@ export interface SshBastionServiceProps {
   readonly stableHostKeys?: boolean | IResolvable;
 
   /**
+   * KMS key that encrypts the host key's SSM parameter: a key id, key ARN, alias name
+   * (`alias/...`) or alias ARN. The hosts' role may decrypt with it only through SSM and only for
+   * that parameter; the key's policy must let IAM policies of the account grant that (the default
+   * key policy does). Only used with `stableHostKeys`.
+   * @default '' (the AWS-managed key `aws/ssm`)
+   */
+  readonly hostKeyKmsKeyId?: string;
+
+  /**
+   * Generation of the stable host key: changing it (1 to 2, ...) makes Terraform generate a new
+   * key and store it in the SSM parameter. Hosts started afterwards present the new key, and the
+   * `knownHosts` output changes: see docs/security.md for the transition. Hosts already running
+   * keep the old key until they are replaced (an instance refresh).
+   * @default 1
+   */
+  readonly hostKeyGeneration?: number;
+
+  /**
    * Seconds a new host has before failing load balancer health checks replaces it.
    * @default 600
    */

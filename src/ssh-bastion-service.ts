@@ -85,7 +85,7 @@ export class SshBastionService extends Construct {
     const network = defineNetwork(this, config, nameSuffix);
     const hostKeys = defineHostKeys(this, config, where);
     const bundle = defineBundleStorage(this, config, where, nameSuffix);
-    const identity = defineIdentity(this, config, where, hostKeys.parameterArn, bundle.objectArn);
+    const identity = defineIdentity(this, config, where, hostKeys, bundle.objectArn);
     const compute = defineCompute(this, config, network, identity, bundle.location);
     const dns = defineDns(this, config, where.region, network);
 

@@ -94,6 +94,12 @@ const DOCKER_REFERENCE = (() => {
 })();
 /** EC2 key pair names: up to 255 ASCII characters. */
 const KEY_PAIR_NAME = '^[ -~]{1,255}$';
+/** A KMS key id (single- or multi-Region), key ARN, alias name or alias ARN. */
+const KMS_KEY = (() => {
+  const keyId = '([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})';
+  const alias = 'alias/[a-zA-Z0-9/_-]{1,250}';
+  return `^(${keyId}|${alias}|arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:(key/${keyId}|${alias}))$`;
+})();
 
 const ADMIN_PORT = 2222;
 
@@ -327,6 +333,8 @@ const DEFINITIONS: RuleDefinition[] = [
   },
   emptyOr('keyName', KEY_PAIR_NAME, 'an EC2 key pair name: 1 to 255 printable ASCII characters'),
   integerRule('rootVolumeSize', 8, 16384, 'must be a whole number of GiB from 8 (the AMI\'s snapshot) to 16384 (gp3\'s largest volume)'),
+  emptyOr('hostKeyKmsKeyId', KMS_KEY, 'a KMS key id ("1234abcd-12ab-34cd-56ef-1234567890ab" or "mrk-..."), key ARN, alias name ("alias/bastion") or alias ARN'),
+  integerRule('hostKeyGeneration', 1, undefined, 'must be a whole number of at least 1; change it to replace the host key'),
   integerRule('healthCheckGracePeriod', 0, 86400, 'must be a whole number of seconds from 0 to 86400 (a day)'),
 
   // Sessions

@@ -30,6 +30,7 @@ export const UNTAGGABLE_TYPES = [
   'aws_s3_bucket_server_side_encryption_configuration',
   'aws_s3_bucket_versioning',
   'random_id',
+  'terraform_data',
   'tls_private_key',
 ];
 
