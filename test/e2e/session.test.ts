@@ -273,7 +273,9 @@ describe('one throw-away container per connection', () => {
     const session = host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'sleep 30; echo survived' });
     await waitFor(async () => (await host.sessionContainers()).length === 1, 20_000, 'session container');
     const [name] = await host.sessionContainers();
-    const number = /^ssh-bastion-(\d+)-/.exec(name)![1];
+    // the container's name is random; its label names the unit instance, <n>-<local>-<client>
+    const instance = (await host.docker('inspect', '-f', '{{index .Config.Labels "ssh-bastion.unit"}}', name)).trim();
+    const number = /^(\d+)-/.exec(instance)![1];
     await waitFor(() => host.journal().includes(`${name}: Accepted publickey for alice`), 20_000, 'login');
     await host.stopUnitInstance(number);
     const result = await session;
