@@ -76,6 +76,7 @@ export interface BastionConfig {
   readonly maxConnectionsPerSource: number;
   readonly tunnelOnly: Switch;
   readonly workerBaseImage: string;
+  readonly allowAgentForwarding: Switch;
   readonly workerImage: string;
   readonly customHostKeysScript: string;
   readonly customKeyLookupScript: string;
@@ -153,6 +154,7 @@ export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
     tunnelOnly: props.tunnelOnly ?? false,
     workerBaseImage: props.workerBaseImage ?? 'public.ecr.aws/docker/library/ubuntu:24.04',
     workerImage: props.workerImage ?? '',
+    allowAgentForwarding: props.allowAgentForwarding ?? false,
     customHostKeysScript: props.customHostKeysScript ?? '',
     customKeyLookupScript: props.customKeyLookupScript ?? '',
     customContainerImageScript: props.customContainerImageScript ?? '',

@@ -90,6 +90,7 @@ export const MODULE_VARIABLES: ModuleVariable[] = [
   { prop: 'maxConnectionsPerSource', type: 'number', default: 10, description: 'Concurrent connections one client address may hold on one host.' },
   { prop: 'tunnelOnly', type: 'bool', default: false, description: 'Allows port forwarding only: no shell, no command, no TTY.' },
   { prop: 'workerBaseImage', type: 'string', default: 'public.ecr.aws/docker/library/ubuntu:24.04', description: 'Base image of the session container image built on each host at boot.' },
+  { prop: 'allowAgentForwarding', type: 'bool', default: false, description: 'Allows SSH agent forwarding (ssh -A) into sessions; ProxyJump (ssh -J) works without it. Never with tunnel_only.' },
   { prop: 'workerImage', type: 'string', default: '', description: 'Prebuilt session container image to pull instead of building one at boot.' },
   { prop: 'customHostKeysScript', type: 'string', default: '', description: 'Shell script replacing the host key section of the user data.' },
   { prop: 'customKeyLookupScript', type: 'string', default: '', description: 'Shell script replacing the key lookup section of the user data.' },

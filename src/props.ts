@@ -291,6 +291,14 @@ export interface SshBastionServiceProps {
   /**
    * Prebuilt session container image to pull instead of building one at boot.
    * @default '' (build from `workerBaseImage`)
+  /**
+   * Allows SSH agent forwarding (`ssh -A`) into sessions. Off by default: root in a session could
+   * use a forwarded agent to sign with the user's keys. `ssh -J` (ProxyJump) does not need it.
+   * Ignored with `tunnelOnly`, which never allows it.
+   * @default false
+   */
+  readonly allowAgentForwarding?: boolean | IResolvable;
+
    */
   readonly workerImage?: string;
 

@@ -167,6 +167,7 @@ const FULL: SshBastionServiceProps = {
   tunnelOnly: true,
   workerBaseImage: `docker.io/library/debian:12-slim@${DIGEST}`,
   workerImage: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/bastion-worker:1.4',
+  allowAgentForwarding: true,
   customHostKeysScript: '#!/bin/bash\necho "own host keys"\n',
   customKeyLookupScript: '#!/bin/bash\necho "own key lookup"\n',
   customContainerImageScript: '#!/bin/bash\necho "own image"\n',
