@@ -17,7 +17,7 @@ export interface HostSettings {
   readonly healthPort: string;
   /** BASTION_SESSION_MAX_SECONDS: hard limit of one session */
   readonly sessionMaxSeconds: string;
-  /** BASTION_ALLOWED_IAM_GROUPS: comma-separated IAM group names; empty = every IAM user */
+  /** BASTION_ALLOWED_IAM_GROUPS: comma-separated IAM group names; empty = every IAM user (only with allowAllIamUsers) */
   readonly allowedIamGroups: string;
   /** BASTION_ASSUME_ROLE_ARN: role to assume for IAM lookups; empty = this account */
   readonly assumeRoleArn: string;
