@@ -226,6 +226,20 @@ describe('kernel audit', () => {
   });
 });
 
+describe('what users run goes through session-command', () => {
+  test('a command, a login shell on a terminal (with the MOTD) and sftp work, none with AUDIT_WRITE inheritable', async () => {
+    const inheritable = 'grep ^CapInh: /proc/self/status';
+    const command = await host.ssh({ user: 'alice', key: keys.alice, command: inheritable });
+    expect(command.stdout).toMatch(/CapInh:\s+0000000000000000\n$/);
+    const shell = await host.run(['bash', '-c', `echo '${inheritable}; exit' | ssh -tt -i ${keys.alice} -o BatchMode=yes -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR alice@127.0.0.1`]);
+    expect(shell.stdout).toMatch(/one-time container/);
+    expect(shell.stdout).toMatch(/CapInh:\s+0000000000000000/);
+    const sftp = await host.run(['bash', '-c', `printf 'put /etc/hostname copied\nls -l copied\n' | sftp -b - -i ${keys.alice} -o BatchMode=yes -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR alice@127.0.0.1`]);
+    expect(sftp.status).toBe(0);
+    expect(sftp.stdout).toMatch(/alice .* copied/);
+  });
+});
+
 describe('session sshd algorithms', () => {
   test('ssh-audit finds no failure', async () => {
     const result = await host.run(['ssh-audit', '--no-colors', '-p', String(SERVICE_PORT), '127.0.0.1'], { timeoutMs: 90_000 });
