@@ -9,9 +9,9 @@ import { SshBastionModuleStack, SshBastionService } from './src';
 export const MODULE_STACK = 'terraform-aws-ssh-bastion-service';
 
 /**
- * A deployable example: the AWS provider plus the construct with its defaults. Set the VPC and
- * subnets through the environment (`BASTION_VPC_ID`, `BASTION_SUBNET_IDS`, comma-separated) and
- * run `cdktf deploy example`.
+ * A deployable example: the AWS provider plus the construct with its defaults. Set the VPC,
+ * subnets and IAM groups through the environment (`BASTION_VPC_ID`, `BASTION_SUBNET_IDS`,
+ * `BASTION_ALLOWED_IAM_GROUPS`, comma-separated) and run `cdktf deploy example`.
  */
 class ExampleStack extends TerraformStack {
   constructor(scope: Construct, id: string) {
@@ -23,6 +23,7 @@ class ExampleStack extends TerraformStack {
       vpcId: process.env.BASTION_VPC_ID ?? 'vpc-0123456789abcdef0',
       subnetIds: (process.env.BASTION_SUBNET_IDS ?? 'subnet-0123456789abcdef0,subnet-0123456789abcdef1').split(','),
       allowedCidrBlocks: (process.env.BASTION_ALLOWED_CIDR_BLOCKS ?? '203.0.113.0/24').split(','),
+      allowedIamGroups: (process.env.BASTION_ALLOWED_IAM_GROUPS ?? 'ssh-users').split(','),
     });
   }
 }

@@ -52,6 +52,7 @@ export interface BastionConfig {
   readonly lbDeletionProtection: Switch;
   readonly assignPublicIp: Switch;
   readonly allowedIamGroups: string[];
+  readonly allowAllIamUsers: Switch;
   readonly assumeRoleArn: string;
   readonly instanceTypes: string[];
   readonly architecture: string;
@@ -75,6 +76,7 @@ export interface BastionConfig {
   readonly containerCpus: number;
   readonly maxConnectionsPerSource: number;
   readonly tunnelOnly: Switch;
+  readonly allowAgentForwarding: Switch;
   readonly workerBaseImage: string;
   readonly workerImage: string;
   readonly customHostKeysScript: string;
@@ -128,6 +130,7 @@ export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
     lbDeletionProtection: props.lbDeletionProtection ?? false,
     assignPublicIp: props.assignPublicIp ?? false,
     allowedIamGroups: props.allowedIamGroups ?? [],
+    allowAllIamUsers: props.allowAllIamUsers ?? false,
     assumeRoleArn: props.assumeRoleArn ?? '',
     instanceTypes: props.instanceTypes ?? defaultInstanceTypes(architecture),
     architecture,
@@ -151,6 +154,7 @@ export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
     containerCpus: props.containerCpus ?? 1,
     maxConnectionsPerSource: props.maxConnectionsPerSource ?? 10,
     tunnelOnly: props.tunnelOnly ?? false,
+    allowAgentForwarding: props.allowAgentForwarding ?? false,
     workerBaseImage: props.workerBaseImage ?? 'public.ecr.aws/docker/library/ubuntu:24.04',
     workerImage: props.workerImage ?? '',
     customHostKeysScript: props.customHostKeysScript ?? '',

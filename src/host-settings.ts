@@ -17,7 +17,7 @@ export interface HostSettings {
   readonly healthPort: string;
   /** BASTION_SESSION_MAX_SECONDS: hard limit of one session */
   readonly sessionMaxSeconds: string;
-  /** BASTION_ALLOWED_IAM_GROUPS: comma-separated IAM group names; empty = every IAM user */
+  /** BASTION_ALLOWED_IAM_GROUPS: comma-separated IAM group names; empty = every IAM user (only with allowAllIamUsers) */
   readonly allowedIamGroups: string;
   /** BASTION_ASSUME_ROLE_ARN: role to assume for IAM lookups; empty = this account */
   readonly assumeRoleArn: string;
@@ -39,6 +39,8 @@ export interface HostSettings {
   readonly maxConnectionsPerSource: string;
   /** BASTION_TUNNEL_ONLY: "true" = port forwarding only, no shell */
   readonly tunnelOnly: string;
+  /** BASTION_ALLOW_AGENT_FORWARDING: "true" = ssh -A gets an agent in the session (not with tunnel-only) */
+  readonly allowAgentForwarding: string;
   /** BASTION_HOSTNAME_PREFIX: prefix of host and container host names */
   readonly hostnamePrefix: string;
   /** BASTION_REGION: the AWS region of the hosts (and of the bundle's bucket) */
@@ -68,6 +70,7 @@ export const HOST_SETTING_VARIABLES: { readonly [K in keyof HostSettings]: strin
   containerCpus: 'BASTION_CONTAINER_CPUS',
   maxConnectionsPerSource: 'BASTION_MAX_CONNECTIONS_PER_SOURCE',
   tunnelOnly: 'BASTION_TUNNEL_ONLY',
+  allowAgentForwarding: 'BASTION_ALLOW_AGENT_FORWARDING',
   hostnamePrefix: 'BASTION_HOSTNAME_PREFIX',
   region: 'BASTION_REGION',
   bundleBucket: 'BASTION_BUNDLE_BUCKET',

@@ -123,10 +123,19 @@ export interface SshBastionServiceProps {
   readonly assignPublicIp?: boolean | IResolvable;
 
   /**
-   * IAM groups whose members may log in; empty lets every IAM user of the identity account in.
-   * @default []
+   * IAM groups whose members may log in. Required (at least one group) unless `allowAllIamUsers`
+   * is true.
+   * @default [] (then `allowAllIamUsers` must be true)
    */
   readonly allowedIamGroups?: string[];
+
+  /**
+   * Lets every IAM user of the identity account with an SSH public key log in (and get root in
+   * their session container), including users who uploaded a key for another purpose such as
+   * CodeCommit. Must be true when `allowedIamGroups` is empty; ignored when it names groups.
+   * @default false
+   */
+  readonly allowAllIamUsers?: boolean | IResolvable;
 
   /**
    * Role in another account that holds the IAM users; the hosts assume it for key lookups.
@@ -281,6 +290,14 @@ export interface SshBastionServiceProps {
    * @default false
    */
   readonly tunnelOnly?: boolean | IResolvable;
+
+  /**
+   * Allows SSH agent forwarding (`ssh -A`) into sessions. Off by default: root in a session could
+   * use a forwarded agent to sign with the user's keys. `ssh -J` (ProxyJump) does not need it.
+   * Ignored with `tunnelOnly`, which never allows it.
+   * @default false
+   */
+  readonly allowAgentForwarding?: boolean | IResolvable;
 
   /**
    * Base image of the session container image built on each host at boot.

@@ -41,6 +41,7 @@ export function hostSettings(config: BastionConfig, bundle: BundleLocation): Hos
     containerCpus: text(config.containerCpus),
     maxConnectionsPerSource: text(config.maxConnectionsPerSource),
     tunnelOnly: switchText(config.tunnelOnly),
+    allowAgentForwarding: switchText(config.allowAgentForwarding),
     hostnamePrefix: joinNonEmpty([config.environmentName, config.vpcLabel, config.serviceName], '-'),
     region: bundle.region,
     bundleBucket: bundle.bucket,

@@ -277,6 +277,16 @@ const DEFINITIONS: RuleDefinition[] = [
 
   // Who may log in
   idList('allowedIamGroups', IAM_GROUP, 'IAM group names: 1 to 128 letters, digits and _+=.@- each (IAM also allows commas, which this list cannot hold)', false),
+  {
+    prop: 'allowedIamGroups',
+    uses: ['allowAllIamUsers'],
+    condition: `length(${v('allowedIamGroups')}) > 0 || var.allow_all_iam_users`,
+    requirement:
+      'must name at least one IAM group whose members may log in; to let every IAM user of the identity account with an SSH key log in ' +
+      '(root in their own session container, users who uploaded a key for CodeCommit included), leave it empty and set allow_all_iam_users (allowAllIamUsers) to true',
+    check: (value: string[], inputs) => value.length > 0 || inputs.allowAllIamUsers === true,
+  },
+
   emptyOr('assumeRoleArn', ROLE_ARN, 'an IAM role ARN like "arn:aws:iam::123456789012:role/bastion-key-lookup": 12-digit account, role path and name of letters, digits and _+=,.@-/'),
 
   // Hosts

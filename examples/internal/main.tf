@@ -27,6 +27,11 @@ variable "client_cidr_blocks" {
   default     = ["10.0.0.0/8"]
 }
 
+variable "iam_groups" {
+  description = "IAM groups whose members may log in."
+  type        = list(string)
+}
+
 variable "route53_zone_id" {
   description = "Private hosted zone for the bastion's DNS record; \"\" for none."
   type        = string
@@ -41,6 +46,7 @@ module "bastion" {
   lb_internal         = true
   assign_public_ip    = false
   allowed_cidr_blocks = var.client_cidr_blocks
+  allowed_iam_groups  = var.iam_groups
   route53_zone_id     = var.route53_zone_id
 
   environment_name = "intranet"

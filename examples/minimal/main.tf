@@ -1,5 +1,5 @@
 # The smallest useful bastion: one host behind an internet-facing load balancer, reachable from
-# one address range, for every IAM user of this account that has an SSH key.
+# one address range, for the members of one IAM group of this account who have an SSH key.
 
 provider "aws" {
   region = var.region
@@ -26,10 +26,16 @@ variable "allowed_cidr_blocks" {
   type        = list(string)
 }
 
+variable "iam_group" {
+  description = "IAM group whose members may log in."
+  type        = string
+}
+
 module "bastion" {
   source = "../../"
 
   vpc_id              = var.vpc_id
   subnet_ids          = var.subnet_ids
   allowed_cidr_blocks = var.allowed_cidr_blocks
+  allowed_iam_groups  = [var.iam_group]
 }

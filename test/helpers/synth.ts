@@ -6,10 +6,11 @@ import { SshBastionService, SshBastionServiceProps } from '../../src';
 
 export type Json = { [key: string]: any };
 
-/** The smallest valid properties. */
+/** The smallest valid properties: who may log in is required (here every IAM user, which keeps the synthesized output of the other tests as it was). */
 export const REQUIRED_PROPS: SshBastionServiceProps = {
   vpcId: 'vpc-0123456789abcdef0',
   subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
+  allowAllIamUsers: true,
 };
 
 /** A stack with the three providers and one bastion; synthesized with validations on. */

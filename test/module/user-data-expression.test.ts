@@ -11,7 +11,7 @@ const binary = terraformBinary();
 if (!binary) console.warn('\n\n*** terraform is not installed: the module user data checks are SKIPPED ***\n\n');
 const withTerraform = binary ? describe : describe.skip;
 
-const REQUIRED = [varArgument('vpc_id', 'vpc-0123456789abcdef0'), varArgument('subnet_ids', ['subnet-0123456789abcdef0'])];
+const REQUIRED = [varArgument('vpc_id', 'vpc-0123456789abcdef0'), varArgument('subnet_ids', ['subnet-0123456789abcdef0']), varArgument('allow_all_iam_users', true)];
 
 withTerraform('registry module user data, evaluated by real terraform', () => {
   let dir: string;

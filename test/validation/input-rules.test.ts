@@ -54,6 +54,7 @@ const BAD_INPUTS: BadInput[] = [
   bad('allowedIamGroups holds a comma', 'allowedIamGroups', ['admins,ops']),
   bad('allowedIamGroups holds an empty name', 'allowedIamGroups', ['']),
   bad('allowedIamGroups holds a name above 128 characters', 'allowedIamGroups', ['g'.repeat(129)]),
+  bad('allowedIamGroups is empty and allowAllIamUsers is false', 'allowedIamGroups', [], { allowAllIamUsers: false }),
   bad('assumeRoleArn has a short account id', 'assumeRoleArn', 'arn:aws:iam::123:role/key-lookup'),
   bad('assumeRoleArn is a user', 'assumeRoleArn', 'arn:aws:iam::123456789012:user/alice'),
   bad('instanceTypes is empty', 'instanceTypes', []),
@@ -119,6 +120,7 @@ const GOOD_INPUTS: [title: string, props: Props][] = [
   ['the host key uses a KMS alias', { hostKeyKmsKeyId: 'alias/ssh-bastion/host-key' }],
   ['the host key uses a multi-Region KMS key id', { hostKeyKmsKeyId: 'mrk-1234abcd12ab34cd56ef1234567890ab' }],
   ['IAM group names use every allowed character', { allowedIamGroups: ['Ops_Team+1=2.x@y-z', 'g'.repeat(128)] }],
+  ['groups named, not every IAM user', { allowedIamGroups: ['ssh-users'], allowAllIamUsers: false }],
   ['CIDR blocks cover the whole internet on purpose', { allowedCidrBlocks: ['0.0.0.0/0', '::/0'], hostAllowedCidrBlocks: ['192.0.2.1/32', '2001:db8::1/128'] }],
   ['tags at their limits', { tags: { ['k'.repeat(128)]: 'v'.repeat(256), Empty: '' } }],
 ];
@@ -165,6 +167,7 @@ const FULL: SshBastionServiceProps = {
   containerCpus: 0.5,
   maxConnectionsPerSource: 4,
   tunnelOnly: true,
+  allowAgentForwarding: true,
   workerBaseImage: `docker.io/library/debian:12-slim@${DIGEST}`,
   workerImage: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/bastion-worker:1.4',
   customHostKeysScript: '#!/bin/bash\necho "own host keys"\n',
@@ -283,6 +286,22 @@ describe('input rules in the construct', () => {
     }
   });
 
+  test('fails when allowedIamGroups is left out and allowAllIamUsers is not true: nobody is let in by default', () => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    const { allowAllIamUsers: _, ...withoutAll } = REQUIRED_PROPS;
+    const message = (() => {
+      try {
+        new SshBastionService(stack, 'b', withoutAll);
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    expect(message).toContain('allowedIamGroups must name at least one IAM group');
+    expect(message).toContain('set allow_all_iam_users (allowAllIamUsers) to true; got [] (allow_all_iam_users is false)');
+    expect(message).toContain('[construct property allowedIamGroups, module variable allowed_iam_groups]');
+  });
+
   test('a cross-property rule leaves the check to Terraform while the other property is a token', () => {
     // GIVEN a health check port that would clash with the service port, which only Terraform knows
     const stack = new TerraformStack(Testing.app(), 'test');
@@ -366,6 +385,22 @@ withTerraform('input rules in the module, checked by real terraform offline', ()
     expect(output).toContain(`${name} `);
     expect(output).toContain(flat(`got ${terraformJson(props[prop])}`));
     expect(output).toContain(`[construct property ${prop}, module variable ${name}].`);
+  });
+
+  test('fails when allowed_iam_groups is left out and allow_all_iam_users is not set', async () => {
+    // the variables of the smallest configuration but allow_all_iam_users: both at their defaults
+    const args = ['plan', '-input=false', '-no-color', '-lock=false', varArgument('vpc_id', REQUIRED_PROPS.vpcId), varArgument('subnet_ids', REQUIRED_PROPS.subnetIds)];
+    const result = await new Promise<TerraformRun>((resolve) => {
+      const env = { ...process.env, TF_CLI_CONFIG_FILE: path.join(dir!, '.terraformrc'), CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', TF_INPUT: '0' };
+      execFile(binary!, args, { cwd: dir!, env, timeout: 120_000 }, (error, stdout, stderr) => {
+        resolve({ status: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: `${stdout}${stderr}` });
+      });
+    });
+    expect(result.status).not.toBe(0);
+    const output = flat(result.output);
+    expect(output).toContain('Invalid value for variable');
+    expect(output).toContain('allowed_iam_groups must name at least one IAM group');
+    expect(output).toContain('got [] (allow_all_iam_users is false) [construct property allowedIamGroups, module variable allowed_iam_groups].');
   });
 
   test.each(BAD_INPUTS)('says what the construct says when %s', (title, props, prop) => {

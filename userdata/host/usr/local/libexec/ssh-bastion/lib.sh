@@ -46,7 +46,7 @@ load_settings() {
   : "${BASTION_WORKER_BASE_IMAGE:=public.ecr.aws/docker/library/ubuntu:24.04}" "${BASTION_WORKER_IMAGE:=}"
   : "${BASTION_CONTAINER_MEMORY_MB:=512}" "${BASTION_CONTAINER_PIDS:=256}" "${BASTION_CONTAINER_CPUS:=1}"
   : "${BASTION_SESSION_DISK_MB:=256}" "${BASTION_HOST_MEMORY_RESERVE_MB:=}"
-  : "${BASTION_MAX_CONNECTIONS_PER_SOURCE:=10}" "${BASTION_TUNNEL_ONLY:=false}"
+  : "${BASTION_MAX_CONNECTIONS_PER_SOURCE:=10}" "${BASTION_TUNNEL_ONLY:=false}" "${BASTION_ALLOW_AGENT_FORWARDING:=false}"
   : "${BASTION_HOSTNAME_PREFIX:=bastion}"
 }
 
@@ -66,8 +66,10 @@ while True:
 EOF
 }
 
-# The container of a session, named after its unit instance (docker names allow [a-zA-Z0-9_.-]).
-container_name() {
-  local instance="${1//[^a-zA-Z0-9_.-]/_}"
-  printf 'ssh-bastion-%s\n' "$instance"
+# A new session container's name: random, so that docker's DNS, which every session can ask,
+# tells nothing about other sessions (the unit instance holds the client's address). The session
+# wrapper's start line maps it to the client; the container's label ssh-bastion.unit to the unit.
+new_container_name() {
+  printf 'ssh-bastion-%s\n' "$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 }
+readonly UNIT_LABEL=ssh-bastion.unit
