@@ -50,7 +50,12 @@ async function processes(host: BastionTestHost): Promise<Proc[]> {
 /** memory cgroup (v1 here; v2 memory.current on AL2023) of each running session container */
 async function containerMemory(host: BastionTestHost): Promise<{ usage: number; rss: number; cache: number }[]> {
   const ids = (await host.docker('ps', '-q', '--no-trunc', '--filter', 'name=ssh-bastion-')).split('\n').filter(Boolean);
-  const script = `for id in ${ids.join(' ')}; do d=/sys/fs/cgroup/memory/docker/$id; if [ -d $d ]; then echo "$(cat $d/memory.usage_in_bytes) $(awk '/^total_rss /{r=$2} /^total_cache /{c=$2} END{print r, c}' $d/memory.stat)"; else echo "$(cat /sys/fs/cgroup/system.slice/docker-$id.scope/memory.current 2>/dev/null || cat /sys/fs/cgroup/docker/$id/memory.current) 0 0"; fi; done`;
+  // The container's memory cgroup wherever the session's --cgroup-parent put it, from its first
+  // process's /proc/<pid>/cgroup: the memory controller's line on v1, the unified one on v2.
+  const script = `for id in ${ids.join(' ')}; do pid=$(docker inspect -f '{{.State.Pid}}' $id); ` +
+    `v1=$(sed -n 's/^[0-9]*:memory://p' /proc/$pid/cgroup); ` +
+    `if [ -n "$v1" ]; then d=/sys/fs/cgroup/memory$v1; echo "$(cat $d/memory.usage_in_bytes) $(awk '/^total_rss /{r=$2} /^total_cache /{c=$2} END{print r, c}' $d/memory.stat)"; ` +
+    `else d=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/$pid/cgroup); echo "$(cat $d/memory.current) $(awk '/^anon /{r=$2} /^file /{c=$2} END{print r, c}' $d/memory.stat)"; fi; done`;
   const out = await host.must(['bash', '-c', script]);
   return out
     .trim()
@@ -80,8 +85,12 @@ export async function run(): Promise<Record<string, unknown>> {
       const want = i + Math.min(5, SESSIONS - i);
       await waitFor(async () => (host.journal().match(/Accepted publickey for bench/g) ?? []).length >= want, 60_000, `${want} logins`);
     }
-    // wait until every session has its shell (bash under sshd in the container)
-    await waitFor(async () => (await processes(host)).filter((p) => p.comm === 'bash' && /^-bash/.test(p.args)).length >= SESSIONS, 60_000, 'login shells');
+    // wait until every session has its login shell (bash -l from session-command, under sshd in the container)
+    const isLoginShell = (p: Proc) => p.comm === 'bash' && (/^-bash/.test(p.args) || /^\S*bash -l\s*$/.test(p.args));
+    await waitFor(async () => (await processes(host)).filter(isLoginShell).length >= SESSIONS, 60_000, 'login shells').catch(async (error) => {
+      const shells = (await processes(host)).filter((p) => p.comm === 'bash' || /setpriv|session-command/.test(p.args)).map((p) => `${p.comm}: ${p.args}`);
+      throw new Error(`${(error as Error).message}; bash processes: ${shells.length}\n${[...new Set(shells)].join('\n')}`);
+    });
     const loginSeconds = (Date.now() - started) / 1000;
     await sleep(10_000); // idle
 
