@@ -96,6 +96,20 @@ describe('published module files', () => {
     expect(lines.filter((line) => line.startsWith("0000755")).every((line) => /\/(bin|libexec)\//.test(line))).toBe(true);
   });
 
+  test('are committed as built, in dist/terraform-aws-ssh-bastion-service (the git source of Terraform users without Node)', () => {
+    // The index, not the working tree: the build run before the tests rewrites the working tree.
+    const committedDir = 'dist/terraform-aws-ssh-bastion-service';
+    const listed = execFileSync('git', ['ls-files', '-z', committedDir], { cwd: ROOT, encoding: 'utf-8' }).split('\0').filter(Boolean);
+    const committed: { [file: string]: string } = {};
+    for (const file of listed.sort()) {
+      const bytes = execFileSync('git', ['show', `:${file}`], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+      const relative = file.slice(committedDir.length + 1);
+      committed[relative] = relative.endsWith('.tar.gz') ? describeArchive(bytes) : bytes.toString('utf-8');
+    }
+    expect(Object.keys(committed).sort()).toEqual(Object.keys(first).sort());
+    for (const file of Object.keys(first)) expect({ file, same: committed[file] === first[file] }).toEqual({ file, same: true });
+  });
+
   test('are byte-identical across builds and output directories', () => {
     expect(second).toEqual(first);
   });
