@@ -77,7 +77,7 @@ export const MODULE_VARIABLES: ModuleVariable[] = [
   { prop: 'maxSize', type: 'number', default: 2, description: 'Maximum number of hosts.' },
   { prop: 'desiredCapacity', type: 'number', default: null, nullable: true, description: 'Desired number of hosts. null: min_size.' },
   { prop: 'spot', type: 'bool', default: false, description: 'Runs the hosts on Spot capacity instead of on-demand.' },
-  { prop: 'keyName', type: 'string', default: '', description: 'EC2 key pair for the hosts\' own sshd on port 2222 (user ec2-user). "": none.' },
+  { prop: 'keyName', type: 'string', default: '', description: 'EC2 key pair for the hosts\' own sshd on port 2222 (user ec2-user on Amazon Linux, admin on Debian, ubuntu on Ubuntu). "": none.' },
   { prop: 'rootVolumeSize', type: 'number', default: 16, description: 'Size of the encrypted gp3 root volume in GiB.' },
   { prop: 'sessionMaxSeconds', type: 'number', default: 43200, description: 'Seconds after which a session is ended, whatever it is doing.' },
   { prop: 'stableHostKeys', type: 'bool', default: true, description: 'One ED25519 host key for every host and respawn, kept in an SSM SecureString parameter (and in Terraform state). false: each host generates its own at boot.' },

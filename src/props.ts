@@ -203,7 +203,8 @@ export interface SshBastionServiceProps {
   readonly spot?: boolean | IResolvable;
 
   /**
-   * EC2 key pair for the hosts' own sshd on port 2222 (user `ec2-user`).
+   * EC2 key pair for the hosts' own sshd on port 2222 (user `ec2-user` on Amazon Linux, `admin` on
+   * Debian, `ubuntu` on Ubuntu).
    * @default '' (no key pair)
    */
   readonly keyName?: string;

@@ -20,6 +20,8 @@ readonly SESSIONS_DIR=/run/ssh-bastion/sessions
 readonly CONTAINER_HANDOFF_DIR=/run/ssh-bastion/session
 readonly HANDOFF_SOCKET_NAME=handoff.sock
 readonly HANDOFF_SECONDS=60
+# From the hand-off until the container's sshd opens the host key (the entrypoint runs first).
+readonly HOST_KEY_SECONDS=180
 # The systemd slice of every session container (docker --cgroup-parent); its memory ceiling is set
 # by setup-units from the instance's memory.
 readonly SESSIONS_SLICE=ssh_bastion_sessions.slice
