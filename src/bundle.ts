@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { gzipSync } from 'fflate';
 import { createTar } from 'nanotar';
-import { hostContentFiles, packageUserDataDir, WORKER_RECIPE_DIR } from './cloud-config';
+import { compareText, hostContentFiles, packageUserDataDir, WORKER_RECIPE_DIR } from './cloud-config';
 
 /** File name of the host bundle, in the registry module beside its `.tf.json` files. */
 export const BUNDLE_FILE_NAME = 'ssh-bastion-host.tar.gz';
@@ -46,7 +46,7 @@ export function buildHostBundle(userDataDir: string = packageUserDataDir()): Hos
   const files = [
     ...hostContentFiles(hostDir).map((rel) => ({ path: rel, source: path.join(hostDir, rel), mode: isExecutableLocation(rel) ? 0o755 : 0o644 })),
     ...hostContentFiles(workerDir).map((rel) => ({ path: `${WORKER_RECIPE_DIR.slice(1)}/${rel}`, source: path.join(workerDir, rel), mode: 0o644 })),
-  ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  ].sort((a, b) => compareText(a.path, b.path));
   if (files.length === 0) {
     throw new Error(`${userDataDir} holds no host files: it must be the folder holding host/ and worker/, such as the package's userdata folder.`);
   }

@@ -131,6 +131,6 @@ export function hostContentFiles(dir: string): string[] {
 }
 
 /** Code-unit order: the same on every machine, unlike localeCompare. */
-function compareText(a: string, b: string): number {
+export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

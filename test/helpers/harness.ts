@@ -26,6 +26,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
 import { buildHostBundle } from '../../src/bundle';
+import { BOOTSTRAP } from '../../src/cloud-config';
 import { baseImageTar } from './base-image';
 import { Dockerd } from './dockerd';
 import { MotoServer } from './moto';
@@ -42,7 +43,6 @@ export const VPC_SERVICE_PORT = 8080;
 export const FAKE_CREDENTIALS = 'FAKE-SECRET-ACCESS-KEY-FROM-METADATA';
 export const VPC_SERVICE_TEXT = 'hello from the VPC';
 export const BUNDLE_BUCKET = 'ssh-bastion-e2e-bundles';
-export const BOOTSTRAP = '/usr/local/libexec/ssh-bastion/bootstrap';
 export const SESSIONS_SLICE = 'ssh_bastion_sessions.slice';
 
 /** The bastion.env of the test host; keys as in src/host-settings.ts. */
