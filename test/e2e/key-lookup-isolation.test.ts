@@ -47,6 +47,8 @@ const SETTINGS: Settings = {
   BASTION_CONTAINER_PIDS: '128',
   BASTION_CONTAINER_CPUS: '0.5',
   BASTION_MAX_CONNECTIONS_PER_SOURCE: '10',
+  // many connections a minute from the few loopback addresses of these tests
+  BASTION_NEW_CONNECTIONS_PER_MINUTE: '100000',
   BASTION_TUNNEL_ONLY: 'false',
   BASTION_HOSTNAME_PREFIX: 'isolation-bastion',
 };

@@ -43,6 +43,8 @@ const SETTINGS: Settings = {
   BASTION_CONTAINER_PIDS: '128',
   BASTION_CONTAINER_CPUS: '0.5',
   BASTION_MAX_CONNECTIONS_PER_SOURCE: '10',
+  // many connections a minute from the few loopback addresses of these tests
+  BASTION_NEW_CONNECTIONS_PER_MINUTE: '100000',
   BASTION_TUNNEL_ONLY: 'false',
   BASTION_HOSTNAME_PREFIX: 'e2e-bastion',
 };
@@ -131,7 +133,7 @@ afterAll(async () => {
 describe('boot', () => {
   test('run-sections set the host up and opened the health-check port', async () => {
     expect(await host.portOpen(HEALTH_PORT)).toBe(true);
-    expect(host.readFile('/etc/systemd/system/ssh-bastion.socket.d/50-settings.conf')).toContain(`ListenStream=${SERVICE_PORT}`);
+    expect(host.readFile('/etc/systemd/system/ssh-bastion-front.socket.d/50-settings.conf')).toContain(`ListenStream=${SERVICE_PORT}`);
     expect(host.readFile('/etc/systemd/system/ssh-bastion.socket.d/50-settings.conf')).toContain('MaxConnectionsPerSource=10');
     expect(host.readFile('/etc/systemd/system/ssh-bastion@.service.d/50-settings.conf')).toContain('RuntimeMaxSec=43200');
     expect(host.readFile('/etc/ssh/sshd_config.d/01-ssh-bastion-admin-port.conf')).toMatch(/^Port 2222$/m);
@@ -249,24 +251,6 @@ describe('one throw-away container per connection', () => {
     // neither a hand-off process nor the session's directory is left behind
     expect(await host.must(['ps', '-e', '-o', 'args='])).not.toContain(`/sessions/${container}/`);
     expect((await host.run(['test', '-e', `/run/ssh-bastion/sessions/${container}`])).status).toBe(1);
-  });
-
-  test('a hand-off slow to start (a busy host) still gets its session: the container starts only once it listens', async () => {
-    // handoff's Python start made 12 s slower, past the 10 s the container's first process tries
-    // to connect for; on a host busy with many connections it measured 8-28 s. A container
-    // started before the listener gave up, and its connection was dropped 60 s later.
-    const DELAY_S = 12;
-    const dir = '/etc/ssh-bastion/slow-python';
-    host.writeFile(
-      `${dir}/sitecustomize.py`,
-      `import os, sys, time\nif sys.argv[0].endswith('/handoff'):\n    open('${dir}/delayed', 'a').write(f'{os.getpid()}\\n')\n    time.sleep(${DELAY_S})\n`,
-    );
-    await host.serveSessions(2211, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage }, 'slow-handoff', undefined, { PYTHONPATH: dir });
-    const result = await host.ssh({ user: 'alice', key: keys.alice1, port: 2211, command: 'echo ok', timeoutMs: 90_000 });
-    expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({ status: 0, stdout: 'ok\n', stderr: '' });
-    // the hand-off of this session was the one delayed
-    expect(host.readFile(`${dir}/delayed`).trim().split('\n')).toHaveLength(1);
-    expect(result.ms).toBeGreaterThanOrEqual(DELAY_S * 1000);
   });
 
   test('a session stopped from outside (as systemd stops the unit) ends cleanly and its container is removed', async () => {
@@ -419,17 +403,21 @@ describe('capabilities', () => {
     ['SETPCAP', 2308, []],
   ] as const)('without %s less works', async (cap, port, works) => {
     const script = `/usr/local/libexec/ssh-bastion/session-without-${cap}`;
-    await host.must(['bash', '-c', `sed 's/ --cap-add ${cap}\\b//' /usr/local/libexec/ssh-bastion/session >${script} && chmod 0755 ${script} && ! grep -q 'cap-add ${cap}\\b' ${script}`]);
-    await host.serveSessions(port, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage }, `without-${cap}`, [script, '%i']);
+    await host.must(['bash', '-c', `sed 's/"${cap}", //' /usr/local/libexec/ssh-bastion/session >${script} && chmod 0755 ${script} && ! grep -q '"${cap}"' ${script}`]);
+    await host.serveSessions(port, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage }, `without-${cap}`, ['/usr/local/libexec/ssh-bastion/with-settings', script, '%i']);
     expect(words((await probe(port)).stdout)).toEqual(works);
   });
 });
 
 describe('audit and host keys', () => {
   test('the journal has a start and an end line with the client address, the user and the container', async () => {
-    await host.ssh({ user: 'alice', key: keys.alice2, knownHosts, command: 'true' });
+    const result = await host.ssh({ user: 'alice', key: keys.alice2, knownHosts, command: 'echo "$SSH_CLIENT"' });
+    const clientPort = result.stdout.split(' ')[1];
+    // written once the container is removed, which may be after the client has gone
+    const endLine = new RegExp(`session end client=127\\.0\\.0\\.1:(${clientPort}) user=alice container=(ssh-bastion-\\S+) duration=\\d+s status=\\d+ \\(ended\\)`);
+    await waitFor(() => endLine.test(host.journal()), 15_000, 'end line');
     const journal = host.journal();
-    const end = [...journal.matchAll(/session end client=127\.0\.0\.1:(\d+) user=alice container=(ssh-bastion-\S+) duration=\d+s status=\d+ \(ended\)/g)].pop();
+    const end = endLine.exec(journal);
     expect(end).toBeDefined();
     const [, port, container] = end!;
     expect(journal).toContain(`session start client=127.0.0.1:${port} container=${container}`);
@@ -466,8 +454,6 @@ describe('audit and host keys', () => {
     ]);
     expect([a.status, b.status]).toEqual([0, 0]);
     expect(a.stdout).not.toBe(b.stdout);
-    const scanned = await host.run(['ssh-keyscan', '-T', '30', '-t', 'ed25519', '-p', String(SERVICE_PORT), '127.0.0.1']);
-    expect(scanned.stdout).toContain(hostPublicKey);
   });
 });
 

@@ -14,7 +14,8 @@
  *   key lookup service started from its unit's ExecStart, and the real setup sections run by the
  *   real run-sections;
  * - systemctl is an emulator (systemd is not PID 1 here): starting a socket unit serves it with
- *   `systemd-socket-activate --accept --inetd` running the unit's real ExecStart/ExecStopPost
+ *   `systemd-socket-activate` (with `--accept --inetd` for a per-connection unit) running the unit's
+ *   real ExecStart/ExecStopPost
  *   (parsed from the unit file, %i substituted as systemd would by unit-instance.py).
  *
  * `stop()` kills every process in the namespaces, which takes the mounts with them, and deletes
@@ -269,6 +270,7 @@ export class BastionTestHost {
       { mode: 0o755 },
     );
     fs.writeFileSync(path.join(hooks, 'ssh-bastion.socket'), this.socketHook('ssh-bastion.socket', 'ssh-bastion@.service', 'journal.log'), { mode: 0o755 });
+    fs.writeFileSync(path.join(hooks, 'ssh-bastion-front.socket'), this.socketHook('ssh-bastion-front.socket', 'ssh-bastion-front.service', 'journal.log'), { mode: 0o755 });
     fs.writeFileSync(
       path.join(hooks, 'ssh-bastion-health.socket'),
       this.socketHook('ssh-bastion-health.socket', 'ssh-bastion-health@.service', 'health.log'),
@@ -276,29 +278,44 @@ export class BastionTestHost {
     );
   }
 
-  /** A hook serving a socket unit: its port from the last ListenStream= of the unit and drop-ins. */
+  /**
+   * A hook serving a socket unit: its address from the last ListenStream= of the unit and drop-ins
+   * (a port on 127.0.0.1, or a path), per connection (Accept=yes) or by one service (Accept=no).
+   */
   private socketHook(socketUnit: string, serviceUnit: string, log: string): string {
+    const accept = serviceUnit.endsWith('@.service');
     return `#!/bin/bash
 set -euo pipefail
-port="$(cat /etc/systemd/system/${socketUnit} /etc/systemd/system/${socketUnit}.d/*.conf 2>/dev/null | sed -n 's/^ListenStream=\\(.\\+\\)$/\\1/p' | tail -n 1)"
-${this.serveCommand(serviceUnit, '"$port"', log, {})} &
+listen="$(cat /etc/systemd/system/${socketUnit} /etc/systemd/system/${socketUnit}.d/*.conf 2>/dev/null | sed -n 's/^ListenStream=\\(.\\+\\)$/\\1/p' | tail -n 1)"
+[[ "$listen" == /* ]] || listen="127.0.0.1:$listen"
+${accept ? this.serveCommand(serviceUnit, '"$listen"', log, {}) : this.serveOneCommand(serviceUnit, '"$listen"', log, {})} &
 echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
 `;
   }
 
   /**
-   * Shell command serving the per-connection template `serviceUnit` on 127.0.0.1:port with
-   * systemd-socket-activate, its ExecStart/ExecStopPost from the unit file.
+   * Shell command serving the per-connection template `serviceUnit` on `listen` (host:port or a
+   * path) with systemd-socket-activate, its ExecStart/ExecStopPost from the unit file.
    */
-  serveCommand(serviceUnit: string, port: string, log: string, env: Record<string, string>, execStart?: string[]): string {
+  serveCommand(serviceUnit: string, listen: string, log: string, env: Record<string, string>, execStart?: string[]): string {
     const text = fs.readFileSync(path.join(REPO_DIR, 'userdata/host/etc/systemd/system', serviceUnit), 'utf8');
     const start = JSON.stringify(execStart ?? commandLine(unitSettings(text, 'ExecStart')[0]));
     const stopPost = unitSettings(text, 'ExecStopPost').map((c) => JSON.stringify(commandLine(c)));
     const passed = ['PATH', 'HOME', 'DOCKER_HOST', ...Object.keys(this.moto?.awsEnv() ?? {}), ...Object.keys(env)];
     const envPrefix = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ');
-    return `${envPrefix} setsid systemd-socket-activate --accept --inetd -l 127.0.0.1:${port} ${passed.map((k) => `-E ${k}`).join(' ')} ` +
+    return `${envPrefix} setsid systemd-socket-activate --accept --inetd -l ${listen} ${passed.map((k) => `-E ${k}`).join(' ')} ` +
       `python3 ${HELPERS_DIR}/unit-instance.py ${this.dir}/${serviceUnit}.counter ${shellQuote(start)} ${stopPost.map(shellQuote).join(' ')} ` +
       `>>${this.dir}/${log} 2>&1 </dev/null`;
+  }
+
+  /** Shell command serving `serviceUnit` (Accept=no) with the socket on `listen` as its fd 3 (LISTEN_FDS). */
+  serveOneCommand(serviceUnit: string, listen: string, log: string, env: Record<string, string>): string {
+    const text = fs.readFileSync(path.join(REPO_DIR, 'userdata/host/etc/systemd/system', serviceUnit), 'utf8');
+    const start = commandLine(unitSettings(text, 'ExecStart')[0]);
+    const passed = ['PATH', 'HOME', 'DOCKER_HOST', ...Object.keys(env)];
+    const envPrefix = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ');
+    return `${envPrefix} setsid systemd-socket-activate -l ${listen} ${passed.map((k) => `-E ${k}`).join(' ')} ` +
+      `${start.map(shellQuote).join(' ')} >>${this.dir}/${log} 2>&1 </dev/null`;
   }
 
   /**
@@ -307,8 +324,11 @@ echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
    */
   async serveSessions(port: number, settings: Settings, name: string, execStart?: string[], env: Record<string, string> = {}): Promise<void> {
     const file = `/etc/ssh-bastion/${name}.env`;
-    this.writeSettings(file, settings);
-    await this.must(['bash', '-c', `${this.serveCommand('ssh-bastion@.service', String(port), 'journal.log', { ...env, BASTION_ENV_FILE: file }, execStart)} &`]);
+    const sessionSocket = `/run/ssh-bastion/session-${name}.sock`;
+    this.writeSettings(file, { ...settings, BASTION_SESSION_SOCKET: sessionSocket });
+    const withFile = { ...env, BASTION_ENV_FILE: file };
+    await this.must(['bash', '-c', `${this.serveCommand('ssh-bastion@.service', sessionSocket, 'journal.log', withFile, execStart)} &`]);
+    await this.must(['bash', '-c', `${this.serveOneCommand('ssh-bastion-front.service', `127.0.0.1:${port}`, 'journal.log', withFile)} &`]);
     await this.waitForPort(port);
   }
 

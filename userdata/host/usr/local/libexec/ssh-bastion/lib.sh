@@ -1,30 +1,31 @@
 # shellcheck shell=bash disable=SC2034
-# Shared by the ssh-bastion host scripts: settings, logging, fixed names.
+# Shared by the ssh-bastion host scripts: settings, logging, fixed names. The fixed names are
+# exported: the Python programs started through with-settings read them from their environment.
 
-readonly WORKER_IMAGE_TAG=ssh-bastion-worker:current
-readonly WORKER_RECIPE_DIR=/opt/ssh-bastion/worker
-readonly CONTAINER_NETWORK=ssh-bastion
-readonly CONTAINER_BRIDGE=ssh-bastion0
-readonly HOST_KEY_DIR=/etc/ssh-bastion/host-keys
-readonly HOST_KEY="$HOST_KEY_DIR/ssh_host_ed25519_key"
-readonly KEYS_SOCKET_DIR=/run/ssh-bastion/keys
-readonly KEYS_SOCKET="$KEYS_SOCKET_DIR/keys.sock"
+declare -rx WORKER_IMAGE_TAG=ssh-bastion-worker:current
+declare -rx WORKER_RECIPE_DIR=/opt/ssh-bastion/worker
+declare -rx CONTAINER_NETWORK=ssh-bastion
+declare -rx CONTAINER_BRIDGE=ssh-bastion0
+declare -rx HOST_KEY_DIR=/etc/ssh-bastion/host-keys
+declare -rx HOST_KEY="$HOST_KEY_DIR/ssh_host_ed25519_key"
+declare -rx KEYS_SOCKET_DIR=/run/ssh-bastion/keys
+declare -rx KEYS_SOCKET="$KEYS_SOCKET_DIR/keys.sock"
 # The key lookup service's socket for one session is <this>/<session>/keys.sock; only that
 # directory is mounted in the session's container, at KEYS_SOCKET_DIR. The main socket is the host's.
-readonly KEYS_SESSIONS_DIR="$KEYS_SOCKET_DIR/sessions"
-readonly METADATA_ADDRESS=169.254.169.254
-readonly LIBEXEC_DIR=/usr/local/libexec/ssh-bastion
+declare -rx KEYS_SESSIONS_DIR="$KEYS_SOCKET_DIR/sessions"
+declare -rx METADATA_ADDRESS=169.254.169.254
+declare -rx LIBEXEC_DIR=/usr/local/libexec/ssh-bastion
 # Per-session directories holding the socket through which a session's container receives its
 # connection; each is mounted read-only at CONTAINER_HANDOFF_DIR (the worker's receive-connection).
-readonly SESSIONS_DIR=/run/ssh-bastion/sessions
-readonly CONTAINER_HANDOFF_DIR=/run/ssh-bastion/session
-readonly HANDOFF_SOCKET_NAME=handoff.sock
-readonly HANDOFF_SECONDS=60
+declare -rx SESSIONS_DIR=/run/ssh-bastion/sessions
+declare -rx CONTAINER_HANDOFF_DIR=/run/ssh-bastion/session
+declare -rx HANDOFF_SOCKET_NAME=handoff.sock
+declare -rx HANDOFF_SECONDS=60
 # From the hand-off until the container's sshd opens the host key (the entrypoint runs first).
-readonly HOST_KEY_SECONDS=180
+declare -rx HOST_KEY_SECONDS=180
 # The systemd slice of every session container (docker --cgroup-parent); its memory ceiling is set
 # by setup-units from the instance's memory.
-readonly SESSIONS_SLICE=ssh_bastion_sessions.slice
+declare -rx SESSIONS_SLICE=ssh_bastion_sessions.slice
 
 log() {
   printf 'ssh-bastion: %s: %s\n' "${0##*/}" "$*" >&2
@@ -49,7 +50,27 @@ load_settings() {
   : "${BASTION_CONTAINER_MEMORY_MB:=512}" "${BASTION_CONTAINER_PIDS:=256}" "${BASTION_CONTAINER_CPUS:=1}"
   : "${BASTION_SESSION_DISK_MB:=256}" "${BASTION_HOST_MEMORY_RESERVE_MB:=}"
   : "${BASTION_MAX_CONNECTIONS_PER_SOURCE:=10}" "${BASTION_TUNNEL_ONLY:=false}" "${BASTION_ALLOW_AGENT_FORWARDING:=false}"
-  : "${BASTION_HOSTNAME_PREFIX:=bastion}"
+  : "${BASTION_HOSTNAME_PREFIX:=bastion}" "${BASTION_LOGIN_GRACE_SECONDS:=20}" "${BASTION_NEW_CONNECTIONS_PER_MINUTE:=30}"
+  # The socket on which the front hands connections on (ssh-bastion.socket); not a user setting.
+  : "${BASTION_SESSION_SOCKET:=/run/ssh-bastion/session.sock}"
+}
+
+# What one session is budgeted on average when the host's session cap is derived from its memory:
+# an idle session with a shell takes about 7 MiB (docs/benchmarks.md), a busy one more.
+declare -rx SESSION_BUDGET_MB=16
+
+# Sets total_mb (the instance's memory), reserve_mb (kept for the host: BASTION_HOST_MEMORY_RESERVE_MB,
+# or a fifth of the memory, at least 512), sessions_mb (what all sessions share, the slice's
+# MemoryMax) and exports the host's caps derived from them: BASTION_MAX_SESSIONS (one per
+# SESSION_BUDGET_MB of the sessions' memory, at least 1) and BASTION_MAX_WAITING (connections
+# waiting for their identification line, a few KiB each: one per MiB of memory).
+derive_limits() {
+  total_mb=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 1024))
+  reserve_mb="${BASTION_HOST_MEMORY_RESERVE_MB:-$((total_mb / 5 > 512 ? total_mb / 5 : 512))}"
+  sessions_mb=$((total_mb - reserve_mb))
+  BASTION_MAX_SESSIONS=$((sessions_mb / SESSION_BUDGET_MB > 1 ? sessions_mb / SESSION_BUDGET_MB : 1))
+  BASTION_MAX_WAITING=$((total_mb > 64 ? total_mb : 64))
+  export BASTION_MAX_SESSIONS BASTION_MAX_WAITING
 }
 
 # Asks the key lookup service one question (USERS, KEYS <user> <id>); python3 is on every AL2023 host.
@@ -74,4 +95,4 @@ EOF
 new_container_name() {
   printf 'ssh-bastion-%s\n' "$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 }
-readonly UNIT_LABEL=ssh-bastion.unit
+declare -rx UNIT_LABEL=ssh-bastion.unit
