@@ -75,6 +75,9 @@ export interface BastionConfig {
   readonly containerPidsLimit: number;
   readonly containerCpus: number;
   readonly maxConnectionsPerSource: number;
+  readonly newConnectionsPerMinute: number;
+  readonly loginGraceSeconds: number;
+  readonly readySessions: number;
   readonly tunnelOnly: Switch;
   readonly allowAgentForwarding: Switch;
   readonly workerBaseImage: string;
@@ -153,6 +156,9 @@ export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
     containerPidsLimit: props.containerPidsLimit ?? 256,
     containerCpus: props.containerCpus ?? 1,
     maxConnectionsPerSource: props.maxConnectionsPerSource ?? 10,
+    newConnectionsPerMinute: props.newConnectionsPerMinute ?? 30,
+    loginGraceSeconds: props.loginGraceSeconds ?? 20,
+    readySessions: props.readySessions ?? 2,
     tunnelOnly: props.tunnelOnly ?? false,
     allowAgentForwarding: props.allowAgentForwarding ?? false,
     workerBaseImage: props.workerBaseImage ?? 'public.ecr.aws/docker/library/ubuntu:24.04',

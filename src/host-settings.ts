@@ -37,6 +37,12 @@ export interface HostSettings {
   readonly containerCpus: string;
   /** BASTION_MAX_CONNECTIONS_PER_SOURCE: concurrent connections one client address may hold */
   readonly maxConnectionsPerSource: string;
+  /** BASTION_NEW_CONNECTIONS_PER_MINUTE: new connections one client address (IPv6: /64) may open per minute */
+  readonly newConnectionsPerMinute: string;
+  /** BASTION_LOGIN_GRACE_SECONDS: time to send the SSH identification line, then to log in */
+  readonly loginGraceSeconds: string;
+  /** BASTION_READY_SESSIONS: session containers kept started and waiting for a connection */
+  readonly readySessions: string;
   /** BASTION_TUNNEL_ONLY: "true" = port forwarding only, no shell */
   readonly tunnelOnly: string;
   /** BASTION_ALLOW_AGENT_FORWARDING: "true" = ssh -A gets an agent in the session (not with tunnel-only) */
@@ -69,6 +75,9 @@ export const HOST_SETTING_VARIABLES: { readonly [K in keyof HostSettings]: strin
   containerPidsLimit: 'BASTION_CONTAINER_PIDS',
   containerCpus: 'BASTION_CONTAINER_CPUS',
   maxConnectionsPerSource: 'BASTION_MAX_CONNECTIONS_PER_SOURCE',
+  newConnectionsPerMinute: 'BASTION_NEW_CONNECTIONS_PER_MINUTE',
+  loginGraceSeconds: 'BASTION_LOGIN_GRACE_SECONDS',
+  readySessions: 'BASTION_READY_SESSIONS',
   tunnelOnly: 'BASTION_TUNNEL_ONLY',
   allowAgentForwarding: 'BASTION_ALLOW_AGENT_FORWARDING',
   hostnamePrefix: 'BASTION_HOSTNAME_PREFIX',

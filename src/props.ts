@@ -287,6 +287,29 @@ export interface SshBastionServiceProps {
   readonly maxConnectionsPerSource?: number;
 
   /**
+   * New connections one client address (IPv6: its /64) may open per minute on one host, that many
+   * at once at most; beyond it connections are closed at once, without a container.
+   * @default 30
+   */
+  readonly newConnectionsPerMinute?: number;
+
+  /**
+   * Seconds a client has to send its SSH identification line, and then again to log in (sshd's
+   * LoginGraceTime). A connection costs a container only once it has sent that line; a silent
+   * one is closed after this.
+   * @default 20
+   */
+  readonly loginGraceSeconds?: number;
+
+  /**
+   * Session containers each host keeps started and waiting, so that a login does not wait for a
+   * container to start. Each is given one connection only and holds nothing of a session until
+   * then (about 7 MiB each). 0 = every connection starts its own.
+   * @default 2
+   */
+  readonly readySessions?: number;
+
+  /**
    * Allows port forwarding only: no shell, no command, no TTY.
    * @default false
    */

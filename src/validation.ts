@@ -365,6 +365,9 @@ const DEFINITIONS: RuleDefinition[] = [
     check: (value: number) => typeof value === 'number' && value >= 0.01,
   },
   integerRule('maxConnectionsPerSource', 1, undefined, 'must be a whole number of at least 1'),
+  integerRule('newConnectionsPerMinute', 1, 10000, 'must be a whole number from 1 to 10000'),
+  integerRule('loginGraceSeconds', 5, 600, 'must be a whole number of seconds from 5 to 600'),
+  integerRule('readySessions', 0, 64, 'must be a whole number from 0 to 64'),
   {
     prop: 'workerBaseImage',
     condition: matches(DOCKER_REFERENCE, v('workerBaseImage')),

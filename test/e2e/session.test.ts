@@ -134,16 +134,17 @@ describe('boot', () => {
   test('run-sections set the host up and opened the health-check port', async () => {
     expect(await host.portOpen(HEALTH_PORT)).toBe(true);
     expect(host.readFile('/etc/systemd/system/ssh-bastion-front.socket.d/50-settings.conf')).toContain(`ListenStream=${SERVICE_PORT}`);
-    expect(host.readFile('/etc/systemd/system/ssh-bastion.socket.d/50-settings.conf')).toContain('MaxConnectionsPerSource=10');
+    // the unix socket's backstop: the host's derived session cap and a margin
+    expect(host.readFile('/etc/systemd/system/ssh-bastion.socket.d/50-settings.conf')).toMatch(/^MaxConnections=[1-9]\d*$/m);
     expect(host.readFile('/etc/systemd/system/ssh-bastion@.service.d/50-settings.conf')).toContain('RuntimeMaxSec=43200');
     expect(host.readFile('/etc/ssh/sshd_config.d/01-ssh-bastion-admin-port.conf')).toMatch(/^Port 2222$/m);
     log(`boot (run-sections, image build included): ${bootMs} ms`);
   });
 
   test('the units with the drop-ins setup-units wrote pass systemd-analyze verify', async () => {
-    // systemd-socket-activate has no RuntimeMaxSec or MaxConnectionsPerSource: the rendered
-    // values are checked here, the session limit is also enforced by the session script.
-    const result = await host.run(['systemd-analyze', 'verify', '/etc/systemd/system/ssh-bastion.socket', '/etc/systemd/system/ssh-bastion@.service']);
+    // systemd-socket-activate has no RuntimeMaxSec or MaxConnections: the rendered values are
+    // checked here, the session limit is also enforced by the session program.
+    const result = await host.run(['systemd-analyze', 'verify', ...['ssh-bastion-front.socket', 'ssh-bastion-front.service', 'ssh-bastion.socket', 'ssh-bastion@.service'].map((u) => `/etc/systemd/system/${u}`)]);
     expect(`${result.stdout}${result.stderr}`).toBe('');
     expect(result.status).toBe(0);
   });
@@ -239,18 +240,18 @@ describe('one throw-away container per connection', () => {
     await waitFor(async () => (await host.sessionContainers()).length === 0, 15_000, 'containers removed');
   });
 
-  test('when docker cannot start the container, the client is disconnected at once and the end line says why', async () => {
-    // docker refuses a memory limit under 6 MB: the container never starts
-    await host.serveSessions(2210, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_CONTAINER_MEMORY_MB: '1' }, 'no-container');
+  test('when docker cannot start the container, the client is disconnected at once and the journal says why', async () => {
+    // docker refuses a memory limit under 6 MB: the container never starts (no ready containers:
+    // each connection starts its own)
+    await host.serveSessions(2210, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_CONTAINER_MEMORY_MB: '1', BASTION_READY_SESSIONS: '0' }, 'no-container');
     const result = await host.ssh({ user: 'alice', key: keys.alice1, port: 2210, command: 'true' });
     expect(result.status).toBe(255);
     expect(result.ms).toBeLessThan(30_000);
-    const endLine = /session end client=127\.0\.0\.1:\d+ user=- container=(ssh-bastion-\S+) duration=\d+s status=\d+ \(the container did not start\)/;
-    await waitFor(() => endLine.test(host.journal()), 15_000, 'end line');
-    const container = endLine.exec(host.journal())![1];
-    // neither a hand-off process nor the session's directory is left behind
-    expect(await host.must(['ps', '-e', '-o', 'args='])).not.toContain(`/sessions/${container}/`);
-    expect((await host.run(['test', '-e', `/run/ssh-bastion/sessions/${container}`])).status).toBe(1);
+    await waitFor(() => /refused 1 connections from 1 sources in 10s: 1 no container \(docker run failed \(125\): .*[Mm]emory/.test(host.journal()), 15_000, 'summary line');
+    // no session began, and no directory of the container is left behind
+    const dirs = await host.must(['bash', '-c', 'ls /run/ssh-bastion/sessions /run/ssh-bastion/keys/sessions']);
+    const containers = await host.allSessionContainers();
+    for (const name of dirs.split(/\s+/).filter((d) => d.startsWith('ssh-bastion-'))) expect(containers).toContain(name);
   });
 
   test('a session stopped from outside (as systemd stops the unit) ends cleanly and its container is removed', async () => {
@@ -258,8 +259,8 @@ describe('one throw-away container per connection', () => {
     const session = host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'sleep 30; echo survived' });
     await waitFor(async () => (await host.sessionContainers()).length === 1, 20_000, 'session container');
     const [name] = await host.sessionContainers();
-    // the container's name is random; its label names the unit instance, <n>-<local>-<client>
-    const instance = (await host.docker('inspect', '-f', '{{index .Config.Labels "ssh-bastion.unit"}}', name)).trim();
+    // the container's name is random; the session program records it under its unit instance
+    const instance = path.basename((await host.must(['bash', '-c', `grep -lx ${name} /run/ssh-bastion/units/*`])).trim());
     const number = /^(\d+)-/.exec(instance)![1];
     await waitFor(() => host.journal().includes(`${name}: Accepted publickey for alice`), 20_000, 'login');
     await host.stopUnitInstance(number);
@@ -403,7 +404,7 @@ describe('capabilities', () => {
     ['SETPCAP', 2308, []],
   ] as const)('without %s less works', async (cap, port, works) => {
     const script = `/usr/local/libexec/ssh-bastion/session-without-${cap}`;
-    await host.must(['bash', '-c', `sed 's/"${cap}", //' /usr/local/libexec/ssh-bastion/session >${script} && chmod 0755 ${script} && ! grep -q '"${cap}"' ${script}`]);
+    await host.must(['bash', '-c', `sed 's/"--cap-add", "${cap}", \\?//' /usr/local/libexec/ssh-bastion/session >${script} && chmod 0755 ${script} && ! grep -q '"${cap}"' ${script}`]);
     await host.serveSessions(port, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage }, `without-${cap}`, ['/usr/local/libexec/ssh-bastion/with-settings', script, '%i']);
     expect(words((await probe(port)).stdout)).toEqual(works);
   });

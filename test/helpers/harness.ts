@@ -271,6 +271,15 @@ export class BastionTestHost {
     );
     fs.writeFileSync(path.join(hooks, 'ssh-bastion.socket'), this.socketHook('ssh-bastion.socket', 'ssh-bastion@.service', 'journal.log'), { mode: 0o755 });
     fs.writeFileSync(path.join(hooks, 'ssh-bastion-front.socket'), this.socketHook('ssh-bastion-front.socket', 'ssh-bastion-front.service', 'journal.log'), { mode: 0o755 });
+    // systemd-socket-activate starts the front at the first connection: starting the service is
+    // one connection that the front closes at once (not an SSH client).
+    fs.writeFileSync(
+      path.join(hooks, 'ssh-bastion-front.service'),
+      `#!/bin/bash\nset -euo pipefail\n` +
+        `port="$(cat /etc/systemd/system/ssh-bastion-front.socket.d/*.conf | sed -n 's/^ListenStream=\\([0-9]\\+\\)$/\\1/p' | tail -n 1)"\n` +
+        `for _ in {1..50}; do (exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'start\\n' >&3) 2>/dev/null && exit 0; sleep 0.1; done\nexit 1\n`,
+      { mode: 0o755 },
+    );
     fs.writeFileSync(
       path.join(hooks, 'ssh-bastion-health.socket'),
       this.socketHook('ssh-bastion-health.socket', 'ssh-bastion-health@.service', 'health.log'),
@@ -402,8 +411,24 @@ echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
     return this.run(args, { timeoutMs: options.timeoutMs ?? 60_000 });
   }
 
-  /** Session containers that exist right now (running or not). */
+  /** Session containers that exist right now (running or not): those a session has taken. */
   async sessionContainers(): Promise<string[]> {
+    const taken = new Set((await this.must(['bash', '-c', 'cat /run/ssh-bastion/units/* 2>/dev/null || true'])).split('\n').filter(Boolean));
+    return (await this.allSessionContainers()).filter((name) => taken.has(name));
+  }
+
+  /**
+   * Containers kept ready by a front (by default the host's own; serveSessions(..., name) serves
+   * one whose session socket is /run/ssh-bastion/session-<name>.sock), not taken by a session yet.
+   */
+  async readyContainers(sessionSocket = '/run/ssh-bastion/session.sock'): Promise<string[]> {
+    const taken = new Set(await this.sessionContainers());
+    const ofFront = (await this.docker('ps', '-a', '--filter', `label=ssh-bastion.session=${sessionSocket}`, '--format', '{{.Names}}')).split('\n');
+    return ofFront.filter((name) => name !== '' && !taken.has(name));
+  }
+
+  /** Every container of the bastion: ready or in a session. */
+  async allSessionContainers(): Promise<string[]> {
     return (await this.docker('ps', '-a', '--filter', 'name=ssh-bastion-', '--format', '{{.Names}}')).split('\n').filter(Boolean);
   }
 

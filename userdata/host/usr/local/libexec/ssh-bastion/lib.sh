@@ -51,6 +51,7 @@ load_settings() {
   : "${BASTION_SESSION_DISK_MB:=256}" "${BASTION_HOST_MEMORY_RESERVE_MB:=}"
   : "${BASTION_MAX_CONNECTIONS_PER_SOURCE:=10}" "${BASTION_TUNNEL_ONLY:=false}" "${BASTION_ALLOW_AGENT_FORWARDING:=false}"
   : "${BASTION_HOSTNAME_PREFIX:=bastion}" "${BASTION_LOGIN_GRACE_SECONDS:=20}" "${BASTION_NEW_CONNECTIONS_PER_MINUTE:=30}"
+  : "${BASTION_READY_SESSIONS:=2}"
   # The socket on which the front hands connections on (ssh-bastion.socket); not a user setting.
   : "${BASTION_SESSION_SOCKET:=/run/ssh-bastion/session.sock}"
 }
@@ -89,10 +90,8 @@ while True:
 EOF
 }
 
-# A new session container's name: random, so that docker's DNS, which every session can ask,
-# tells nothing about other sessions (the unit instance holds the client's address). The session
-# wrapper's start line maps it to the client; the container's label ssh-bastion.unit to the unit.
-new_container_name() {
-  printf 'ssh-bastion-%s\n' "$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
-}
-declare -rx UNIT_LABEL=ssh-bastion.unit
+# Every session container carries this label (its name is random: docker's DNS, which every
+# session can ask, tells nothing about other sessions). The session program's start line maps the
+# name to the client; SESSION_UNITS_DIR/<unit instance> holds the name of that unit's container.
+declare -rx SESSION_LABEL=ssh-bastion.session
+declare -rx SESSION_UNITS_DIR=/run/ssh-bastion/units
