@@ -1,14 +1,14 @@
-// handoff serves the private host key to the session's sshd once, through a FIFO beside its
-// socket, unlinked before the key is written: run for real (python3 handoff, a python3 stand-in
-// for the container that receives the connection and then reads the FIFO as sshd does).
-import { ChildProcess, spawn } from 'child_process';
+// session serves the private host key to the session's sshd once, through a FIFO in the session's
+// directory, unlinked before the key is written (serve_key, from follow). Run for real: the host's
+// session program, the worker's receive-connection, and in place of sshd a Python stand-in that
+// reads the FIFO as sshd reads a HostKey (see session-standalone.ts for what stands in for docker
+// and the front).
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
-import { HOST_DIR, temporaryDir, writeFile } from './userdata-tree';
+import { KEY_TEXT, readAll, runSession } from './session-standalone';
+import { WORKER_DIR, temporaryDir } from './userdata-tree';
 
-const HANDOFF = path.join(HOST_DIR, 'usr/local/libexec/ssh-bastion/handoff');
-const KEY_TEXT = '-----BEGIN OPENSSH PRIVATE KEY-----\nnot a real key, only its bytes matter here\n-----END OPENSSH PRIVATE KEY-----\n';
+const RECEIVER = ['perl', path.join(WORKER_DIR, 'receive-connection')];
 
 let scratch: ReturnType<typeof temporaryDir>;
 beforeEach(() => {
@@ -16,74 +16,68 @@ beforeEach(() => {
 });
 afterEach(() => scratch.remove());
 
-/** Exit status and output; not 'close', which also waits for the log pipe that handoff passed on. */
-function exited(child: ChildProcess): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d) => (stdout += d));
-  child.stderr?.on('data', (d) => (stderr += d));
-  const ended = (stream: NodeJS.ReadableStream | null) => new Promise<void>((resolve) => (stream ? stream.on('end', resolve) : resolve()));
-  const status = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  return Promise.all([status, ended(child.stdout), ended(child.stderr)]).then(([code]) => ({ status: code, stdout, stderr }));
-}
-
-/** Starts handoff with a key file; resolves once it listens. fd 4 is closed at once (docker run returned). */
-async function startHandoff(seconds: string) {
-  const socketPath = path.join(scratch.dir, 'handoff.sock');
-  const key = path.join(scratch.dir, 'host_key');
-  writeFile(key, KEY_TEXT, 0o600);
-  const child = spawn('python3', [HANDOFF, socketPath, seconds, key], { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
-  const done = exited(child);
-  await new Promise<void>((resolve) => (child.stdio[3] as net.Socket).once('data', () => resolve()));
-  (child.stdio[4] as net.Socket).end();
-  return { socketPath, fifo: path.join(scratch.dir, 'ssh_host_ed25519_key'), done };
-}
-
-// The container's side: takes the two descriptors, then reads the key as sshd reads a HostKey
-// (open, read to the end), then looks at the path again as sshd does for the public key.
-const CONTAINER = `import json, os, socket, stat, sys
-sock_path, fifo = sys.argv[1], sys.argv[2]
-report = {"fifo_before": stat.S_ISFIFO(os.stat(fifo).st_mode), "mode": oct(os.stat(fifo).st_mode & 0o777)}
-s = socket.socket(socket.AF_UNIX)
-s.connect(sock_path)
-_, fds, _, _ = socket.recv_fds(s, 16, 2)
-report["descriptors"] = len(fds)
+// sshd's part: opens the key where the container sees it (the session directory's FIFO) and
+// reads it to its end; looks whether the name is still there once the first byte came, and tries
+// the path again as sshd does for the public key. Reports on the connection (its stdout).
+const READER = String.raw`import json, os, stat, sys
+fifo = os.path.join(os.environ["FAKE_HANDOFF_DIR"], "ssh_host_ed25519_key")
+mode = os.stat(fifo).st_mode
+report = {"fifo": stat.S_ISFIFO(mode), "mode": oct(mode & 0o777)}
 fd = os.open(fifo, os.O_RDONLY)
-data = b""
+data = os.read(fd, 1)
+report["name_at_first_byte"] = "present" if os.path.lexists(fifo) else "gone"
 while True:
     chunk = os.read(fd, 4096)
     if not chunk:
         break
     data += chunk
+os.close(fd)
 report["key"] = data.decode()
 try:
     os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
     report["second_open"] = "opened"
 except FileNotFoundError:
     report["second_open"] = "ENOENT"
-print(json.dumps(report))
+sys.stdout.write(json.dumps(report) + "\n")
 `;
 
-test('the key goes through the FIFO once; its name is gone before the reader sees the end of the key', async () => {
-  const { socketPath, fifo, done } = await startHandoff('20');
-  const container = exited(spawn('python3', ['-c', CONTAINER, socketPath, fifo], { stdio: ['ignore', 'pipe', 'pipe'] }));
-  const [handoff, reader] = await Promise.all([done, container]);
-  expect(reader.stderr).toBe('');
-  expect(JSON.parse(reader.stdout)).toEqual({ fifo_before: true, mode: '0o600', descriptors: 2, key: KEY_TEXT, second_open: 'ENOENT' });
-  expect(handoff).toEqual({ status: 0, stdout: '', stderr: '' });
-  expect(fs.existsSync(fifo)).toBe(false);
-});
+test('the key goes through the FIFO once; its name is gone before the reader has the first byte of the key', async () => {
+  // A key larger than a pipe holds (64 KiB): session's write cannot be over when the first byte
+  // arrives, so the name's state then says whether it was unlinked before the write, not after.
+  const key = KEY_TEXT.replace('only its bytes matter here\n', 'only its bytes matter here\n'.repeat(8192));
+  const { client, ended } = await runSession(scratch.dir, { receiver: RECEIVER, command: ['python3', '-c', READER], hostKey: key });
+  const [reply, end] = await Promise.all([readAll(client, 20_000), ended]);
+  expect(reply.closed).toBe(true);
+  const { key: read, ...report } = JSON.parse(reply.data);
+  expect(report).toEqual({ fifo: true, mode: '0o600', name_at_first_byte: 'gone', second_open: 'ENOENT' });
+  expect(read.length).toBe(key.length);
+  expect(read === key).toBe(true); // (not toEqual: no diff of 200 KiB)
+  expect(end.containerOutput).toBe('');
+  expect(end.log).toMatch(/ status=0 \(ended\)\n$/);
+  expect(end.status).toBe(0);
+}, 30_000);
 
-test('handoff exits 4 and removes the FIFO when nothing reads the key in time', async () => {
-  const { socketPath, fifo, done } = await startHandoff('0.5');
-  // takes the connection, never opens the FIFO
-  const taker = spawn('python3', ['-c', 'import socket, sys, time\ns = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); socket.recv_fds(s, 16, 2); time.sleep(30)', socketPath], { stdio: 'ignore' });
-  try {
-    const handoff = await done;
-    expect(handoff.status).toBe(4);
-    expect(handoff.stderr).toBe('ssh-bastion: handoff: sshd did not read the host key within 0.5s\n');
-    expect(fs.existsSync(fifo)).toBe(false);
-  } finally {
-    taker.kill();
-  }
-});
+test('the session ends with status 4 and takes the container with it when sshd does not open the key in time', async () => {
+  // takes the connection (and the log pipe), never opens the FIFO
+  const { client, clientPort, ended } = await runSession(scratch.dir, { receiver: RECEIVER, command: ['sleep', '30'], hostKeySeconds: 1 });
+  const [reply, end] = await Promise.all([readAll(client, 20_000), ended]);
+  const c = end.container;
+  expect(end.log).toMatch(new RegExp(`\nssh-bastion: session: session end client=127\\.0\\.0\\.1:${clientPort} user=- container=${c} duration=\\d+s status=4 \\(sshd did not read the host key within 1s\\)\n$`));
+  expect(reply).toMatchObject({ closed: true, data: '' });
+  expect(reply.ms).toBeGreaterThanOrEqual(1000);
+  expect(reply.ms).toBeLessThan(10_000);
+  // removed, not waited for: docker rm -f, which ended the sleeping "sshd" and with it the connection
+  expect(end.dockerCalls.map((call) => call.slice(0, 2))).toEqual([['run', '--detach'], ['rm', '-f']]);
+  expect(end.keys).toEqual([`OPEN ${c}`, `CLOSE ${c}`]);
+  expect(fs.existsSync(end.sessionDir)).toBe(false);
+  expect(end.status).toBe(0);
+}, 30_000);
+
+test('a container that is gone before its sshd opened the key (a client that closed at once) ends its session at once, not after the key\'s time', async () => {
+  const { client, ended } = await runSession(scratch.dir, { receiver: RECEIVER, command: ['true'], hostKeySeconds: 60 });
+  const [reply, end] = await Promise.all([readAll(client, 20_000), ended]);
+  expect(reply.closed).toBe(true);
+  expect(reply.ms).toBeLessThan(10_000);
+  expect(end.log).toMatch(/ user=- container=ssh-bastion-[0-9a-f]{24} duration=\d+s status=0 \(ended\)\n$/);
+  expect(fs.existsSync(end.sessionDir)).toBe(false);
+}, 30_000);

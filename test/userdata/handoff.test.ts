@@ -1,17 +1,19 @@
 // The hand-off of a connection from the host to a session container, run for real on loopback
-// without docker: the host's handoff (python3) holds an accepted TCP connection as its stdin, the
-// worker's receive-connection (perl) connects to its socket, receives the connection and the log
-// pipe, and execs a command in place of sshd. docker only adds the bind mount of the directory.
-// receive-connection calls recvmsg(2) by its number with hand-packed structures, so it also runs
-// as arm64 (Graviton) code: the arm64 Debian Perl under qemu-user.
-import { ChildProcess, spawn, spawnSync } from 'child_process';
+// without docker: the host's session program (python3, with its settings from with-settings)
+// receives an accepted TCP connection from a stand-in for the front, listens in its session
+// directory and starts the "container" through a docker stand-in, which runs the worker's
+// receive-connection (perl) on that directory; receive-connection connects, receives the
+// connection and the log pipe, and execs a command in place of sshd. Real docker only adds the
+// bind mount of the directory (the e2e suite runs session with it; see session-standalone.ts).
+// receive-connection calls recvmsg(2) by its number with hand-packed structures (recv_fds), so it
+// also runs as arm64 (Graviton) code: the arm64 Debian Perl under qemu-user.
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
 import { QEMU_AARCH64, arm64Root } from '../helpers/arm64-root';
-import { HOST_DIR, WORKER_DIR, temporaryDir, writeFile } from './userdata-tree';
+import { INSTANCE, readAll, runSession } from './session-standalone';
+import { WORKER_DIR, temporaryDir } from './userdata-tree';
 
-const HANDOFF = path.join(HOST_DIR, 'usr/local/libexec/ssh-bastion/handoff');
 const RECEIVE = path.join(WORKER_DIR, 'receive-connection');
 
 let scratch: ReturnType<typeof temporaryDir>;
@@ -19,68 +21,6 @@ beforeEach(() => {
   scratch = temporaryDir('handoff-');
 });
 afterEach(() => scratch.remove());
-
-interface Exit {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function exited(child: ChildProcess): Promise<Exit> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d) => (stdout += d));
-  child.stderr?.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
-}
-
-/**
- * Accepts one TCP connection on loopback and runs handoff with it as stdin, as systemd runs the
- * session (this process keeps no copy, as systemd keeps none); returns the client's end, handoff's
- * exit and what arrives on the log pipe until every holder of its write end has closed it.
- */
-async function acceptedBy(
-  socketPath: string,
-  seconds: string,
-): Promise<{ client: net.Socket; handoff: Promise<Exit>; log: Promise<string>; listening: Promise<string>; containerStarted: () => void }> {
-  const server = net.createServer({ pauseOnConnect: true });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  const connection = await accepted;
-  server.close();
-  // fd 3: the write end of sshd's log, which the session wrapper reads (here: this process); its
-  // first line is handoff's word that it listens, on which the wrapper starts the container;
-  // fd 4: closed by the wrapper once docker run has returned (here: containerStarted())
-  const child = spawn('python3', [HANDOFF, socketPath, seconds], { stdio: [connection, 'pipe', 'pipe', 'pipe', 'pipe'] });
-  const handoff = exited(child);
-  let logText = '';
-  const logStream = child.stdio[3] as net.Socket;
-  let saidListening: (line: string) => void = () => undefined;
-  const listening = new Promise<string>((resolve) => (saidListening = resolve));
-  logStream.on('data', (d) => {
-    logText += d;
-    if (logText.includes('\n')) saidListening(logText.slice(0, logText.indexOf('\n') + 1));
-  });
-  logStream.on('close', () => saidListening(logText));
-  const log = new Promise<string>((resolve) => logStream.on('close', () => resolve(logText)));
-  connection.destroy();
-  const started = child.stdio[4] as net.Socket;
-  return { client, handoff, log, listening, containerStarted: () => started.end() };
-}
-
-/** Everything the client reads until the connection closes, and whether it closed. */
-function readAll(client: net.Socket, timeoutMs: number): Promise<{ data: string; closed: boolean }> {
-  let data = '';
-  client.on('data', (d) => (data += d));
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve({ data, closed: false }), timeoutMs);
-    client.on('close', () => {
-      clearTimeout(timer);
-      resolve({ data, closed: true });
-    });
-  });
-}
 
 /** How to run receive-connection: this machine's Perl, or arm64 Perl under qemu-user. */
 const RECEIVERS: [string, () => string[]][] = [
@@ -96,33 +36,70 @@ beforeAll(() => {
   arm64Root();
 }, 600_000);
 
-test.each(RECEIVERS)('%s: the command runs on the connection itself, its stderr reaches handoff, and the connection closes when it exits', async (_arch, receiver) => {
-  const socketPath = path.join(scratch.dir, 'handoff.sock');
-  // (the container connects before docker run has returned, as it usually does: fd 4 stays open)
-  const { client, handoff, log, listening } = await acceptedBy(socketPath, '20');
-  // the wrapper starts the container once handoff says it listens
-  expect(await listening).toBe('listening\n');
-  expect(fs.statSync(socketPath).isSocket()).toBe(true);
-  // fd 0 and 1 of the command are the TCP socket itself (no pipe in between); it echoes one line.
-  // (A script outside the arm64 root: it runs natively once exec'd, whatever ran the receiver.)
-  const command = path.join(scratch.dir, 'command');
-  writeFile(command, '#!/bin/bash\nread -r line; echo "got $line"; readlink /proc/$$/fd/0 /proc/$$/fd/1; echo "log line of $line" >&2\n', 0o755);
-  const [program, ...args] = receiver();
-  const received = exited(spawn(program, [...args, socketPath, command], { stdio: ['ignore', 'pipe', 'pipe'] }));
-  client.write('ping\n');
-  const reply = await readAll(client, 30_000);
-  const [result, done, logText] = await Promise.all([received, handoff, log]);
+// In place of sshd (this machine's Python: once exec'd it runs natively, whatever ran the
+// receiver): answers one line on fds 0/1, says what fds 0, 1 and 2 are and whose connection fd 0
+// is; then lets go of the connection and, once the test saw the client's end (argv[1] exists),
+// writes sshd-like lines to fd 2 (the log) and exits.
+const COMMAND = String.raw`import os, socket, sys, time
+line = sys.stdin.readline().strip()
+connection = socket.socket(fileno=os.dup(0))
+peer_port = connection.getpeername()[1]
+connection.close()
+fds = " ".join(os.readlink(f"/proc/self/fd/{n}") for n in (0, 1, 2))
+sys.stdout.write(f"got {line}\n{fds} {peer_port}\n")
+sys.stdout.flush()
+null = os.open(os.devnull, os.O_RDWR)
+os.dup2(null, 0)
+os.dup2(null, 1)
+deadline = time.monotonic() + 20
+while not os.path.exists(sys.argv[1]) and time.monotonic() < deadline:
+    time.sleep(0.05)
+sys.stderr.write(f"Accepted publickey for alice from 127.0.0.1 port 50000 ssh2\nlog line of {line}\n")
+`;
 
-  // handoff is gone before the session is over: it only passed the two descriptors on
-  expect(done).toEqual({ status: 0, stdout: '', stderr: '' });
-  expect(result).toEqual({ status: 0, stdout: '', stderr: '' });
+test.each(RECEIVERS)('%s: session hands over the connection and the log pipe; the command runs on the client connection itself, its stderr reaches session\'s log, and nobody else keeps the connection', async (_arch, receiver) => {
+  const release = path.join(scratch.dir, 'release');
+  const { client, clientPort, ended } = await runSession(scratch.dir, { receiver: receiver(), command: ['python3', '-c', COMMAND, release] });
+  client.write('ping\n');
+  // the command let go of fds 0 and 1: the client sees the end while session and the command still run
+  const reply = await readAll(client, 20_000);
+  fs.writeFileSync(release, '');
+  const end = await ended;
+
   expect(reply.closed).toBe(true);
-  const [got, fd0, fd1] = reply.data.trim().split('\n');
+  const [got, fds] = reply.data.trim().split('\n');
   expect(got).toBe('got ping');
+  // fds 0 and 1: the client's TCP connection itself (no pipe in between); fd 2: the log pipe
+  const [fd0, fd1, fd2, peerPort] = fds.split(' ');
   expect(fd0).toMatch(/^socket:\[\d+\]$/);
   expect(fd1).toBe(fd0);
-  expect(logText).toBe('listening\nlog line of ping\n');
-  expect(fs.existsSync(socketPath)).toBe(false);
+  expect(fd2).toMatch(/^pipe:\[\d+\]$/);
+  expect(Number(peerPort)).toBe(clientPort);
+
+  const c = end.container;
+  expect(c).toMatch(/^ssh-bastion-[0-9a-f]{24}$/);
+  const lines = end.log.trimEnd().split('\n');
+  expect(lines.slice(0, 3)).toEqual([
+    `ssh-bastion: session: session start client=127.0.0.1:${clientPort} container=${c}`,
+    `ssh-bastion: ${c}: Accepted publickey for alice from 127.0.0.1 port 50000 ssh2`,
+    `ssh-bastion: ${c}: log line of ping`,
+  ]);
+  expect(lines[3]).toMatch(new RegExp(`^ssh-bastion: session: session end client=127\\.0\\.0\\.1:${clientPort} user=alice container=${c} duration=\\d+s status=0 \\(ended\\)$`));
+  expect(lines).toHaveLength(4);
+  expect(end.status).toBe(0);
+  // the front's connection carried nothing back; it ended with session
+  expect(end.sentBack).toBe('');
+  // the session's key lookup socket: opened first, closed once sshd accepted a key
+  expect(end.keys).toEqual([`OPEN ${c}`, `CLOSE ${c}`]);
+  // receive-connection said nothing of its own
+  expect(end.containerOutput).toBe('');
+  const [run] = end.dockerCalls;
+  expect(run.slice(0, 2)).toEqual(['run', '--detach']);
+  expect(run).toEqual(expect.arrayContaining(['--name', c, '--label', `ssh-bastion.unit=${INSTANCE}`, '--hostname', 'bastion-7']));
+  expect(run).toContain(`type=bind,src=${end.sessionDir},dst=/run/ssh-bastion/session,readonly`);
+  expect(end.dockerCalls.slice(1)).toEqual([['container', 'inspect', c]]);
+  // the session's directory (the hand-off socket, the key FIFO) is gone with the session
+  expect(fs.existsSync(end.sessionDir)).toBe(false);
 }, 60_000);
 
 test('under qemu-user, the receiver really is arm64 Perl', () => {
@@ -131,59 +108,74 @@ test('under qemu-user, the receiver really is arm64 Perl', () => {
   expect(result.stdout).toMatch(/^aarch64-linux/);
 });
 
-test('handoff exits 3 and says so when no container connects in time after docker run returned; the client is disconnected', async () => {
-  const socketPath = path.join(scratch.dir, 'handoff.sock');
-  const { client, handoff, listening, containerStarted } = await acceptedBy(socketPath, '0.5');
-  expect(await listening).toBe('listening\n');
-  // docker run still running (a busy host queues container starts): the time does not count yet
-  let ended = false;
-  void handoff.then(() => (ended = true));
-  await new Promise((r) => setTimeout(r, 2000));
-  expect(ended).toBe(false);
-  const startedAt = Date.now();
-  containerStarted();
-  const [done, reply] = await Promise.all([handoff, readAll(client, 10_000)]);
-  const waitedMs = Date.now() - startedAt;
-  expect(waitedMs).toBeGreaterThanOrEqual(450);
-  expect(waitedMs).toBeLessThan(5000);
-  expect(done.status).toBe(3);
-  expect(done.stderr).toBe('ssh-bastion: handoff: no container took the connection within 0.5s\n');
-  expect(reply.closed).toBe(true);
-  expect(fs.existsSync(socketPath)).toBe(false);
-});
+test('session ends with status 3 when no container connects within the hand-off time after docker run returned; the client is disconnected', async () => {
+  // docker run takes 2 s (a busy host queues container starts): the hand-off's 1 s counts from its return
+  const started = Date.now();
+  const { client, clientPort, ended } = await runSession(scratch.dir, { dockerRunSeconds: 2, handoffSeconds: 1 });
+  const [end, reply] = await Promise.all([ended, readAll(client, 20_000)]);
+  const c = end.container;
 
-test('receive-connection refuses a hand-off without the two descriptors', () => {
-  const socketPath = path.join(scratch.dir, 'handoff.sock');
-  const fakeHost = `import socket, sys
+  expect(reply).toMatchObject({ closed: true, data: '' });
+  expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
+  expect(reply.ms).toBeGreaterThanOrEqual(2900);
+  expect(reply.ms).toBeLessThan(10_000);
+  expect(end.log).toMatch(new RegExp(`\nssh-bastion: session: session end client=127\\.0\\.0\\.1:${clientPort} user=- container=${c} duration=\\d+s status=3 \\(the container did not take the connection within 1s\\)\n$`));
+  expect(end.keys).toEqual([`OPEN ${c}`, `CLOSE ${c}`]);
+  expect(end.dockerCalls.map((call) => call[0])).toEqual(['run', 'rm']);
+  expect(fs.existsSync(end.sessionDir)).toBe(false);
+}, 30_000);
+
+// session always sends two descriptors: a broken host is played by Python.
+const BROKEN_HOST = `import os, socket, sys
 s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1]); s.listen(1)
+s.bind(sys.argv[1])
+s.listen(1)
 print("listening", flush=True)
 peer, _ = s.accept()
-socket.send_fds(peer, [b"C"], [0])
+count = int(sys.argv[2])
+if count < 0:
+    peer.close()
+    sys.exit(0)
+fds = [os.open(os.devnull, os.O_RDONLY) for _ in range(count)]
+if fds:
+    socket.send_fds(peer, [b"C"], fds)
+else:
+    peer.send(b"C")
+peer.recv(1)
 `;
-  const host = spawn('python3', ['-c', fakeHost, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise<void>((resolve, reject) => {
-    host.stdout!.once('data', () => {
-      const result = spawnSync('perl', [RECEIVE, socketPath, 'echo', 'must not run'], { encoding: 'utf8', timeout: 15_000 });
-      try {
-        expect(result.status).toBe(1);
-        expect(result.stdout).toBe('');
-        expect(result.stderr).toBe('ssh-bastion: receive-connection: the hand-off message did not carry exactly two descriptors\n');
-        resolve();
-      } catch (e) {
-        reject(e);
-      } finally {
-        host.kill();
-      }
-    });
-  });
-});
+
+const REFUSALS: [string, number, string][] = [
+  ['a message without descriptors', 0, 'the hand-off message did not carry exactly two descriptors'],
+  ['a message with one descriptor', 1, 'the hand-off message did not carry exactly two descriptors'],
+  ['a message with three descriptors', 3, 'the hand-off message did not carry exactly two descriptors'],
+  ['no message (the host closed)', -1, 'the host closed the hand-off socket without sending anything'],
+];
+
+test.each(RECEIVERS.flatMap(([arch, receiver]) => REFUSALS.map(([what, count, message]) => [arch, what, count, message, receiver] as const)))(
+  '%s: receive-connection refuses %s and runs nothing',
+  async (_arch, _what, count, message, receiver) => {
+    const socketPath = path.join(scratch.dir, 'handoff.sock');
+    const host = spawn('python3', ['-c', BROKEN_HOST, socketPath, String(count)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise((resolve) => host.stdout!.once('data', resolve));
+      const [program, ...args] = receiver();
+      const result = spawnSync(program, [...args, socketPath, 'echo', 'must not run'], { encoding: 'utf8', timeout: 15_000 });
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(`ssh-bastion: receive-connection: ${message}\n`);
+      expect(result.status).toBe(1);
+    } finally {
+      host.kill();
+    }
+  },
+  30_000,
+);
 
 test('receive-connection gives up after its connect timeout when nobody listens, naming the socket', () => {
   const socketPath = path.join(scratch.dir, 'handoff.sock');
   const started = Date.now();
   const result = spawnSync('perl', [RECEIVE, socketPath, 'echo', 'must not run'], { encoding: 'utf8', timeout: 30_000 });
   expect(result.status).toBe(1);
+  expect(result.stdout).toBe('');
   expect(result.stderr).toBe(`ssh-bastion: receive-connection: cannot connect to ${socketPath}: No such file or directory\n`);
   expect(Date.now() - started).toBeGreaterThanOrEqual(9_000);
 }, 30_000);

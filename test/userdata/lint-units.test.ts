@@ -9,6 +9,8 @@ const UNIT_DIR = 'etc/systemd/system';
 const UNIT_SUFFIXES = ['.service', '.socket', '.timer', '.path', '.target', '.mount'];
 /** An accepted connection's instance name, as systemd makes it: number, local and remote address. */
 const CONNECTION_INSTANCE = '1-127.0.0.1:22-127.0.0.1:5000';
+/** The same for a unix socket (ListenStream=/path): number, peer's pid and uid. */
+const UNIX_CONNECTION_INSTANCE = '1-4242-0';
 /** Programs the bastion itself installs: they must come from userdata/host, never be stood in for. */
 const MODULE_PREFIXES = ['/usr/local/', '/etc/ssh-bastion/', '/opt/ssh-bastion/'];
 /** Installed on hosts by the cloud-config's `packages`, not on this machine. */
@@ -52,7 +54,8 @@ function verifyGroups(root: string): VerifyGroup[] {
     const accept = /^(yes|true|on|1)$/i.test(setting(text, 'Accept') ?? 'no');
     const service = setting(text, 'Service') ?? (accept ? `${base}@.service` : `${base}.service`);
     claimed.add(service);
-    const serviceArg = accept ? `${file(service)}:${base}@${CONNECTION_INSTANCE}.service` : file(service);
+    const instance = (setting(text, 'ListenStream') ?? '').startsWith('/') ? UNIX_CONNECTION_INSTANCE : CONNECTION_INSTANCE;
+    const serviceArg = accept ? `${file(service)}:${base}@${instance}.service` : file(service);
     groups.push({ name: `${socket} with ${service}`, args: [file(socket), serviceArg] });
   }
   for (const unit of names.filter((n) => !n.endsWith('.socket') && !claimed.has(n))) {
@@ -111,8 +114,10 @@ describe('systemd units of userdata/host', () => {
   afterAll(() => scratch.remove());
   const groups = verifyGroups(scratch.dir);
 
-  test('include the service socket with its per-connection template', () => {
-    expect(groups.map((g) => g.name)).toContain('ssh-bastion.socket with ssh-bastion@.service');
+  test('include the service port with its front, and the session socket with its per-connection template', () => {
+    expect(groups.map((g) => g.name)).toEqual(
+      expect.arrayContaining(['ssh-bastion-front.socket with ssh-bastion-front.service', 'ssh-bastion.socket with ssh-bastion@.service']),
+    );
   });
 
   test.each(groups.map((g) => [g.name, g]))('%s: systemd-analyze verify prints nothing', (_, group) => {

@@ -1,0 +1,23 @@
+// front hands each session its client's address as systemd names it, so that the session's
+// journal lines read `client=203.0.113.7:51234` also when the service port listens on IPv6 and
+// IPv4 at once (the kernel names an IPv4 client of such a socket ::ffff:203.0.113.7). Under a real
+// systemd this is also checked by units-systemd.test.ts.
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import { HOST_DIR } from './userdata-tree';
+
+const FRONT = path.join(HOST_DIR, 'usr/local/libexec/ssh-bastion/front');
+
+const LOAD = `import importlib.machinery, importlib.util, json, sys
+loader = importlib.machinery.SourceFileLoader("front", sys.argv[1])
+front = importlib.util.module_from_spec(importlib.util.spec_from_loader("front", loader))
+loader.exec_module(front)
+print(json.dumps([front.client_address(a) for a in sys.argv[2:]]))
+`;
+
+test('an IPv4 client of the dual-stack port is named by its IPv4 address; other addresses stay as they are', () => {
+  const addresses = ['::ffff:203.0.113.7', '203.0.113.7', '2001:db8::7', 'fe80::7%eth0'];
+  const result = spawnSync('python3', ['-c', LOAD, FRONT, ...addresses], { encoding: 'utf8' });
+  expect(result.stderr).toBe('');
+  expect(JSON.parse(result.stdout)).toEqual(['203.0.113.7', '203.0.113.7', '2001:db8::7', 'fe80::7%eth0']);
+});
