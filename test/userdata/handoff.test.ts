@@ -1,20 +1,22 @@
 // The hand-off of a connection from the host to a session container, run for real on loopback
-// without docker: the host's session program (python3, with its settings from with-settings)
-// receives an accepted TCP connection from a stand-in for the front, listens in its session
-// directory and starts the "container" through a docker stand-in, which runs the worker's
-// receive-connection (perl) on that directory; receive-connection connects, receives the
-// connection and the log pipe, and execs a command in place of sshd. Real docker only adds the
-// bind mount of the directory (the e2e suite runs session with it; see session-standalone.ts).
+// without docker: a stand-in for the front starts the "container" as front does (its directories,
+// the hand-off socket listening in its session directory, then the worker's receive-connection,
+// perl, on that socket) and hands the host's session program (python3, with its settings from
+// with-settings) the accepted TCP connection and the container's hand-off connection; session
+// hands the connection and the log pipe on to receive-connection, which execs a command in place
+// of sshd. Real docker only adds the bind mount of the directory (the e2e suite runs session with
+// it and the real front; see session-standalone.ts).
 // receive-connection calls recvmsg(2) by its number with hand-packed structures (recv_fds), so it
 // also runs as arm64 (Graviton) code: the arm64 Debian Perl under qemu-user.
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { QEMU_AARCH64, arm64Root } from '../helpers/arm64-root';
-import { INSTANCE, readAll, runSession } from './session-standalone';
+import { containerName, readAll, runSession } from './session-standalone';
 import { WORKER_DIR, temporaryDir } from './userdata-tree';
 
 const RECEIVE = path.join(WORKER_DIR, 'receive-connection');
+const RECEIVER = ['perl', RECEIVE];
 
 let scratch: ReturnType<typeof temporaryDir>;
 beforeEach(() => {
@@ -59,10 +61,12 @@ sys.stderr.write(f"Accepted publickey for alice from 127.0.0.1 port 50000 ssh2\n
 
 test.each(RECEIVERS)('%s: session hands over the connection and the log pipe; the command runs on the client connection itself, its stderr reaches session\'s log, and nobody else keeps the connection', async (_arch, receiver) => {
   const release = path.join(scratch.dir, 'release');
-  const { client, clientPort, ended } = await runSession(scratch.dir, { receiver: receiver(), command: ['python3', '-c', COMMAND, release] });
+  const { client, clientPort, container: c, sessionDir, keysSessionDir, record, ended } = await runSession(scratch.dir, { receiver: receiver(), command: ['python3', '-c', COMMAND, release] });
   client.write('ping\n');
   // the command let go of fds 0 and 1: the client sees the end while session and the command still run
   const reply = await readAll(client, 20_000);
+  // meanwhile session-stop could find the session's container by the unit's instance name
+  const recorded = fs.existsSync(record) ? fs.readFileSync(record, 'utf8') : 'no record';
   fs.writeFileSync(release, '');
   const end = await ended;
 
@@ -75,9 +79,8 @@ test.each(RECEIVERS)('%s: session hands over the connection and the log pipe; th
   expect(fd1).toBe(fd0);
   expect(fd2).toMatch(/^pipe:\[\d+\]$/);
   expect(Number(peerPort)).toBe(clientPort);
+  expect(recorded).toBe(`${c}\n`);
 
-  const c = end.container;
-  expect(c).toMatch(/^ssh-bastion-[0-9a-f]{24}$/);
   const lines = end.log.trimEnd().split('\n');
   expect(lines.slice(0, 3)).toEqual([
     `ssh-bastion: session: session start client=127.0.0.1:${clientPort} container=${c}`,
@@ -93,13 +96,13 @@ test.each(RECEIVERS)('%s: session hands over the connection and the log pipe; th
   expect(end.keys).toEqual([`OPEN ${c}`, `CLOSE ${c}`]);
   // receive-connection said nothing of its own
   expect(end.containerOutput).toBe('');
-  const [run] = end.dockerCalls;
-  expect(run.slice(0, 2)).toEqual(['run', '--detach']);
-  expect(run).toEqual(expect.arrayContaining(['--name', c, '--label', `ssh-bastion.unit=${INSTANCE}`, '--hostname', 'bastion-7']));
-  expect(run).toContain(`type=bind,src=${end.sessionDir},dst=/run/ssh-bastion/session,readonly`);
-  expect(end.dockerCalls.slice(1)).toEqual([['container', 'inspect', c]]);
-  // the session's directory (the hand-off socket, the key FIFO) is gone with the session
-  expect(fs.existsSync(end.sessionDir)).toBe(false);
+  // session starts no container: it only saw that this one had ended by itself
+  expect(end.dockerCalls).toEqual([['container', 'inspect', c]]);
+  expect(end.containerLeft).toBe(false);
+  // the container's directories (the key FIFO in one) and the record are gone with the session
+  expect(fs.existsSync(sessionDir)).toBe(false);
+  expect(fs.existsSync(keysSessionDir)).toBe(false);
+  expect(fs.existsSync(record)).toBe(false);
 }, 60_000);
 
 test('under qemu-user, the receiver really is arm64 Perl', () => {
@@ -108,21 +111,83 @@ test('under qemu-user, the receiver really is arm64 Perl', () => {
   expect(result.stdout).toMatch(/^aarch64-linux/);
 });
 
-test('session ends with status 3 when no container connects within the hand-off time after docker run returned; the client is disconnected', async () => {
-  // docker run takes 2 s (a busy host queues container starts): the hand-off's 1 s counts from its return
-  const started = Date.now();
-  const { client, clientPort, ended } = await runSession(scratch.dir, { dockerRunSeconds: 2, handoffSeconds: 1 });
+test('a container that went away after it was ready (its hand-off connection closed) ends the session with status 3 at once; the client is disconnected and the container removed', async () => {
+  const { client, clientPort, container: c, sessionDir, keysSessionDir, record, ended } = await runSession(scratch.dir, { receiver: RECEIVER, containerGone: true, command: ['sleep', '30'] });
   const [end, reply] = await Promise.all([ended, readAll(client, 20_000)]);
-  const c = end.container;
 
   expect(reply).toMatchObject({ closed: true, data: '' });
-  expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
-  expect(reply.ms).toBeGreaterThanOrEqual(2900);
-  expect(reply.ms).toBeLessThan(10_000);
-  expect(end.log).toMatch(new RegExp(`\nssh-bastion: session: session end client=127\\.0\\.0\\.1:${clientPort} user=- container=${c} duration=\\d+s status=3 \\(the container did not take the connection within 1s\\)\n$`));
+  expect(reply.ms).toBeLessThan(5000);
+  const lines = end.log.trimEnd().split('\n');
+  expect(lines).toEqual([
+    `ssh-bastion: session: session start client=127.0.0.1:${clientPort} container=${c}`,
+    expect.stringMatching(new RegExp(`^ssh-bastion: session: session end client=127\\.0\\.0\\.1:${clientPort} user=- container=${c} duration=\\d+s status=3 \\(the container did not take the connection \\(Broken pipe\\)\\)$`)),
+  ]);
+  expect(end.status).toBe(0);
   expect(end.keys).toEqual([`OPEN ${c}`, `CLOSE ${c}`]);
-  expect(end.dockerCalls.map((call) => call[0])).toEqual(['run', 'rm']);
-  expect(fs.existsSync(end.sessionDir)).toBe(false);
+  // not waited for: removed at once
+  expect(end.dockerCalls).toEqual([['rm', '-f', c]]);
+  expect(fs.existsSync(sessionDir)).toBe(false);
+  expect(fs.existsSync(keysSessionDir)).toBe(false);
+  expect(fs.existsSync(record)).toBe(false);
+}, 30_000);
+
+test('a session whose key lookup socket did not open ends with status 5 before anything reaches the container; the client is disconnected and the container removed', async () => {
+  const { client, clientPort, container: c, sessionDir, record, ended } = await runSession(scratch.dir, { receiver: RECEIVER, keysAnswer: 'ERR no such thing\n', command: ['echo', 'must not run'] });
+  const [end, reply] = await Promise.all([ended, readAll(client, 20_000)]);
+
+  expect(reply).toMatchObject({ closed: true, data: '' });
+  expect(reply.ms).toBeLessThan(5000);
+  expect(end.log).toMatch(new RegExp(`\nssh-bastion: session: session end client=127\\.0\\.0\\.1:${clientPort} user=- container=${c} duration=\\d+s status=5 \\(the key lookup did not open the session's socket\\)\n$`));
+  // no CLOSE: nothing was opened
+  expect(end.keys).toEqual([`OPEN ${c}`]);
+  expect(end.dockerCalls).toEqual([['rm', '-f', c]]);
+  // receive-connection was still waiting (nothing was handed to it) when docker rm -f ended it
+  expect(end.containerOutput).toBe('');
+  expect(end.containerLeft).toBe(false);
+  expect(fs.existsSync(sessionDir)).toBe(false);
+  expect(fs.existsSync(record)).toBe(false);
+}, 30_000);
+
+const VALID = containerName();
+const NO_NAME = "ssh-bastion: session: no session: the front's hand-on failed (the front sent no container name)\n";
+// The front is the only peer of the session socket (root, mode 0600), but the name it sends
+// becomes paths (the session's directories, removed with rm -rf) and docker arguments: session
+// takes only what front makes, ssh-bastion- and 24 lowercase hex digits. [what, name, session's
+// log (undefined: not checked beyond that no session started)]
+const HOSTILE_NAMES: [string, unknown, string | undefined][] = [
+  ['23 hex digits', VALID.slice(0, -1), NO_NAME],
+  ['25 hex digits', `${VALID}0`, NO_NAME],
+  ['upper-case hex digits', VALID.toUpperCase().replace('SSH-BASTION-', 'ssh-bastion-'), NO_NAME],
+  ['a path out of the sessions directory', '../../../etc', NO_NAME],
+  ['a valid name followed by a path', `${VALID}/../../../etc`, NO_NAME],
+  ['a valid name followed by a newline', `${VALID}\n`, NO_NAME],
+  ['a valid name followed by a docker option', `${VALID} --privileged`, NO_NAME],
+  ['an empty name', '', NO_NAME],
+  ['missing', undefined, "ssh-bastion: session: no session: the front's hand-on failed ('container')\n"],
+  // (session ends with a Python traceback here, not its one-line refusal)
+  ['a number', 42, undefined],
+  ['null', null, undefined],
+];
+
+test.each(HOSTILE_NAMES)('session refuses a hand-on whose container name is %s: no record, no key lookup socket, no docker call, nothing for the container; exit 1', async (_what, name, log) => {
+  const { client, container, sessionDir, record, ended } = await runSession(scratch.dir, { receiver: RECEIVER, command: ['echo', 'must not run'], about: { container: name } });
+  const [end, reply] = await Promise.all([ended, readAll(client, 20_000)]);
+
+  expect(end.status).toBe(1);
+  if (log !== undefined) expect(end.log).toBe(log);
+  expect(end.log).not.toContain('session start');
+  expect(end.keys).toEqual([]);
+  expect(end.dockerCalls).toEqual([]);
+  expect(fs.existsSync(record)).toBe(false);
+  expect(fs.existsSync(path.dirname(record))).toBe(false);
+  // session made nothing in the (real) container's directory, and nothing was handed to it: its
+  // receive-connection saw the hand-off connection close when session exited
+  expect(fs.readdirSync(sessionDir)).toEqual([]);
+  expect(end.containerOutput).toBe('ssh-bastion: receive-connection: the host closed the hand-off socket without sending anything\n');
+  expect(container).toMatch(/^ssh-bastion-[0-9a-f]{24}$/);
+  // the client's connection closed with session: nobody else held it
+  expect(reply).toMatchObject({ closed: true, data: '' });
+  expect(reply.ms).toBeLessThan(5000);
 }, 30_000);
 
 // session always sends two descriptors: a broken host is played by Python.

@@ -2,19 +2,26 @@
  * Runs the host's real `session` program for one TCP connection on loopback, without systemd and
  * without docker:
  * - the real with-settings (its lib.sh path pointed at this tree) gives session its settings and
- *   the fixed names of lib.sh; a few of them are then pointed into a scratch folder (sessions dir,
- *   key lookup socket, host key) or shortened (HANDOFF_SECONDS, HOST_KEY_SECONDS);
- * - a Python stand-in for the front holds the accepted connection and hands it to session over a
- *   unix socket pair as stdin/stdout (SCM_RIGHTS and the JSON address, as front does; front's
- *   connection is non-blocking, this one blocking, which sshd does not mind as it sets its own),
- *   and answers the key lookup socket (OK to every request, recorded);
- * - `docker` on PATH is a stand-in: `docker run` starts the worker's receive-connection (or nothing)
- *   on the session directory that the real docker would bind-mount, with a command in place of the
- *   entrypoint and sshd; `docker container inspect` tells whether that process runs, `docker rm -f`
- *   kills it. So session's own listener, hand-off (two descriptors in one SCM_RIGHTS message),
- *   host key FIFO, log reading and end line all run for real; the e2e suite runs them with docker.
+ *   the fixed names of lib.sh; the directories and sockets among them are then pointed into a
+ *   scratch folder (sessions, key lookup sessions, unit records, key lookup socket, host key) and
+ *   HOST_KEY_SECONDS may be shortened;
+ * - a Python stand-in does the front's part: it makes the container's two directories (its
+ *   session directory and its key lookup directory), listens on handoff.sock in the session
+ *   directory and starts the "container": the worker's real receive-connection on that socket
+ *   path (the path the real docker bind-mounts), with a command in place of the entrypoint and
+ *   sshd. Once receive-connection has connected (the container is ready), it hands session, over
+ *   a unix socket pair as stdin/stdout, one SCM_RIGHTS message with two descriptors (the client's
+ *   TCP connection and the container's hand-off connection) and the JSON about them, as front
+ *   does; it keeps no copy of either (front's client connection is non-blocking until then and
+ *   blocking when sent, as here). It also answers the key lookup socket (recorded);
+ * - `docker` on PATH is a stand-in for what session asks of docker: `docker container inspect`
+ *   tells whether the container's process runs, `docker rm -f` kills it.
+ * So session's receipt of the hand-on, the record of its container, its hand-off (two descriptors
+ * in one SCM_RIGHTS message), host key FIFO, log reading and end line all run for real; the e2e
+ * suite runs them with docker and the real front.
  */
 import { ChildProcess, spawn } from 'child_process';
+import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
@@ -26,10 +33,17 @@ const LIBEXEC = path.join(HOST_DIR, 'usr/local/libexec/ssh-bastion');
 export const INSTANCE = '7-4242-0';
 export const KEY_TEXT = '-----BEGIN OPENSSH PRIVATE KEY-----\nnot a real key, only its bytes matter here\n-----END OPENSSH PRIVATE KEY-----\n';
 
-// The front's part, and the key lookup service's main socket. argv: keys socket, session command.
-const FRONT = String.raw`import json, os, socket, subprocess, sys, threading
+/** A container name as front makes it. */
+export function containerName(): string {
+  return `ssh-bastion-${randomBytes(12).toString('hex')}`;
+}
+
+// The front's part, and the key lookup service's main socket. argv: the JSON configuration, then
+// session's command line. Prints one JSON report when session has ended.
+const FRONT = String.raw`import json, os, signal, socket, subprocess, sys, threading
+config = json.loads(sys.argv[1])
 keys = socket.socket(socket.AF_UNIX)
-keys.bind(sys.argv[1])
+keys.bind(config["keys_socket"])
 keys.listen(8)
 requests = []
 def serve_keys():
@@ -43,16 +57,47 @@ def serve_keys():
                     break
                 line += data
             requests.append(line.decode().strip())
-            peer.sendall(b"OK\n")
+            peer.sendall(config["keys_answer"].encode())
 threading.Thread(target=serve_keys, daemon=True).start()
+
+# A container, as front starts one: its directories, the hand-off socket listening in the one
+# mounted at /run/ssh-bastion/session, then its first process, receive-connection.
+name = config["container"]
+session_dir = os.path.join(config["sessions_dir"], name)
+os.makedirs(config["sessions_dir"], mode=0o700, exist_ok=True)
+os.makedirs(config["keys_sessions_dir"], mode=0o755, exist_ok=True)
+os.mkdir(session_dir, 0o700)
+os.mkdir(os.path.join(config["keys_sessions_dir"], name), 0o755)
+handoff = os.path.join(session_dir, "handoff.sock")
+listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+listener.bind(handoff)
+listener.listen(1)
+with open(os.path.join(config["docker_dir"], name + ".out"), "wb") as out:
+    container = subprocess.Popen(config["receiver"] + [handoff] + config["command"], stdin=subprocess.DEVNULL,
+                                 stdout=out, stderr=out, start_new_session=True,
+                                 env=dict(os.environ, FAKE_HANDOFF_DIR=session_dir))
+with open(os.path.join(config["docker_dir"], name + ".pid"), "w") as f:
+    f.write(str(container.pid))
+listener.settimeout(30)
+peer, _ = listener.accept()  # the container is ready
+listener.close()
+os.unlink(handoff)
+if config["container_gone"]:  # it went away before it was handed a connection
+    os.killpg(container.pid, signal.SIGKILL)
+    container.wait()
+
 connection = socket.socket(fileno=0)  # the accepted client connection
 front, unit = socket.socketpair()
 session = subprocess.Popen(sys.argv[2:], stdin=unit, stdout=unit)
 unit.close()
 client, local = connection.getpeername(), connection.getsockname()
-about = {"client_address": client[0], "client_port": client[1], "local_port": local[1]}
-socket.send_fds(front, [json.dumps(about).encode()], [connection.fileno()])
-connection.close()  # as front: no copy of the connection stays here
+about = {"client_address": client[0], "client_port": client[1], "local_port": local[1], "container": name}
+about.update(config["about"])
+for field in config["omit"]:
+    del about[field]
+socket.send_fds(front, [json.dumps(about).encode()], [connection.fileno(), peer.fileno()])
+connection.close()  # as front: no copy of the connection or of the hand-off connection stays here
+peer.close()
 sent_back = b""
 while True:  # front counts the session as over when this connection ends
     data = front.recv(4096)
@@ -60,12 +105,20 @@ while True:  # front counts the session as over when this connection ends
         break
     sent_back += data
 status = session.wait()
-print(json.dumps({"status": status, "sent_back": sent_back.decode(), "keys": requests}))
+try:
+    container.wait(timeout=5)
+    container_left = False
+except subprocess.TimeoutExpired:
+    container_left = True
+    os.killpg(container.pid, signal.SIGKILL)
+    container.wait()
+print(json.dumps({"status": status, "sent_back": sent_back.decode(), "keys": requests, "container_left": container_left}))
 `;
 
-// docker's stand-in. Its calls go to $FAKE_DOCKER_DIR/calls, one JSON argv a line.
+// docker's stand-in for what session asks of it. Its calls go to $FAKE_DOCKER_DIR/calls, one JSON
+// argv a line; <name>.pid there is the container's first process (its process group).
 const DOCKER = String.raw`#!/usr/bin/env python3
-import json, os, signal, subprocess, sys, time
+import json, os, signal, sys
 state = os.environ["FAKE_DOCKER_DIR"]
 args = sys.argv[1:]
 with open(os.path.join(state, "calls"), "a") as f:
@@ -78,28 +131,9 @@ def running(name):
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
-if args[0] == "run":
-    name = args[args.index("--name") + 1]
-    mounts = {}
-    for option, value in zip(args, args[1:]):
-        if option == "--mount":
-            fields = dict(f.split("=", 1) for f in value.split(",") if "=" in f)
-            mounts[fields["dst"]] = fields["src"]
-    handoff_dir = mounts[os.environ["CONTAINER_HANDOFF_DIR"]]
-    time.sleep(float(os.environ.get("FAKE_DOCKER_RUN_SECONDS") or "0"))
-    receiver = json.loads(os.environ.get("FAKE_RECEIVER") or "null")
-    if receiver:
-        socket_path = os.path.join(handoff_dir, os.environ["HANDOFF_SOCKET_NAME"])
-        with open(os.path.join(state, name + ".out"), "wb") as out:
-            container = subprocess.Popen(receiver + [socket_path] + json.loads(os.environ["FAKE_COMMAND"]),
-                                         stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
-                                         env=dict(os.environ, FAKE_HANDOFF_DIR=handoff_dir))
-        with open(os.path.join(state, name + ".pid"), "w") as f:
-            f.write(str(container.pid))
-    sys.exit(0)
-if args[:2] == ["container", "inspect"]:
+if args[:2] == ["container", "inspect"] and len(args) == 3:
     sys.exit(0 if running(args[2]) else 1)
-if args[:2] == ["rm", "-f"]:
+if args[:2] == ["rm", "-f"] and len(args) == 3:
     if running(args[2]):
         with open(os.path.join(state, args[2] + ".pid")) as f:
             os.killpg(int(f.read()), signal.SIGKILL)
@@ -108,15 +142,19 @@ sys.exit(f"docker stand-in: unexpected call {args}")
 `;
 
 export interface SessionOptions {
-  /** receive-connection's command line, without its socket and command; none: no container connects */
-  receiver?: string[];
+  /** receive-connection's command line, without its socket and command */
+  receiver: string[];
   /** what receive-connection execs in place of the entrypoint and sshd (FAKE_HANDOFF_DIR in its environment) */
   command?: string[];
   /** the host key's bytes; KEY_TEXT when not given */
   hostKey?: string;
-  dockerRunSeconds?: number;
-  handoffSeconds?: number;
   hostKeySeconds?: number;
+  /** the key lookup service's answer to every request; "OK\n" when not given */
+  keysAnswer?: string;
+  /** the container's first process is killed after it connected, before the hand-on to session */
+  containerGone?: boolean;
+  /** fields of the JSON message that replace front's (a hostile or broken front); undefined: left out */
+  about?: Record<string, unknown>;
 }
 
 export interface SessionEnd {
@@ -132,9 +170,22 @@ export interface SessionEnd {
   dockerCalls: string[][];
   /** what the "container" (receive-connection and its command) wrote to stdout/stderr of its own */
   containerOutput: string;
-  /** session's directory for this session (gone once it ended), from its start line */
-  sessionDir: string;
+  /** whether the container's process still ran 5 s after session had ended (then killed) */
+  containerLeft: boolean;
+}
+
+export interface RunningSession {
+  client: net.Socket;
+  clientPort: number;
+  /** the container's name, as the front stand-in started it */
   container: string;
+  /** the container's session directory (hand-off socket, host key FIFO), made by the front stand-in */
+  sessionDir: string;
+  /** the container's key lookup directory, made by the front stand-in */
+  keysSessionDir: string;
+  /** where session records its container for session-stop: SESSION_UNITS_DIR/<instance> */
+  record: string;
+  ended: Promise<SessionEnd>;
 }
 
 /** The scratch layout: with-settings pointed at this tree's lib.sh, docker's stand-in, a host key. */
@@ -162,15 +213,18 @@ function collect(child: ChildProcess): Promise<{ stdout: string; stderr: string 
 }
 
 /**
- * Accepts one TCP connection on loopback and runs session with it (this process keeps no copy);
- * returns the client's end and the session's end.
+ * Accepts one TCP connection on loopback and runs session with it and a ready container (this
+ * process keeps no copy of the connection); returns the client's end and the session's end.
  */
-export async function runSession(dir: string, options: SessionOptions): Promise<{ client: net.Socket; clientPort: number; ended: Promise<SessionEnd> }> {
+export async function runSession(dir: string, options: SessionOptions): Promise<RunningSession> {
   const { withSettings, bin, envFile, hostKey } = prepare(dir, options.hostKey ?? KEY_TEXT);
   const dockerDir = path.join(dir, 'docker');
   fs.mkdirSync(dockerDir);
   const sessionsDir = path.join(dir, 'sessions');
+  const keysSessionsDir = path.join(dir, 'keys-sessions');
+  const unitsDir = path.join(dir, 'units');
   const keysSocket = path.join(dir, 'keys.sock');
+  const container = containerName();
   const server = net.createServer({ pauseOnConnect: true });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
@@ -178,34 +232,37 @@ export async function runSession(dir: string, options: SessionOptions): Promise<
   const connection = await accepted;
   const clientPort = connection.remotePort!;
   server.close();
-  const env = {
-    ...process.env,
-    PATH: `${bin}:${process.env.PATH}`,
-    BASTION_ENV_FILE: envFile,
-    FAKE_DOCKER_DIR: dockerDir,
-    FAKE_DOCKER_RUN_SECONDS: String(options.dockerRunSeconds ?? 0),
-    FAKE_RECEIVER: options.receiver ? JSON.stringify(options.receiver) : '',
-    FAKE_COMMAND: JSON.stringify(options.command ?? ['true']),
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, BASTION_ENV_FILE: envFile, FAKE_DOCKER_DIR: dockerDir };
+  const config = {
+    keys_socket: keysSocket,
+    keys_answer: options.keysAnswer ?? 'OK\n',
+    container,
+    sessions_dir: sessionsDir,
+    keys_sessions_dir: keysSessionsDir,
+    docker_dir: dockerDir,
+    receiver: options.receiver,
+    command: options.command ?? ['true'],
+    container_gone: options.containerGone ?? false,
+    about: options.about ?? {},
+    omit: Object.entries(options.about ?? {}).filter(([, value]) => value === undefined).map(([field]) => field),
   };
   // lib.sh sets the fixed names: the ones pointed elsewhere are set after it, as env arguments.
   const sessionCommand = [
     withSettings, 'env',
-    `SESSIONS_DIR=${sessionsDir}`, `KEYS_SOCKET=${keysSocket}`, `HOST_KEY=${hostKey}`,
-    ...(options.handoffSeconds ? [`HANDOFF_SECONDS=${options.handoffSeconds}`] : []),
+    `SESSIONS_DIR=${sessionsDir}`, `KEYS_SESSIONS_DIR=${keysSessionsDir}`, `SESSION_UNITS_DIR=${unitsDir}`,
+    `KEYS_SOCKET=${keysSocket}`, `HOST_KEY=${hostKey}`,
     ...(options.hostKeySeconds ? [`HOST_KEY_SECONDS=${options.hostKeySeconds}`] : []),
     'python3', SESSION, INSTANCE,
   ];
-  const front = spawn('python3', ['-c', FRONT, keysSocket, ...sessionCommand], { stdio: [connection, 'pipe', 'pipe'], env });
+  const front = spawn('python3', ['-c', FRONT, JSON.stringify(config), ...sessionCommand], { stdio: [connection, 'pipe', 'pipe'], env });
   connection.destroy();
   const ended = collect(front).then(({ stdout, stderr }) => {
-    let report: { status: number | null; sent_back: string; keys: string[] };
+    let report: { status: number | null; sent_back: string; keys: string[]; container_left: boolean };
     try {
       report = JSON.parse(stdout);
     } catch {
       throw new Error(`the front stand-in failed:\n${stdout}\n${stderr}`);
     }
-    const start = /session start client=\S+ container=(ssh-bastion-[0-9a-f]+)\n/.exec(stderr);
-    const container = start?.[1] ?? '';
     const calls = path.join(dockerDir, 'calls');
     const output = path.join(dockerDir, `${container}.out`);
     return {
@@ -214,12 +271,19 @@ export async function runSession(dir: string, options: SessionOptions): Promise<
       keys: report.keys,
       log: stderr,
       dockerCalls: fs.existsSync(calls) ? fs.readFileSync(calls, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]) : [],
-      containerOutput: container && fs.existsSync(output) ? fs.readFileSync(output, 'utf8') : '',
-      sessionDir: path.join(sessionsDir, container),
-      container,
+      containerOutput: fs.existsSync(output) ? fs.readFileSync(output, 'utf8') : '',
+      containerLeft: report.container_left,
     };
   });
-  return { client, clientPort, ended };
+  return {
+    client,
+    clientPort,
+    container,
+    sessionDir: path.join(sessionsDir, container),
+    keysSessionDir: path.join(keysSessionsDir, container),
+    record: path.join(unitsDir, INSTANCE),
+    ended,
+  };
 }
 
 /** Everything the client reads until the connection closes, and whether it closed in time. */
