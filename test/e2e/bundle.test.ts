@@ -2,32 +2,20 @@
 // moto's S3 serving the bytes the module ships). A bundle whose hash differs from the user data's
 // and a bucket that cannot be reached each stop the boot with one clear line: nothing of the
 // bundle is unpacked, no section runs, and the health-check port stays closed.
-import { BastionTestHost, BUNDLE_BUCKET, Settings } from '../helpers/harness';
+import { BastionTestHost, BUNDLE_BUCKET, Settings, testSettings } from '../helpers/harness';
 import { buildHostBundle } from '../../src/bundle';
 import { log } from './log';
 
 jest.setTimeout(300_000);
 
 const HEALTH_PORT = 2224;
-const SETTINGS: Settings = {
+const SETTINGS: Settings = testSettings({
   BASTION_SERVICE_PORT: '2022',
-  BASTION_ADMIN_PORT: '2222',
   BASTION_HEALTH_PORT: String(HEALTH_PORT),
   BASTION_SESSION_MAX_SECONDS: '600',
   BASTION_ALLOWED_IAM_GROUPS: '',
-  BASTION_ASSUME_ROLE_ARN: '',
-  BASTION_HOST_KEY_PARAMETER: '',
-  BASTION_WORKER_BASE_IMAGE: '',
-  BASTION_WORKER_IMAGE: '',
-  BASTION_CONTAINER_MEMORY_MB: '256',
-  BASTION_CONTAINER_PIDS: '128',
-  BASTION_CONTAINER_CPUS: '0.5',
-  BASTION_MAX_CONNECTIONS_PER_SOURCE: '10',
-  // many connections a minute from the few loopback addresses of these tests
-  BASTION_NEW_CONNECTIONS_PER_MINUTE: '100000',
-  BASTION_TUNNEL_ONLY: 'false',
   BASTION_HOSTNAME_PREFIX: 'bundle-bastion',
-};
+});
 
 let host: BastionTestHost;
 

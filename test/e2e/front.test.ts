@@ -6,7 +6,7 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { BastionTestHost, Settings, waitFor } from '../helpers/harness';
+import { BastionTestHost, Settings, testSettings, waitFor } from '../helpers/harness';
 import { logEachTest } from './log';
 
 jest.setTimeout(300_000);
@@ -15,24 +15,11 @@ logEachTest();
 const SERVICE_PORT = 22;
 const totalMb = Math.floor(Number(/^MemTotal:\s+(\d+)/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'))![1]) / 1024);
 
-const SETTINGS: Settings = {
+const SETTINGS: Settings = testSettings({
   BASTION_SERVICE_PORT: String(SERVICE_PORT),
-  BASTION_ADMIN_PORT: '2222',
-  BASTION_HEALTH_PORT: '2224',
-  BASTION_SESSION_MAX_SECONDS: '43200',
-  BASTION_ALLOWED_IAM_GROUPS: 'bastion-admins',
-  BASTION_ASSUME_ROLE_ARN: '',
-  BASTION_HOST_KEY_PARAMETER: '',
-  BASTION_WORKER_BASE_IMAGE: '',
-  BASTION_WORKER_IMAGE: '',
-  BASTION_CONTAINER_MEMORY_MB: '256',
-  BASTION_CONTAINER_PIDS: '128',
   BASTION_CONTAINER_CPUS: '1',
-  BASTION_MAX_CONNECTIONS_PER_SOURCE: '10',
-  BASTION_NEW_CONNECTIONS_PER_MINUTE: '100000',
-  BASTION_TUNNEL_ONLY: 'false',
   BASTION_HOSTNAME_PREFIX: 'front-bastion',
-};
+});
 
 /**
  * Opens TCP connections to 127.0.0.1:<port> from the given source addresses, silent or sending an

@@ -7,7 +7,7 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { BastionTestHost, Settings, waitFor } from '../helpers/harness';
+import { BastionTestHost, Settings, testSettings, waitFor } from '../helpers/harness';
 import { log, logEachTest } from './log';
 
 jest.setTimeout(180_000);
@@ -19,25 +19,10 @@ const SUDO_AUDIT_REFUSED = /^sudo: unable to send audit message: Operation not p
 const HOST_KEY_PARAMETER = '/ssh-bastion/e2e/host-key';
 const SERVICE_PORT = 22;
 
-const SETTINGS: Settings = {
+const SETTINGS: Settings = testSettings({
   BASTION_SERVICE_PORT: String(SERVICE_PORT),
-  BASTION_ADMIN_PORT: '2222',
-  BASTION_HEALTH_PORT: '2224',
-  BASTION_SESSION_MAX_SECONDS: '43200',
-  BASTION_ALLOWED_IAM_GROUPS: 'bastion-admins',
-  BASTION_ASSUME_ROLE_ARN: '',
   BASTION_HOST_KEY_PARAMETER: HOST_KEY_PARAMETER,
-  BASTION_WORKER_BASE_IMAGE: '',
-  BASTION_WORKER_IMAGE: '',
-  BASTION_CONTAINER_MEMORY_MB: '256',
-  BASTION_CONTAINER_PIDS: '128',
-  BASTION_CONTAINER_CPUS: '0.5',
-  BASTION_MAX_CONNECTIONS_PER_SOURCE: '10',
-  // many connections a minute from the few loopback addresses of these tests
-  BASTION_NEW_CONNECTIONS_PER_MINUTE: '100000',
-  BASTION_TUNNEL_ONLY: 'false',
-  BASTION_HOSTNAME_PREFIX: 'e2e-bastion',
-};
+});
 
 let host: BastionTestHost;
 let aliceKey = '';
@@ -212,8 +197,9 @@ test('before anyone has authenticated, root in the container can neither read, w
   const pidFile = path.join(host.dir, 'waiting-client.pid');
   // the previous tests' containers are gone first: the only container is then the waiting client's
   await waitFor(async () => (await host.sessionContainers()).length === 0, 60_000, 'earlier containers removed');
-  // a client that connects and waits (sshd waits up to LoginGraceTime for its first line)
-  await host.must(['bash', '-c', `setsid bash -c 'exec 3<>/dev/tcp/127.0.0.1/${SERVICE_PORT}; sleep 50' >/dev/null 2>&1 </dev/null & echo $! >${pidFile}`]);
+  // a client that sends its identification line (the front gives it a container only then) and
+  // waits (sshd waits up to LoginGraceTime, 20 s, for its key exchange)
+  await host.must(['bash', '-c', `setsid bash -c 'exec 3<>/dev/tcp/127.0.0.1/${SERVICE_PORT}; printf "SSH-2.0-waiting\\r\\n" >&3; sleep 50' >/dev/null 2>&1 </dev/null & echo $! >${pidFile}`]);
   try {
     let containers: string[] = [];
     await waitFor(async () => (containers = await host.sessionContainers()).length === 1, 60_000, "the waiting client's container");

@@ -4,7 +4,7 @@
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { BastionTestHost, Settings, VPC_ADDRESS, VPC_SERVICE_PORT, VPC_SERVICE_TEXT, waitFor } from '../helpers/harness';
+import { BastionTestHost, Settings, testSettings, VPC_ADDRESS, VPC_SERVICE_PORT, VPC_SERVICE_TEXT, waitFor } from '../helpers/harness';
 import { log, logEachTest } from './log';
 
 jest.setTimeout(120_000);
@@ -19,25 +19,9 @@ const VPC_V6 = 'fd00:5::2';
 const METADATA_V6 = 'fd00:ec2::254';
 const JUMP_TARGET_PORT = 2022;
 
-const SETTINGS: Settings = {
+const SETTINGS: Settings = testSettings({
   BASTION_SERVICE_PORT: String(SERVICE_PORT),
-  BASTION_ADMIN_PORT: '2222',
-  BASTION_HEALTH_PORT: '2224',
-  BASTION_SESSION_MAX_SECONDS: '43200',
-  BASTION_ALLOWED_IAM_GROUPS: 'bastion-admins',
-  BASTION_ASSUME_ROLE_ARN: '',
-  BASTION_HOST_KEY_PARAMETER: '',
-  BASTION_WORKER_BASE_IMAGE: '',
-  BASTION_WORKER_IMAGE: '',
-  BASTION_CONTAINER_MEMORY_MB: '256',
-  BASTION_CONTAINER_PIDS: '128',
-  BASTION_CONTAINER_CPUS: '0.5',
-  BASTION_MAX_CONNECTIONS_PER_SOURCE: '10',
-  // many connections a minute from the few loopback addresses of these tests
-  BASTION_NEW_CONNECTIONS_PER_MINUTE: '100000',
-  BASTION_TUNNEL_ONLY: 'false',
-  BASTION_HOSTNAME_PREFIX: 'e2e-bastion',
-};
+});
 
 let host: BastionTestHost;
 const keys: Record<string, string> = {};

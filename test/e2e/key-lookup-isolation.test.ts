@@ -11,7 +11,7 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Settings, waitFor } from '../helpers/harness';
+import { Settings, testSettings, waitFor } from '../helpers/harness';
 import { FaultyBastionHost } from './load-helpers';
 import { log, logEachTest } from './log';
 
@@ -33,25 +33,12 @@ const ATTACKER_LOG_LINES_BOUND = 20;
 const STOP_FILE = '/tmp/stop-attack';
 const RUNNING_FILE = '/tmp/attack-running';
 
-const SETTINGS: Settings = {
+const SETTINGS: Settings = testSettings({
   BASTION_SERVICE_PORT: String(SERVICE_PORT),
-  BASTION_ADMIN_PORT: '2222',
-  BASTION_HEALTH_PORT: '2224',
   BASTION_SESSION_MAX_SECONDS: '900',
   BASTION_ALLOWED_IAM_GROUPS: GROUP,
-  BASTION_ASSUME_ROLE_ARN: '',
-  BASTION_HOST_KEY_PARAMETER: '',
-  BASTION_WORKER_BASE_IMAGE: '',
-  BASTION_WORKER_IMAGE: '',
-  BASTION_CONTAINER_MEMORY_MB: '256',
-  BASTION_CONTAINER_PIDS: '128',
-  BASTION_CONTAINER_CPUS: '0.5',
-  BASTION_MAX_CONNECTIONS_PER_SOURCE: '10',
-  // many connections a minute from the few loopback addresses of these tests
-  BASTION_NEW_CONNECTIONS_PER_MINUTE: '100000',
-  BASTION_TUNNEL_ONLY: 'false',
   BASTION_HOSTNAME_PREFIX: 'isolation-bastion',
-};
+});
 
 /**
  * The attack, run by the attacker as itself (no sudo) inside its session. One process holds up to
@@ -182,8 +169,12 @@ test(`a plain user attacking the key lookup from its session: another user logs 
   expect(attackResult.stdout).toMatch(/^sender sent=\d+ answered=\d+ failed=\d+$/m);
   const [, sent, , failed] = /sender sent=(\d+) answered=(\d+) failed=(\d+)/.exec(attackResult.stdout)!;
   expect(Number(sent) + Number(failed)).toBeGreaterThan(20);
-  // Every session's socket is gone with its session: nothing is left in the sessions' directory.
+  // Every session's socket is gone with its session: no socket is left, and the only directories
+  // left are the (empty) ones of the containers kept ready.
   await host.waitForNoContainers(60_000);
-  const left = async (): Promise<string> => (await host.must(['bash', '-c', 'ls -A /run/ssh-bastion/keys/sessions 2>/dev/null || true'])).trim();
-  await waitFor(async () => (await left()) === '', 30_000, 'no session socket left');
+  const sockets = async (): Promise<string> => (await host.must(['bash', '-c', 'find /run/ssh-bastion/keys/sessions -mindepth 1 ! -type d 2>/dev/null || true'])).trim();
+  await waitFor(async () => (await sockets()) === '', 30_000, 'no session socket left');
+  const dirs = (await host.must(['bash', '-c', 'ls -A /run/ssh-bastion/keys/sessions 2>/dev/null || true'])).split(/\s+/).filter(Boolean);
+  const ready = await host.readyContainers();
+  expect(dirs.filter((d) => !ready.includes(d))).toEqual([]);
 }, 1_200_000);

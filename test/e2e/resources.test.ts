@@ -4,7 +4,7 @@
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { BastionTestHost, SESSIONS_SLICE, Settings, waitFor } from '../helpers/harness';
+import { BastionTestHost, SESSIONS_SLICE, Settings, testSettings, waitFor } from '../helpers/harness';
 import { log, logEachTest } from './log';
 
 jest.setTimeout(300_000);
@@ -20,27 +20,13 @@ const HOLD_MB = 150;
 
 const totalMb = Math.floor(Number(/^MemTotal:\s+(\d+)/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'))![1]) / 1024);
 
-const SETTINGS: Settings = {
+const SETTINGS: Settings = testSettings({
   BASTION_SERVICE_PORT: String(SERVICE_PORT),
-  BASTION_ADMIN_PORT: '2222',
   BASTION_HEALTH_PORT: String(HEALTH_PORT),
-  BASTION_SESSION_MAX_SECONDS: '43200',
-  BASTION_ALLOWED_IAM_GROUPS: 'bastion-admins',
-  BASTION_ASSUME_ROLE_ARN: '',
-  BASTION_HOST_KEY_PARAMETER: '',
-  BASTION_WORKER_BASE_IMAGE: '',
-  BASTION_WORKER_IMAGE: '',
   BASTION_CONTAINER_MEMORY_MB: String(CONTAINER_MEMORY_MB),
   BASTION_SESSION_DISK_MB: String(SESSION_DISK_MB),
   BASTION_HOST_MEMORY_RESERVE_MB: String(totalMb - SESSIONS_MB),
-  BASTION_CONTAINER_PIDS: '128',
-  BASTION_CONTAINER_CPUS: '0.5',
-  BASTION_MAX_CONNECTIONS_PER_SOURCE: '10',
-  // many connections a minute from the few loopback addresses of these tests
-  BASTION_NEW_CONNECTIONS_PER_MINUTE: '100000',
-  BASTION_TUNNEL_ONLY: 'false',
-  BASTION_HOSTNAME_PREFIX: 'e2e-bastion',
-};
+});
 
 let host: BastionTestHost;
 const keys: Record<string, string> = {};

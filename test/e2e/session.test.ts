@@ -9,7 +9,7 @@ import {
   FAKE_CREDENTIALS,
   HOST_ADDRESS,
   METADATA_ADDRESS,
-  Settings,
+  Settings, testSettings,
   VPC_ADDRESS,
   VPC_SERVICE_PORT,
   VPC_SERVICE_TEXT,
@@ -29,25 +29,12 @@ const BOB_IAM = 'bob+ops=x,y@corp';
 const BOB_LINUX = 'bobplusopsequalxcommayatcorp';
 const MANY_MEMBERS = 1000;
 
-const SETTINGS: Settings = {
+const SETTINGS: Settings = testSettings({
   BASTION_SERVICE_PORT: String(SERVICE_PORT),
-  BASTION_ADMIN_PORT: '2222',
   BASTION_HEALTH_PORT: String(HEALTH_PORT),
-  BASTION_SESSION_MAX_SECONDS: '43200',
   BASTION_ALLOWED_IAM_GROUPS: 'bastion-admins,bastion-many',
-  BASTION_ASSUME_ROLE_ARN: '',
   BASTION_HOST_KEY_PARAMETER: HOST_KEY_PARAMETER,
-  BASTION_WORKER_BASE_IMAGE: '',
-  BASTION_WORKER_IMAGE: '',
-  BASTION_CONTAINER_MEMORY_MB: '256',
-  BASTION_CONTAINER_PIDS: '128',
-  BASTION_CONTAINER_CPUS: '0.5',
-  BASTION_MAX_CONNECTIONS_PER_SOURCE: '10',
-  // many connections a minute from the few loopback addresses of these tests
-  BASTION_NEW_CONNECTIONS_PER_MINUTE: '100000',
-  BASTION_TUNNEL_ONLY: 'false',
-  BASTION_HOSTNAME_PREFIX: 'e2e-bastion',
-};
+});
 
 let host: BastionTestHost;
 const keys: Record<string, string> = {};
@@ -403,9 +390,10 @@ describe('capabilities', () => {
     ['KILL', 2307, ['pty-ok', 'sudo-ok', 'write-ok', 'chmod-ok']],
     ['SETPCAP', 2308, []],
   ] as const)('without %s less works', async (cap, port, works) => {
-    const script = `/usr/local/libexec/ssh-bastion/session-without-${cap}`;
-    await host.must(['bash', '-c', `sed 's/"--cap-add", "${cap}", \\?//' /usr/local/libexec/ssh-bastion/session >${script} && chmod 0755 ${script} && ! grep -q '"${cap}"' ${script}`]);
-    await host.serveSessions(port, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage }, `without-${cap}`, ['/usr/local/libexec/ssh-bastion/with-settings', script, '%i']);
+    // the front starts the containers: a copy of it without that one capability serves this port
+    const script = `/usr/local/libexec/ssh-bastion/front-without-${cap}`;
+    await host.must(['bash', '-c', `sed 's/"--cap-add", "${cap}", \\?//' /usr/local/libexec/ssh-bastion/front >${script} && chmod 0755 ${script} && ! grep -q '"${cap}"' ${script}`]);
+    await host.serveSessions(port, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage }, `without-${cap}`, undefined, {}, ['/usr/local/libexec/ssh-bastion/with-settings', '--limits', script]);
     expect(words((await probe(port)).stdout)).toEqual(works);
   });
 });

@@ -49,6 +49,33 @@ export const SESSIONS_SLICE = 'ssh_bastion_sessions.slice';
 /** The bastion.env of the test host; keys as in src/host-settings.ts. */
 export type Settings = Record<string, string>;
 
+/**
+ * The bastion.env most test hosts use, with `overrides` (what a test file is about) on top: the
+ * service port 22, one allowed group `bastion-admins`, small containers, and per-source limits for
+ * clients that all come from a few loopback addresses.
+ */
+export function testSettings(overrides: Settings = {}): Settings {
+  return {
+    BASTION_SERVICE_PORT: '22',
+    BASTION_ADMIN_PORT: '2222',
+    BASTION_HEALTH_PORT: '2224',
+    BASTION_SESSION_MAX_SECONDS: '43200',
+    BASTION_ALLOWED_IAM_GROUPS: 'bastion-admins',
+    BASTION_ASSUME_ROLE_ARN: '',
+    BASTION_HOST_KEY_PARAMETER: '',
+    BASTION_WORKER_BASE_IMAGE: '',
+    BASTION_WORKER_IMAGE: '',
+    BASTION_CONTAINER_MEMORY_MB: '256',
+    BASTION_CONTAINER_PIDS: '128',
+    BASTION_CONTAINER_CPUS: '0.5',
+    BASTION_MAX_CONNECTIONS_PER_SOURCE: '10',
+    BASTION_NEW_CONNECTIONS_PER_MINUTE: '100000',
+    BASTION_TUNNEL_ONLY: 'false',
+    BASTION_HOSTNAME_PREFIX: 'e2e-bastion',
+    ...overrides,
+  };
+}
+
 export interface CommandResult {
   readonly status: number;
   readonly stdout: string;
@@ -318,9 +345,9 @@ echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
   }
 
   /** Shell command serving `serviceUnit` (Accept=no) with the socket on `listen` as its fd 3 (LISTEN_FDS). */
-  serveOneCommand(serviceUnit: string, listen: string, log: string, env: Record<string, string>): string {
+  serveOneCommand(serviceUnit: string, listen: string, log: string, env: Record<string, string>, execStart?: string[]): string {
     const text = fs.readFileSync(path.join(REPO_DIR, 'userdata/host/etc/systemd/system', serviceUnit), 'utf8');
-    const start = commandLine(unitSettings(text, 'ExecStart')[0]);
+    const start = execStart ?? commandLine(unitSettings(text, 'ExecStart')[0]);
     const passed = ['PATH', 'HOME', 'DOCKER_HOST', ...Object.keys(env)];
     const envPrefix = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ');
     return `${envPrefix} setsid systemd-socket-activate -l ${listen} ${passed.map((k) => `-E ${k}`).join(' ')} ` +
@@ -328,16 +355,24 @@ echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
   }
 
   /**
-   * Serves ssh-bastion@.service on another port with another bastion.env (BASTION_ENV_FILE), and
-   * optionally other environment variables for its processes.
+   * Serves another front and ssh-bastion@.service on another port with another bastion.env
+   * (BASTION_ENV_FILE), optionally with another command for the session unit (`execStart`) or the
+   * front (`frontExecStart`) and other environment variables for their processes.
    */
-  async serveSessions(port: number, settings: Settings, name: string, execStart?: string[], env: Record<string, string> = {}): Promise<void> {
+  async serveSessions(
+    port: number,
+    settings: Settings,
+    name: string,
+    execStart?: string[],
+    env: Record<string, string> = {},
+    frontExecStart?: string[],
+  ): Promise<void> {
     const file = `/etc/ssh-bastion/${name}.env`;
     const sessionSocket = `/run/ssh-bastion/session-${name}.sock`;
     this.writeSettings(file, { ...settings, BASTION_SESSION_SOCKET: sessionSocket });
     const withFile = { ...env, BASTION_ENV_FILE: file };
     await this.must(['bash', '-c', `${this.serveCommand('ssh-bastion@.service', sessionSocket, 'journal.log', withFile, execStart)} &`]);
-    await this.must(['bash', '-c', `${this.serveOneCommand('ssh-bastion-front.service', `127.0.0.1:${port}`, 'journal.log', withFile)} &`]);
+    await this.must(['bash', '-c', `${this.serveOneCommand('ssh-bastion-front.service', `127.0.0.1:${port}`, 'journal.log', withFile, frontExecStart)} &`]);
     await this.waitForPort(port);
   }
 
