@@ -163,7 +163,7 @@ const HOSTILE_NAMES: [string, unknown, string | undefined][] = [
   ['a valid name followed by a newline', `${VALID}\n`, NO_NAME],
   ['a valid name followed by a docker option', `${VALID} --privileged`, NO_NAME],
   ['an empty name', '', NO_NAME],
-  ['missing', undefined, "ssh-bastion: session: no session: the front's hand-on failed ('container')\n"],
+  ['missing', undefined, "ssh-bastion: session: no session: the front's hand-on failed (KeyError: 'container')\n"],
   // (session ends with a Python traceback here, not its one-line refusal)
   ['a number', 42, undefined],
   ['null', null, undefined],
