@@ -47,6 +47,8 @@ for item in spec.split(","):
             s.sendall(b"SSH-2.0-holder_1.0\r\n")
         elif mode == "http":
             s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        elif mode == "long":
+            s.sendall(b"SSH-2.0-" + b"x" * 300)
         c["sock"], c["opened"] = s, time.monotonic()
         conns.append(c)
 open(ready, "w").write("ready")
@@ -80,7 +82,7 @@ let host: BastionTestHost;
 const keys: Record<string, string> = {};
 
 /** Starts the holder; resolves `ready` once its connections are open and `done` with their fates. */
-function hold(port: number, spec: string, mode: 'silent' | 'banner' | 'http', seconds: number): { ready: Promise<void>; done: Promise<Held[]> } {
+function hold(port: number, spec: string, mode: 'silent' | 'banner' | 'http' | 'long', seconds: number): { ready: Promise<void>; done: Promise<Held[]> } {
   const script = path.join(host.dir, 'holder.py');
   fs.writeFileSync(script, HOLDER_SCRIPT);
   const readyFile = path.join(host.dir, `holder-${Math.random().toString(36).slice(2)}.ready`);
@@ -150,6 +152,14 @@ test('a client that sends something other than an SSH-2.0 identification line is
     expect(fate.spoke).toBe(false);
   }
   expect(host.journal()).not.toMatch(/session start client=127\.0\.3\.1:/);
+});
+
+test('an identification line longer than 255 bytes (RFC 4253) is closed at once, without a container', async () => {
+  const fates = await hold(SERVICE_PORT, '127.0.3.2x1', 'long', 10).done;
+  expect(fates[0].closed).not.toBeNull();
+  expect(fates[0].closed!).toBeLessThan(2);
+  expect(fates[0].spoke).toBe(false);
+  expect(host.journal()).not.toMatch(/session start client=127\.0\.3\.2:/);
 });
 
 test('the per-source rate limit refuses a burst from one address while another address logs in', async () => {

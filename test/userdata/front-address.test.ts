@@ -21,3 +21,17 @@ test('an IPv4 client of the dual-stack port is named by its IPv4 address; other 
   expect(result.stderr).toBe('');
   expect(JSON.parse(result.stdout)).toEqual(['203.0.113.7', '203.0.113.7', '2001:db8::7', 'fe80::7%eth0']);
 });
+
+const SOURCES = `import importlib.machinery, importlib.util, json, sys
+loader = importlib.machinery.SourceFileLoader("front", sys.argv[1])
+front = importlib.util.module_from_spec(importlib.util.spec_from_loader("front", loader))
+loader.exec_module(front)
+print(json.dumps([front.source_of(a) for a in sys.argv[2:]]))
+`;
+
+test('the per-source limits count an IPv6 client by its /64 (one subscriber), an IPv4 client by its address, however the kernel names it', () => {
+  const addresses = ['2001:db8:1:2::7', '2001:db8:1:2:ffff:1:2:3', '2001:db8:1:3::7', '::ffff:203.0.113.7', '203.0.113.7', 'fe80::7%eth0'];
+  const result = spawnSync('python3', ['-c', SOURCES, FRONT, ...addresses], { encoding: 'utf8' });
+  expect(result.stderr).toBe('');
+  expect(JSON.parse(result.stdout)).toEqual(['2001:db8:1:2::/64', '2001:db8:1:2::/64', '2001:db8:1:3::/64', '203.0.113.7', '203.0.113.7', 'fe80::/64']);
+});
