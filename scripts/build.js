@@ -2,7 +2,8 @@
 // npm run build: synthesizes the app and writes the registry module, ready to publish:
 //   main/variables/outputs/versions .tf.json  sorted keys, no cdktf metadata, no absolute paths
 //   README.md                                  module/README.md with generated Inputs/Outputs (scripts/docs.js)
-//   LICENSE, CHANGELOG.md                      from module/
+//   LICENSE                                    from module/
+//   CHANGELOG.md                               from the root (the package's and the module's)
 //   examples/<name>/                           the .tf and .md files of examples/<name>/
 //   ssh-bastion-host.tar.gz                    the host bundle (userdata/host and userdata/worker),
 //                                              which the module uploads to S3 and the hosts fetch
@@ -19,8 +20,9 @@ const { readmeForModule } = require('./docs');
 
 const root = path.resolve(__dirname, '..');
 const MODULE = 'terraform-aws-ssh-bastion-service';
-/** Files of module/ published as they are. */
+/** Files published as they are, from module/ or, for the CHANGELOG shared with the npm package, the root. */
 const MODULE_FILES = ['LICENSE', 'CHANGELOG.md'];
+const MODULE_FILE_SOURCES = { LICENSE: path.join('module', 'LICENSE'), 'CHANGELOG.md': 'CHANGELOG.md' };
 /** What an example folder publishes; local state, lock files and .terraform/ stay behind. */
 const EXAMPLE_FILE = /^[^.].*\.(tf|md)$/;
 
@@ -75,7 +77,7 @@ function main() {
   }
   fs.writeFileSync(path.join(target, 'README.md'), readmeForModule(target, version));
   for (const file of MODULE_FILES) {
-    fs.copyFileSync(path.join(root, 'module', file), path.join(target, file));
+    fs.copyFileSync(path.join(root, MODULE_FILE_SOURCES[file]), path.join(target, file));
   }
   const examples = copyExamples(target);
   // Compiled by synthesize() (scripts/run-app.js); the same function the construct uses.

@@ -4,7 +4,7 @@
 // Refuses (exit status 1, one line saying why) unless:
 //   - <version> is semver (MAJOR.MINOR.PATCH, optional -prerelease and +build) and not below the
 //     current package.json version;
-//   - module/CHANGELOG.md has a non-empty "## [<version>]" entry;
+//   - CHANGELOG.md has a non-empty "## [<version>]" entry;
 //   - `npm test` passes with CI=true (so snapshots that no longer match fail instead of being rewritten).
 // Then stamps the version into package.json and package-lock.json (npm version), dates the
 // CHANGELOG entry ("## [<version>] - Unreleased" becomes "## [<version>] - YYYY-MM-DD", UTC), runs
@@ -18,7 +18,7 @@ const semver = require('semver');
 const { spawnSync } = require('child_process');
 
 const ROOT = path.resolve(__dirname, '..');
-const CHANGELOG = path.join('module', 'CHANGELOG.md');
+const CHANGELOG = 'CHANGELOG.md';
 
 // From semver.org (2.0.0), the suggested regular expression.
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;

@@ -32,10 +32,10 @@ describe('npm package', () => {
     expect(pack.status).toBe(0);
     const files: string[] = JSON.parse(pack.stdout)[0].files.map((file: { path: string }) => file.path);
     const unexpected = files.filter(
-      (file) => !/^lib\/src\/.+\.(js|d\.ts)$/.test(file) && !/^userdata\//.test(file) && !['package.json', 'README.md', 'LICENSE'].includes(file),
+      (file) => !/^lib\/src\/.+\.(js|d\.ts)$/.test(file) && !/^userdata\//.test(file) && !['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'].includes(file),
     );
     expect(unexpected).toEqual([]);
     expect(files.filter((file) => file.includes('__pycache__'))).toEqual([]);
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'userdata/host/usr/local/libexec/ssh-bastion/run-sections', 'userdata/worker/Dockerfile']));
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'CHANGELOG.md', 'userdata/host/usr/local/libexec/ssh-bastion/run-sections', 'userdata/worker/Dockerfile']));
   });
 });

@@ -35,12 +35,11 @@ function runCli(...args: string[]) {
   return { status: result.status, stderr: result.stderr };
 }
 
-/** A scratch project: package.json at `version` and module/CHANGELOG.md. */
+/** A scratch project: package.json at `version` and CHANGELOG.md. */
 function scratchProject(version: string, changelog: string): string {
   const dir = tempDir('release-test-');
   fs.writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify({ name: 'scratch', version, private: true }, null, 2)}\n`);
-  fs.mkdirSync(path.join(dir, 'module'));
-  fs.writeFileSync(path.join(dir, 'module', 'CHANGELOG.md'), changelog);
+  fs.writeFileSync(path.join(dir, 'CHANGELOG.md'), changelog);
   return dir;
 }
 
@@ -83,7 +82,7 @@ describe('release: CHANGELOG check', () => {
   });
 
   test('fails when the CHANGELOG has no entry for the version', () => {
-    expect(changelogProblem(CHANGELOG, '1.3.0')).toBe('module/CHANGELOG.md has no "## [1.3.0]" entry: describe the release there first');
+    expect(changelogProblem(CHANGELOG, '1.3.0')).toBe('CHANGELOG.md has no "## [1.3.0]" entry: describe the release there first');
   });
 
   test('fails when only a longer version matches the prefix', () => {
@@ -91,7 +90,7 @@ describe('release: CHANGELOG check', () => {
   });
 
   test('fails when the entry is empty', () => {
-    expect(changelogProblem('## [1.3.0] - Unreleased\n\n## [1.2.0]\n\n- x\n', '1.3.0')).toMatch(/entry of module\/CHANGELOG.md is empty/);
+    expect(changelogProblem('## [1.3.0] - Unreleased\n\n## [1.2.0]\n\n- x\n', '1.3.0')).toMatch(/entry of CHANGELOG.md is empty/);
   });
 
   test('fails when the changes are still under [Unreleased], and says to rename it', () => {
@@ -107,7 +106,7 @@ describe('release: CHANGELOG check', () => {
 
   test('the module CHANGELOG has an entry for the package version', () => {
     const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf-8'));
-    expect(changelogProblem(fs.readFileSync(path.join(ROOT, 'module', 'CHANGELOG.md'), 'utf-8'), version)).toBeUndefined();
+    expect(changelogProblem(fs.readFileSync(path.join(ROOT, 'CHANGELOG.md'), 'utf-8'), version)).toBeUndefined();
   });
 });
 
@@ -127,7 +126,7 @@ describe('release: npm run release refuses from the command line', () => {
   test('fails when the CHANGELOG has no entry for the version', () => {
     const result = runCli('99.99.99');
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('release: refused: module/CHANGELOG.md has no "## [99.99.99]" entry');
+    expect(result.stderr).toContain('release: refused: CHANGELOG.md has no "## [99.99.99]" entry');
   });
 });
 
@@ -145,7 +144,7 @@ describe('release: the steps', () => {
       expect(build).not.toHaveBeenCalled();
       expect(snapshot).not.toHaveBeenCalled();
       expect(JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf-8')).version).toBe('1.1.0');
-      expect(fs.readFileSync(path.join(dir, 'module', 'CHANGELOG.md'), 'utf-8')).toBe(CHANGELOG);
+      expect(fs.readFileSync(path.join(dir, 'CHANGELOG.md'), 'utf-8')).toBe(CHANGELOG);
     } finally {
       removeDir(dir);
     }
@@ -179,7 +178,7 @@ describe('release: the steps', () => {
       // THEN the tests ran first, the build saw the new version, and both files carry it
       expect(steps).toEqual(['test', 'build 1.2.0', 'snapshot']);
       expect(JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf-8')).version).toBe('1.2.0');
-      expect(fs.readFileSync(path.join(dir, 'module', 'CHANGELOG.md'), 'utf-8')).toContain('## [1.2.0] - 2026-11-23\n');
+      expect(fs.readFileSync(path.join(dir, 'CHANGELOG.md'), 'utf-8')).toContain('## [1.2.0] - 2026-11-23\n');
     } finally {
       removeDir(dir);
     }
