@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine (as root) and builds the registry module into dist/:
 # the Debian packages the tests run for real (sshd, systemd tools, cloud-init, docker, ...),
-# the npm dependencies, then `npm run build`.
+# the npm dependencies (and compat/cdktn's), then `npm run build`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive CHECKPOINT_DISABLE=1 DISABLE_VERSION_CHECK=1
@@ -25,4 +25,6 @@ for tool in moto_server aws terraform; do
 done
 
 npm ci --no-audit --no-fund
+# CDK Terrain (cdktn), its provider bindings and a Node 22 binary, for test/release/cdktn.test.ts.
+npm ci --prefix compat/cdktn --no-audit --no-fund --loglevel=error
 npm run build

@@ -34,7 +34,7 @@ export interface CloudConfigInput {
   readonly packages?: readonly string[] | string;
   /**
    * directory holding `boot/` (the files the user data itself writes: the bootstrap)
-   * @default - the package's `userdata` folder, found from this file in `src/` or compiled in `lib/src/`
+   * @default - the package's `userdata` folder, found from this file in `src/` or compiled in `lib/src/` (`lib/cdktn/` for cdktn)
    */
   readonly userDataDir?: string;
 }
@@ -89,7 +89,7 @@ export function renderCloudConfig(input: CloudConfigInput): string {
   return `#cloud-config\n${stringify(document, { version: '1.1', lineWidth: 0, blockQuote: 'literal', indentSeq: false })}`;
 }
 
-/** `userdata/` at the package root: one level up from `src/`, two from the compiled `lib/src/`. */
+/** `userdata/` at the package root: one level up from `src/`, two from the compiled `lib/src/` and `lib/cdktn/`. */
 export function packageUserDataDir(): string {
   const candidates = [path.resolve(__dirname, '..', 'userdata'), path.resolve(__dirname, '..', '..', 'userdata')];
   return candidates.find((dir) => fs.existsSync(path.join(dir, 'host'))) ?? candidates[0];

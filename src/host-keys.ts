@@ -2,9 +2,9 @@ import { DataResource, Fn, Lazy, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { DataAwsKmsKey } from '@cdktf/provider-aws/lib/data-aws-kms-key';
 import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
-import { PrivateKey } from '@cdktf/provider-tls/lib/private-key';
 import { BastionConfig } from './config';
 import { attributeOf, both, choose, nonEmpty, presence, Switch } from './conditional';
+import { TlsPrivateKey } from './tls-private-key';
 
 export interface HostKeys {
   /** OpenSSH public key line; '' without stable host keys */
@@ -36,7 +36,7 @@ export function defineHostKeys(scope: Construct, config: BastionConfig, where: {
   // A plain address: cdktf renders a resource given here as "${terraform_data.x}", which Terraform's
   // JSON syntax refuses in replace_triggered_by.
   const generationAddress = Lazy.stringValue({ produce: () => `${generation.terraformResourceType}.${generation.friendlyUniqueId}` });
-  const key = new PrivateKey(scope, 'host_key', { count: stable.count, algorithm: 'ED25519', lifecycle: { replaceTriggeredBy: [generationAddress] } });
+  const key = new TlsPrivateKey(scope, 'host_key', { count: stable.count, algorithm: 'ED25519', lifecycle: { replaceTriggeredBy: [generationAddress] } });
   const customKmsKey = both(config.stableHostKeys, nonEmpty(config.hostKeyKmsKeyId));
   const kms = presence(customKmsKey);
   // The key's ARN whatever form hostKeyKmsKeyId takes (an alias cannot scope an IAM policy).

@@ -16,8 +16,12 @@ export const REQUIRED_PROVIDERS = {
 export const REQUIRED_TERRAFORM_VERSION = '>= 1.9';
 
 /**
- * Declares a provider the module needs without configuring it: only `required_providers`
- * with a minimum version. The caller's provider configuration is used.
+ * Declares a provider without configuring it: `required_providers` with its source and version
+ * constraint, and an empty provider block. The module declares its providers so (it drops the
+ * block: the caller's provider configuration is used). A stack declares tls so where no tls
+ * bindings package is at hand, as under cdktn: the construct needs no tls settings.
+ *
+ * @example new ProviderRequirement(this, 'tls', 'hashicorp/tls', '~> 4.0');
  */
 export class ProviderRequirement extends TerraformProvider {
   constructor(scope: Construct, name: string, source: string, versionConstraint: string) {
