@@ -13,27 +13,19 @@
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { BastionTestHost, Settings } from '../test/helpers/harness';
+import { BastionTestHost, Settings, testSettings } from '../test/helpers/harness';
 
 const PORT = Number(process.env.SSHB_DEMO_PORT ?? 2022);
 const SERVICE_PORT = 22;
-const SETTINGS: Settings = {
+const SETTINGS: Settings = testSettings({
   BASTION_SERVICE_PORT: String(SERVICE_PORT),
-  BASTION_ADMIN_PORT: '2222',
-  BASTION_HEALTH_PORT: '2224',
   BASTION_SESSION_MAX_SECONDS: '3600',
   BASTION_ALLOWED_IAM_GROUPS: 'bastion-users',
-  BASTION_ASSUME_ROLE_ARN: '',
-  BASTION_HOST_KEY_PARAMETER: '',
-  BASTION_WORKER_BASE_IMAGE: '',
-  BASTION_WORKER_IMAGE: '',
-  BASTION_CONTAINER_MEMORY_MB: '256',
-  BASTION_CONTAINER_PIDS: '128',
   BASTION_CONTAINER_CPUS: '1',
-  BASTION_MAX_CONNECTIONS_PER_SOURCE: '10',
-  BASTION_TUNNEL_ONLY: 'false',
+  // the product's default: the demo shows the bastion as deployed
+  BASTION_NEW_CONNECTIONS_PER_MINUTE: '30',
   BASTION_HOSTNAME_PREFIX: 'demo-bastion',
-};
+});
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);

@@ -8,30 +8,24 @@ import { HOST_DIR } from './userdata-tree';
 
 const FRONT = path.join(HOST_DIR, 'usr/local/libexec/ssh-bastion/front');
 
-const LOAD = `import importlib.machinery, importlib.util, json, sys
+/** Calls front's function `name` on each argument (front loaded as a module) and returns the results. */
+function frontCalls(name: string, args: string[]): unknown[] {
+  const script = `import importlib.machinery, importlib.util, json, sys
 loader = importlib.machinery.SourceFileLoader("front", sys.argv[1])
 front = importlib.util.module_from_spec(importlib.util.spec_from_loader("front", loader))
 loader.exec_module(front)
-print(json.dumps([front.client_address(a) for a in sys.argv[2:]]))
+print(json.dumps([getattr(front, sys.argv[2])(a) for a in sys.argv[3:]]))
 `;
+  const result = spawnSync('python3', ['-c', script, FRONT, name, ...args], { encoding: 'utf8' });
+  expect(result.stderr).toBe('');
+  return JSON.parse(result.stdout) as unknown[];
+}
 
 test('an IPv4 client of the dual-stack port is named by its IPv4 address; other addresses stay as they are', () => {
-  const addresses = ['::ffff:203.0.113.7', '203.0.113.7', '2001:db8::7', 'fe80::7%eth0'];
-  const result = spawnSync('python3', ['-c', LOAD, FRONT, ...addresses], { encoding: 'utf8' });
-  expect(result.stderr).toBe('');
-  expect(JSON.parse(result.stdout)).toEqual(['203.0.113.7', '203.0.113.7', '2001:db8::7', 'fe80::7%eth0']);
+  expect(frontCalls('client_address', ['::ffff:203.0.113.7', '203.0.113.7', '2001:db8::7', 'fe80::7%eth0'])).toEqual(['203.0.113.7', '203.0.113.7', '2001:db8::7', 'fe80::7%eth0']);
 });
-
-const SOURCES = `import importlib.machinery, importlib.util, json, sys
-loader = importlib.machinery.SourceFileLoader("front", sys.argv[1])
-front = importlib.util.module_from_spec(importlib.util.spec_from_loader("front", loader))
-loader.exec_module(front)
-print(json.dumps([front.source_of(a) for a in sys.argv[2:]]))
-`;
 
 test('the per-source limits count an IPv6 client by its /64 (one subscriber), an IPv4 client by its address, however the kernel names it', () => {
   const addresses = ['2001:db8:1:2::7', '2001:db8:1:2:ffff:1:2:3', '2001:db8:1:3::7', '::ffff:203.0.113.7', '203.0.113.7', 'fe80::7%eth0'];
-  const result = spawnSync('python3', ['-c', SOURCES, FRONT, ...addresses], { encoding: 'utf8' });
-  expect(result.stderr).toBe('');
-  expect(JSON.parse(result.stdout)).toEqual(['2001:db8:1:2::/64', '2001:db8:1:2::/64', '2001:db8:1:3::/64', '203.0.113.7', '203.0.113.7', 'fe80::/64']);
+  expect(frontCalls('source_of', addresses)).toEqual(['2001:db8:1:2::/64', '2001:db8:1:2::/64', '2001:db8:1:3::/64', '203.0.113.7', '203.0.113.7', 'fe80::/64']);
 });
