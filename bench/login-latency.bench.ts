@@ -221,7 +221,7 @@ export async function run(): Promise<Record<string, unknown>> {
         ['connect → server banner', round(s50('b_connect_banner'), 0), round(s50('p_connect_banner'), 0), d('b_connect_banner', 'p_connect_banner'), 'plain: fork + exec sshd -i'],
         ['banner → key exchange done', round(s50('b_kex'), 0), round(s50('p_kex'), 0), d('b_kex', 'p_kex'), 'same algorithms on both (sntrup761x25519)'],
         ['key exchange → authenticated', round(s50('b_auth'), 0), round(s50('p_auth'), 0), d('b_auth', 'p_auth'), 'bastion: AuthorizedKeysCommand, live KEYS lookup; plain: authorized_keys file'],
-        ['authenticated → exit status', round(s50('b_session'), 0), round(s50('p_session'), 0), d('b_session', 'p_session'), 'bastion: PAM, pam_mkhomedir, session-command; plain: no PAM'],
+        ['authenticated → exit status', round(s50('b_session'), 0), round(s50('p_session'), 0), d('b_session', 'p_session'), 'bastion: PAM, pam_mkhomedir, session-command; plain: root\'s shell, which reads ~/.bashrc under sshd'],
         ['total (ssh -v runs)', round(s50('b_total'), 0), round(s50('p_total'), 0), d('b_total', 'p_total'), ''],
       ],
     );

@@ -1,6 +1,6 @@
 /**
  * session-density: memory per idle session at 50 concurrent idle sessions (each a login shell
- * over `ssh -tt`, doing nothing), and sessions per GiB.
+ * over `ssh -tt`, doing nothing, each from its own loopback address), and sessions per GiB.
  *
  * Per session = the container's memory cgroup (sshd, the user's shell, docker-init, page cache
  * of its writes) + the host-side processes it needs: its containerd-shim and its session program
@@ -81,8 +81,9 @@ export async function run(): Promise<Record<string, unknown>> {
     const started = Date.now();
     const launch = (i: number) => {
       const u = users[i % USERS];
-      // every descriptor detached: the launching command returns at once
-      return `setsid bash -c 'sleep 3600 | ssh -tt ${sshOptions(u.keyFiles[0], 22).join(' ')} ${u.name}@127.0.0.1' </dev/null >/dev/null 2>&1 &`;
+      // every descriptor detached: the launching command returns at once; each session from its
+      // own loopback address (the front holds at most BASTION_MAX_CONNECTIONS_PER_SOURCE per address)
+      return `setsid bash -c 'sleep 3600 | ssh -tt -b 127.0.4.${i + 1} ${sshOptions(u.keyFiles[0], 22).join(' ')} ${u.name}@127.0.0.1' </dev/null >/dev/null 2>&1 &`;
     };
     for (let i = 0; i < SESSIONS; i += 5) {
       const batch = Array.from({ length: Math.min(5, SESSIONS - i) }, (_, k) => launch(i + k)).join('\n');
