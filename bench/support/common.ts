@@ -2,7 +2,7 @@
  * Shared pieces of the benchmarks: statistics, tables, the machine's description, cleanup on
  * interruption, and a booted test host (the e2e harness, test/helpers/harness.ts) with IAM users.
  */
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -203,15 +203,17 @@ export function sleep(ms: number): Promise<void> {
 
 /**
  * Runs `commands` (shell command lines) in turn on the test host, `rounds` times, interleaved so
- * both sides see the same machine load; returns the wall time of each (ms) by label.
+ * both sides see the same machine load; returns the wall time of each (ms) by label. `before`
+ * (by label) runs untimed before each run of that command.
  */
-export async function timeCommands(host: BastionTestHost, commands: Record<string, string>, rounds: number): Promise<Record<string, number[]>> {
+export async function timeCommands(host: BastionTestHost, commands: Record<string, string>, rounds: number, before: Record<string, string> = {}): Promise<Record<string, number[]>> {
   const labels = Object.keys(commands);
   const script = [
     'set -u',
     `for round in $(seq 1 ${rounds}); do`,
     ...labels.map(
       (label) =>
+        (before[label] ? `  ( ${before[label]} ) >/dev/null 2>>"$ERRLOG"\n` : '') +
         `  t0=$(date +%s%N); ( ${commands[label]} ) >/dev/null 2>>"$ERRLOG"; s=$?; t1=$(date +%s%N); echo "${label} $(( (t1 - t0) / 1000 )) $s"`,
     ),
     'done',
@@ -225,4 +227,150 @@ export async function timeCommands(host: BastionTestHost, commands: Record<strin
     result[label].push(Number(us) / 1000);
   }
   return result;
+}
+
+/** The front's session socket on the test host (the label value of its containers). */
+export const SESSION_SOCKET = '/run/ssh-bastion/session.sock';
+
+/**
+ * Shell lines (for `before` of timeCommands) that wait until the front has `ready` containers
+ * ready and no session left (every earlier session's container removed, the pool refilled), so
+ * that a login starts on a settled host; with `record`, they append the ready containers' names
+ * to that file ("READY name..."), to tell afterwards whether a login took one of them.
+ */
+export function settlePool(ready: number, record?: string, sessionSocket = SESSION_SOCKET): string {
+  return [
+    'for _ in $(seq 1 600); do',
+    `  n=$(docker ps -q --filter label=ssh-bastion.session=${sessionSocket} | wc -l)`,
+    '  u=$(ls /run/ssh-bastion/units 2>/dev/null | wc -l)',
+    `  [ "$n" -eq ${ready} ] && [ "$u" -eq 0 ] && break`,
+    '  sleep 0.1',
+    'done',
+    'sleep 0.3',
+    ...(record ? [`echo "READY $(docker ps --filter label=ssh-bastion.session=${sessionSocket} --format '{{.Names}}' | tr '\\n' ' ')" >>${record}`] : []),
+  ].join('\n');
+}
+
+/** Containers named in the front's "session start" lines of `journal`, in order. */
+export function sessionStarts(journal: string): { client: string; container: string }[] {
+  return [...journal.matchAll(/session start client=(\S+) container=(ssh-bastion-[0-9a-f]+)/g)].map((m) => ({ client: m[1], container: m[2] }));
+}
+
+/**
+ * Sessions that started a container of their own (the front's summary lines of `journal`), of the
+ * fronts that keep `ready` containers ready.
+ */
+export function freshStarts(journal: string, ready: number): number {
+  return [...journal.matchAll(/(\d+) sessions started a container of their own in \d+s: no ready one was left \((\d+) kept ready\)/g)]
+    .filter((m) => Number(m[2]) === ready)
+    .reduce((a, m) => a + Number(m[1]), 0);
+}
+
+/** The pid of the test host's front (the one in the host's network namespace). */
+export async function frontPid(host: BastionTestHost, sessionSocket = SESSION_SOCKET): Promise<number> {
+  const script = `me=$(readlink /proc/self/ns/net); for d in /proc/[0-9]*; do ` +
+    `[ "$(readlink $d/ns/net 2>/dev/null)" = "$me" ] || continue; ` +
+    `tr '\\0' ' ' <$d/cmdline 2>/dev/null | grep -q '^/usr/bin/python3 /usr/local/libexec/ssh-bastion/front' || continue; ` +
+    `tr '\\0' '\\n' <$d/environ | grep -qx 'BASTION_SESSION_SOCKET=${sessionSocket}' && echo \${d#/proc/}; done`;
+  const pids = (await host.must(['bash', '-c', script])).split('\n').filter(Boolean).map(Number);
+  if (pids.length !== 1) throw new Error(`expected one front for ${sessionSocket}, found ${pids.length}`);
+  return pids[0];
+}
+
+/** Rss, Pss and private (USS) KiB of one process, from /proc/<pid>/smaps_rollup. */
+export async function memoryOf(host: BastionTestHost, pid: number): Promise<{ rssKib: number; pssKib: number; ussKib: number }> {
+  const out = await host.must(['awk', '/^Rss:/{r=$2} /^Pss:/{p=$2} /^Private_(Clean|Dirty):/{u+=$2} END{print r+0, p+0, u+0}', `/proc/${pid}/smaps_rollup`]);
+  const [rssKib, pssKib, ussKib] = out.trim().split(' ').map(Number);
+  return { rssKib, pssKib, ussKib };
+}
+
+/**
+ * Numbers of processes on the test host: those in its network namespace (the benches' own clients,
+ * bench/support/holder.py, left out), and those in containers.
+ */
+export async function processCounts(host: BastionTestHost): Promise<{ host: number; containers: number; inContainers: number }> {
+  const script = `me=$(readlink /proc/self/ns/net); n=0; for d in /proc/[0-9]*; do [ "$(readlink $d/ns/net 2>/dev/null)" = "$me" ] || continue; ` +
+    `grep -qs bench/support/holder.py $d/cmdline || n=$((n + 1)); done; ` +
+    `ids=$(docker ps -q); c=0; i=0; [ -n "$ids" ] && for p in $(docker inspect -f '{{.State.Pid}}' $ids); do c=$((c + 1)); ` +
+    `i=$((i + $(cat /sys/fs/cgroup/pids$(sed -n 's/^[0-9]*:pids://p' /proc/$p/cgroup 2>/dev/null)/pids.current 2>/dev/null || echo 0))); done; echo "$n $c $i"`;
+  const [h, c, i] = (await host.must(['bash', '-c', script])).trim().split(' ').map(Number);
+  // the counting shell itself and its children are in the namespace too
+  return { host: h - 2, containers: c, inContainers: i };
+}
+
+/**
+ * Connection holder on the test host (bench/support/holder.py): opens TCP connections to
+ * 127.0.0.1:port from the given loopback addresses (spec "127.0.1.1-100x5": 5 from each of
+ * 127.0.1.1 ... 127.0.1.100), silent or sending an SSH identification line, and holds them until
+ * it is told to stop (a file) or `seconds` have passed; with reopen, a connection the server
+ * closed is opened again. Resolves `ready` once all are open, `done` with what happened to them.
+ */
+export interface HeldSummary {
+  opened: number;
+  errors: number;
+  first_error: string | null;
+  closed: number;
+  closed_after_s: number[];
+  spoke: number;
+  reopened: number;
+  open_at_end: number;
+  open_s: number;
+}
+
+export function holdConnections(host: BastionTestHost, options: { port: number; spec: string; mode: 'silent' | 'banner'; seconds: number; reopen?: boolean; name: string }): { ready: Promise<void>; stop: () => void; done: Promise<HeldSummary> } {
+  const readyFile = path.join(host.dir, `holder-${options.name}.ready`);
+  const stopFile = path.join(host.dir, `holder-${options.name}.stop`);
+  const script = path.join(__dirname, 'holder.py');
+  const done = host
+    .run(['python3', script, String(options.port), options.spec, options.mode, String(options.seconds), readyFile, stopFile, options.reopen ? 'reopen' : 'once'], { timeoutMs: (options.seconds + 120) * 1000 })
+    .then((r) => {
+      if (r.status !== 0) throw new Error(`holder ${options.name} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+      return JSON.parse(r.stdout.trim().split('\n').pop()!) as HeldSummary;
+    });
+  onCleanup(() => fs.writeFileSync(stopFile, 'stop'));
+  const ready = Promise.race([
+    (async () => {
+      for (;;) {
+        if (fs.existsSync(readyFile)) return;
+        await sleep(50);
+      }
+    })(),
+    done.then((s) => {
+      throw new Error(`holder ${options.name} ended before all were open: ${JSON.stringify(s)}`);
+    }),
+  ]);
+  return { ready, stop: () => fs.writeFileSync(stopFile, 'stop'), done };
+}
+
+export interface DockerEvent {
+  /** ms since the epoch */
+  at: number;
+  action: string;
+  name: string;
+}
+
+/**
+ * Records the test host's container events (dockerd keeps only its last 256 events, too few for
+ * a flood: so they are read as they come) until the returned function is called.
+ */
+export async function recordDockerEvents(host: BastionTestHost): Promise<() => Promise<DockerEvent[]>> {
+  const file = path.join(host.dir, `docker-events-${Date.now()}.log`);
+  const fd = fs.openSync(file, 'w');
+  const args = [...host.enter, 'docker', 'events', '--filter', 'type=container', '--format', '{{.TimeNano}} {{.Action}} {{.Actor.Attributes.name}}'];
+  const child = spawn(args[0], args.slice(1), { stdio: ['ignore', fd, 'ignore'], env: host.env });
+  fs.closeSync(fd);
+  onCleanup(() => void child.kill('SIGKILL'));
+  await sleep(1000); // subscribed
+  return async () => {
+    await sleep(1000);
+    child.kill('SIGTERM');
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [ns, action, name] = l.split(' ');
+        return { at: Number(BigInt(ns) / 1000n) / 1000, action, name };
+      });
+  };
 }
