@@ -360,7 +360,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
         expect(instance).not.toBeNull();
         expect(Number(instance![2])).toBe(seen.peer_pid);
         expect(Number(instance![3])).toBe(0);
-        expect(seen.peer_command).toEqual(['/usr/bin/python3', `${LIBEXEC}/front`]);
+        expect(seen.peer_command).toEqual(['/usr/bin/python3', '-IS', `${LIBEXEC}/front`]);
         instances.add(seen.instance);
         // stdin and stdout: the unit's connection from front; the client's comes over it
         expect(seen.fd0).toMatch(/^socket:\[\d+\]$/);

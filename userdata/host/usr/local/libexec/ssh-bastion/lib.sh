@@ -57,7 +57,8 @@ load_settings() {
 }
 
 # What one session is budgeted on average when the host's session cap is derived from its memory:
-# an idle session with a shell takes about 7 MiB (docs/benchmarks.md), a busy one more.
+# an idle session with a shell takes about 12 MiB with its session program and docker's shim
+# (docs/benchmarks.md), a busy one more.
 declare -rx SESSION_BUDGET_MB=16
 
 # Sets total_mb (the instance's memory), reserve_mb (kept for the host: BASTION_HOST_MEMORY_RESERVE_MB,
