@@ -270,7 +270,7 @@ export function freshStarts(journal: string, ready: number): number {
 export async function frontPid(host: BastionTestHost, sessionSocket = SESSION_SOCKET): Promise<number> {
   const script = `me=$(readlink /proc/self/ns/net); for d in /proc/[0-9]*; do ` +
     `[ "$(readlink $d/ns/net 2>/dev/null)" = "$me" ] || continue; ` +
-    `tr '\\0' ' ' <$d/cmdline 2>/dev/null | grep -q '^/usr/bin/python3 /usr/local/libexec/ssh-bastion/front' || continue; ` +
+    `tr '\\0' ' ' <$d/cmdline 2>/dev/null | grep -Eq '^/usr/bin/python3 (-IS )?/usr/local/libexec/ssh-bastion/front' || continue; ` +
     `tr '\\0' '\\n' <$d/environ | grep -qx 'BASTION_SESSION_SOCKET=${sessionSocket}' && echo \${d#/proc/}; done`;
   const pids = (await host.must(['bash', '-c', script])).split('\n').filter(Boolean).map(Number);
   if (pids.length !== 1) throw new Error(`expected one front for ${sessionSocket}, found ${pids.length}`);
