@@ -184,7 +184,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const apart = await timeCommands(
       host,
       {
-        unit_instance_python: `python3 -c 'import fcntl, json, os, socket, struct, subprocess, sys'`,
+        unit_instance_python: `/usr/bin/python3 -S -c 'import fcntl, json, os, socket, struct, subprocess, sys'`,
         session_start: `/usr/local/libexec/ssh-bastion/with-settings /usr/bin/python3 -c 'import errno, json, os, re, select, shutil, signal, socket, subprocess, sys, time'`,
       },
       10,
@@ -229,7 +229,7 @@ export async function run(): Promise<Record<string, unknown>> {
     table(
       ['part', 'ms', 'how measured'],
       [
-        ['test-only: python3 start of unit-instance.py (plays systemd)', round(m('unit_instance_python'), 0), 'python3 with its imports, the harness PATH (pyenv shim); a real host has systemd start the unit'],
+        ['test-only: python3 start of unit-instance.py (plays systemd)', round(m('unit_instance_python'), 0), '/usr/bin/python3 -S with its imports, as the harness starts it; a real host has systemd start the unit'],
         ['session program start: with-settings + /usr/bin/python3 + imports', round(m('session_start'), 0), 'with-settings /usr/bin/python3 -c "import ..."'],
         ['key lookup socket: OPEN (on the login path)', round(percentile(openClose.filter((_, i) => i % 2 === 0), 50), 1), '10 OPEN requests as the session program makes them, timed in one process'],
         ['  CLOSE (after the login)', round(percentile(openClose.filter((_, i) => i % 2 === 1), 50), 1), 'the same, CLOSE'],

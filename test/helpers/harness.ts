@@ -340,7 +340,7 @@ echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
     const passed = ['PATH', 'HOME', 'DOCKER_HOST', ...Object.keys(this.moto?.awsEnv() ?? {}), ...Object.keys(env)];
     const envPrefix = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ');
     return `${envPrefix} setsid systemd-socket-activate --accept --inetd -l ${listen} ${passed.map((k) => `-E ${k}`).join(' ')} ` +
-      `python3 ${HELPERS_DIR}/unit-instance.py ${this.dir}/${serviceUnit}.counter ${shellQuote(start)} ${stopPost.map(shellQuote).join(' ')} ` +
+      `/usr/bin/python3 -S ${HELPERS_DIR}/unit-instance.py ${this.dir}/${serviceUnit}.counter ${shellQuote(start)} ${stopPost.map(shellQuote).join(' ')} ` +
       `>>${this.dir}/${log} 2>&1 </dev/null`;
   }
 
