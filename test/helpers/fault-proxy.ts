@@ -183,7 +183,17 @@ export class FaultProxy {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-    res.on('close', () => this.inFlight--);
+    // Over once the answer is written ('finish'): 'close' can come after the client, answered,
+    // has already sent its next request, which counted one request twice.
+    let over = false;
+    const done = () => {
+      if (!over) {
+        over = true;
+        this.inFlight--;
+      }
+    };
+    res.on('finish', done);
+    res.on('close', done);
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks).toString();
