@@ -41,6 +41,16 @@ describe('buildHostBundle', () => {
     expect(paths.filter((p) => p.endsWith('.md') || p.includes('__pycache__'))).toEqual([]);
   });
 
+  test('ships programs 0755 and lib.sh, which the host scripts source and nothing runs, 0644: the modes the repository gives them', () => {
+    const mode = (entry: { mode: number }) => entry.mode.toString(8);
+    const modes = Object.fromEntries(bundle.entries.map((e) => [e.path, mode(e)]));
+    expect(modes['usr/local/libexec/ssh-bastion/lib.sh']).toBe('644');
+    expect(modes['usr/local/libexec/ssh-bastion/run-sections']).toBe('755');
+    const host = bundle.entries.filter((e) => !e.path.startsWith('opt/ssh-bastion/worker/'));
+    const inRepository = (rel: string) => ((fs.statSync(path.join(USERDATA_DIR, 'host', rel)).mode & 0o111) !== 0 ? '755' : '644');
+    expect(host.map((e) => `${e.path} ${inRepository(e.path)}`)).toEqual(host.map((e) => `${e.path} ${mode(e)}`));
+  });
+
   test('is read back by GNU tar and Python tarfile: names, modes, owner, time and contents', () => {
     const file = path.join(scratch.dir, 'bundle.tar.gz');
     fs.writeFileSync(file, bundle.bytes);
