@@ -1,6 +1,7 @@
 // The host bundle: the same bytes from the same files on any machine, readable by the tools a
 // host has, and the bootstrap's own checks on what it unpacks.
 import { execFileSync, spawnSync } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildHostBundle } from '../../src/bundle';
@@ -65,7 +66,7 @@ describe('buildHostBundle', () => {
       { encoding: 'utf8' },
     );
     expect(read.stderr).toBe('');
-    const sha = (rel: string) => require('crypto').createHash('sha256').update(fs.readFileSync(rel)).digest('hex');
+    const sha = (rel: string) => createHash('sha256').update(fs.readFileSync(rel)).digest('hex');
     const source = (p: string) => (p.startsWith('opt/ssh-bastion/worker/') ? path.join(USERDATA_DIR, 'worker', p.slice('opt/ssh-bastion/worker/'.length)) : path.join(USERDATA_DIR, 'host', p));
     expect(read.stdout.trim().split('\n')).toEqual(bundle.entries.map((e) => `${e.path} ${'0o' + e.mode.toString(8)} 0 0 0 ${sha(source(e.path))}`));
   });
