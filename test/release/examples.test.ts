@@ -16,7 +16,6 @@ const EXAMPLES = ['minimal', 'complete', 'internal'];
 
 const binary = terraformBinary();
 if (!binary) {
-  // eslint-disable-next-line no-console
   console.warn('\n\n*** terraform is not installed: the offline Terraform checks of the examples are SKIPPED ***\n\n');
 }
 const withTerraform = binary ? describe : describe.skip;
