@@ -1,4 +1,4 @@
-import { Fn, Op, TerraformElement, TerraformOutput, TerraformProvider, TerraformStack, TerraformVariable, Token } from 'cdktf';
+import { Fn, Op, TerraformDataSource, TerraformElement, TerraformLocal, TerraformOutput, TerraformProvider, TerraformResource, TerraformStack, TerraformVariable, Token } from 'cdktf';
 import { Construct, Node } from 'constructs';
 import { BUNDLE_FILE_NAME } from './bundle';
 import { BUNDLE_SOURCE_CONTEXT } from './bundle-storage';
@@ -130,6 +130,18 @@ function valueOf(variable: TerraformVariable, type: VariableKind): unknown {
  * the useful attributes as outputs, provider requirements with minimum versions, and neither a
  * provider block nor a backend. Terraform addresses are the construct ids, without hashes.
  */
+/** What shares one namespace of Terraform addresses: `resource aws_lb`, `data aws_region`, `output`, `variable`, ... */
+function addressKind(element: unknown): string {
+  const typed = element as { terraformResourceType?: string };
+  if (TerraformDataSource.isTerraformDataSource(element)) return `data ${typed.terraformResourceType}`;
+  if (TerraformResource.isTerraformResource(element)) return `resource ${typed.terraformResourceType}`;
+  if (element instanceof TerraformOutput) return 'output';
+  if (element instanceof TerraformVariable) return 'variable';
+  if (element instanceof TerraformLocal) return 'local';
+  if (element instanceof TerraformProvider) return 'provider';
+  return (element as object).constructor.name;
+}
+
 export class SshBastionModuleStack extends TerraformStack {
   public readonly bastion: SshBastionService;
 
@@ -203,10 +215,24 @@ export class SshBastionModuleStack extends TerraformStack {
     }
   }
 
-  /** Addresses are the construct id alone (`aws_lb.load_balancer`), not the hashed path. */
+  /** Which construct holds each address: kind and type (`resource aws_lb`) + logical id → construct path. */
+  private readonly addresses = new Map<string, string>();
+
+  /**
+   * Addresses are the construct id alone (`aws_lb.load_balancer`), not the hashed path. Two
+   * constructs of the same kind and type with the same id would get the same address and Terraform
+   * JSON would keep only one of them: that stops the synth instead, naming both constructs.
+   */
   protected allocateLogicalId(element: TerraformElement | Node): string {
     const node = TerraformElement.isTerraformElement(element) ? element.node : element;
-    return node.id.replace(/[^A-Za-z0-9_-]/g, '_');
+    const logicalId = node.id.replace(/[^A-Za-z0-9_-]/g, '_');
+    const key = `${TerraformElement.isTerraformElement(element) ? addressKind(element) : 'construct'} ${logicalId}`;
+    const holder = this.addresses.get(key);
+    if (holder !== undefined && holder !== node.path) {
+      throw new Error(`The registry module has two constructs at the address ${key}: ${holder} and ${node.path}. Give one of them another id.`);
+    }
+    this.addresses.set(key, node.path);
+    return logicalId;
   }
 
   /** A module has no provider configuration and no backend: the caller's apply. */

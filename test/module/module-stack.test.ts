@@ -1,4 +1,7 @@
 import { Testing } from 'cdktf';
+import { Construct } from 'constructs';
+import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
+import { TerraformOutput } from 'cdktf';
 import { MODULE_VARIABLES, REQUIRED_PROVIDERS, SshBastionModuleStack, variableName } from '../../src';
 
 const REQUIRED_VARIABLES = ['vpc_id', 'subnet_ids', 'lb_subnet_ids', 'environment_name', 'service_name', 'vpc_name', 'dns_domain', 'route53_zone_id', 'route53_fqdn', 'allowed_cidr_blocks', 'host_allowed_cidr_blocks', 'additional_security_group_ids', 'service_port', 'lb_internal', 'assign_public_ip', 'allowed_iam_groups', 'assume_role_arn', 'instance_types', 'architecture', 'ami_id', 'min_size', 'max_size', 'desired_capacity', 'spot', 'key_name', 'root_volume_size', 'session_max_seconds', 'stable_host_keys', 'tags'];
@@ -51,6 +54,22 @@ describe('SshBastionModuleStack: the registry module', () => {
     const json = synthModule();
     expect(Object.keys(json.resource.aws_lb)).toEqual(['load_balancer']);
     expect(Object.keys(json.resource.aws_autoscaling_group)).toEqual(['autoscaling_group']);
+  });
+
+  test('two constructs that would share an address stop the synth, naming both', () => {
+    // GIVEN the module and a second aws_s3_bucket with the id of the module's own, in another scope
+    const stack = new SshBastionModuleStack(Testing.app(), 'module');
+    new S3Bucket(new Construct(stack, 'extra'), 'bundle_bucket', {});
+    // THEN the synth fails instead of writing one aws_s3_bucket.bundle_bucket over the other
+    expect(() => Testing.synth(stack)).toThrow(
+      'The registry module has two constructs at the address resource aws_s3_bucket bundle_bucket: module/bastion/bundle_bucket and module/extra/bundle_bucket. Give one of them another id.',
+    );
+  });
+
+  test('the same id in different address namespaces is allowed (an output named like a resource)', () => {
+    const stack = new SshBastionModuleStack(Testing.app(), 'module');
+    new TerraformOutput(new Construct(stack, 'extra'), 'bundle_bucket', { value: 'x' });
+    expect(JSON.parse(Testing.synth(stack)).output.bundle_bucket.value).toBe('x');
   });
 
   test('conditional resources carry count expressions over the variables', () => {
