@@ -12,7 +12,7 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { Id } from '@cdktf/provider-random/lib/id';
 import { defineBundleStorage } from './bundle-storage';
 import { defineCompute } from './compute';
-import { BastionConfig, resolveConfig } from './config';
+import { resolveConfig } from './config';
 import { defineDns } from './dns';
 import { defineHostKeys } from './host-keys';
 import { defineIdentity } from './identity';
@@ -60,14 +60,11 @@ export class SshBastionService extends Construct {
    * `assumeRoleArn` is set; '' otherwise.
    */
   public readonly identityAccountPolicy: string;
-  /** Every property with its default applied. */
-  public readonly config: BastionConfig;
 
   constructor(scope: Construct, id: string, props: SshBastionServiceProps) {
     super(scope, id);
     validateProps(props);
     const config = resolveConfig(props);
-    this.config = config;
     if (!Token.isUnresolved(config.allowedCidrBlocks) && config.allowedCidrBlocks.length === 0) {
       Annotations.of(this).addWarning(
         'allowedCidrBlocks is empty: no client can reach the service port. Add the CIDR blocks of your users (["0.0.0.0/0"] for the whole internet) [construct property allowedCidrBlocks, module variable allowed_cidr_blocks]',

@@ -22,7 +22,12 @@ export const POLICY_RULES: { readonly [name: string]: PolicyRule } = {
   TaggedResources,
 };
 
-/** The findings of every rule on a synthesized module or stack. */
+/**
+ * The findings of every rule of POLICY_RULES on a synthesized stack or the registry module
+ * (`JSON.parse(Testing.synth(stack))`, or the module's merged .tf.json files); none means the stack
+ * keeps to the bastion's security rules. Run it in your tests to check what your stack adds around
+ * the construct (escape hatches, overrides, aspects).
+ */
 export function checkPolicy(module: Json): Finding[] {
   return Object.values(POLICY_RULES).flatMap((rule) => rule(module));
 }

@@ -1,7 +1,9 @@
 import { execFile } from 'child_process';
 import * as path from 'path';
 import { Testing, TerraformStack, TerraformVariable } from 'cdktf';
-import { INPUT_RULES, MODULE_VARIABLES, SshBastionModuleStack, SshBastionService, SshBastionServiceProps, variableName } from '../../src';
+import { SshBastionModuleStack, SshBastionService, SshBastionServiceProps } from '../../src';
+import { MODULE_VARIABLES } from '../../src/module-stack';
+import { INPUT_RULES, variableName } from '../../src/validation';
 import { REQUIRED_PROPS, synthBastion } from '../helpers/synth';
 import { initialised, removeDir, TerraformRun, terraformBinary, varArgument, variablesOnly } from '../helpers/terraform';
 
