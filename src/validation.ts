@@ -2,7 +2,7 @@ import { isIPv4, isIPv6 } from 'net';
 import { Token } from 'cdktf';
 import { parse as parseYaml } from 'yaml';
 import { HOST_PACKAGES } from './cloud-config';
-import { BastionConfig, resolveConfig } from './config';
+import { ADMIN_PORT, BastionConfig, resolveConfig } from './config';
 import { SshBastionServiceProps } from './props';
 
 type Prop = keyof SshBastionServiceProps;
@@ -101,7 +101,6 @@ const KMS_KEY = (() => {
   return `^(${keyId}|${alias}|arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:(key/${keyId}|${alias}))$`;
 })();
 
-const ADMIN_PORT = 2222;
 
 /**
  * Derived names and their limits. The binding one is the generated DNS label
