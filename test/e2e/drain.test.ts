@@ -227,10 +227,13 @@ test('with a short drain timeout the host tells the users still there and comple
   const c = new UserSession();
   try {
     await c.started();
-    await enterWait(instance);
+    // As on AWS: the metadata says Terminated while the instance is still being deregistered from
+    // the load balancer, before the hook's wait begins; the drainer keeps trying until it does.
     const leaving = Date.now();
     host.setMetadata('autoscaling/target-lifecycle-state', 'Terminated');
     await waitFor(() => DRAINING_LINE.test(c.output), 30_000, 'the user told');
+    await new Promise((r) => setTimeout(r, 2 * INTERVAL_SECONDS * 1000));
+    await enterWait(instance);
     await waitFor(async () => (await lifecycleRecords(instance)).some((r) => r.kind === 'complete'), 60_000, 'the completion');
     const records = await lifecycleRecords(instance);
     const complete = records.find((r) => r.kind === 'complete')!;
@@ -240,6 +243,7 @@ test('with a short drain timeout the host tells the users still there and comple
     expect(afterMs).toBeLessThan((drainTimeout + 15) * 1000);
     expect(records.filter((r) => r.kind === 'heartbeat').length).toBeGreaterThanOrEqual(1);
     await waitFor(() => TIMEOUT_LINE.test(c.output), 10_000, 'the user told of the timeout');
+    expect(c.output.match(new RegExp(TIMEOUT_LINE.source, 'g'))).toHaveLength(1);
     // the drainer ends no session itself: terminating the instance does
     expect(await host.sessionContainers()).toHaveLength(1);
     expect(lifecycleState(instance)).toBe('Terminating:Proceed');
