@@ -23,6 +23,7 @@ const SETTINGS: Settings = testSettings({
   BASTION_DRAIN_INTERVAL_SECONDS: String(INTERVAL_SECONDS),
 });
 const DRAINING_LINE = /\*\*\* ssh-bastion: this host is leaving service\. Your session goes on until you end it, at the latest until \d\d:\d\d UTC; new connections go to other hosts \*\*\*/;
+const SPOT_LINE = /\*\*\* ssh-bastion: AWS takes this spot host back at 2026-11-30T20:02:00Z \(about two minutes from the notice\): save your work; reconnecting gets you another host \*\*\*/;
 const TIMEOUT_LINE = /\*\*\* ssh-bastion: the drain time of this host is over: it shuts down now; reconnect to get another host \*\*\*/;
 
 let host: BastionTestHost;
@@ -94,7 +95,7 @@ class UserSession {
 async function restartDrainer(instance: string, settings: Settings): Promise<void> {
   await host.must(['systemctl', 'stop', 'ssh-bastion-drainer.service']);
   await host.must(['rm', '-f', '/run/ssh-bastion/draining']);
-  fs.rmSync(path.join(host.metadataDir, 'latest/meta-data/autoscaling'), { recursive: true, force: true });
+  for (const item of ['autoscaling', 'spot']) fs.rmSync(path.join(host.metadataDir, 'latest/meta-data', item), { recursive: true, force: true });
   host.writeSettings('/etc/ssh-bastion/bastion.env', { ...host.settings, ...settings });
   host.setMetadata('instance-id', instance);
   await host.must(['systemctl', 'start', 'ssh-bastion-drainer.service']);
@@ -251,5 +252,23 @@ test('with a short drain timeout the host tells the users still there and comple
     await c.end();
   } finally {
     c.kill();
+  }
+});
+
+test('a spot interruption notice is told to the users once, and the host takes no new connections', async () => {
+  await restartDrainer(instances[0], {});
+  const d = new UserSession();
+  try {
+    await d.started();
+    host.setMetadata('spot/instance-action', '{"action": "terminate", "time": "2026-11-30T20:02:00Z"}');
+    await waitFor(() => SPOT_LINE.test(d.output), 30_000, 'the user told of the spot interruption');
+    await new Promise((r) => setTimeout(r, 2 * INTERVAL_SECONDS * 1000));
+    expect(d.output.match(new RegExp(SPOT_LINE.source, 'g'))).toHaveLength(1);
+    expect((await host.run(['curl', '-s', '-m', '10', 'http://127.0.0.1:2224/'])).stdout).toContain('failed: draining');
+    // nothing to answer: a spot interruption has no lifecycle action
+    expect((await lifecycleRecords(instances[0])).filter((r) => r.kind === 'complete')).toHaveLength(1);
+    await d.end();
+  } finally {
+    d.kill();
   }
 });
