@@ -10,7 +10,11 @@
  *   (as cloud-init's write_files would) and the scripts write wherever they would on a host;
  * - the host bundle (the exact bytes the module ships) in a bucket of moto's S3: booting runs the
  *   real bootstrap, which fetches it, checks its sha256, unpacks it and runs the sections;
- * - a private dockerd with iptables in that namespace, moto (IAM + SSM) on 127.0.0.1, the real
+ * - the fake metadata service also answers as IMDSv2 does for what a test writes with
+ *   `setMetadata` (a token from PUT /latest/api/token; 404 under autoscaling/ and spot/ until
+ *   written), which is how a test tells the drainer that the instance is leaving;
+ * - a private dockerd with iptables in that namespace, moto (IAM, SSM, S3, CloudWatch, Auto
+ *   Scaling, with the lifecycle actions moto lacks: moto-lifecycle.py) on 127.0.0.1, the real
  *   key lookup service started from its unit's ExecStart, and the real setup sections run by the
  *   real run-sections;
  * - systemctl is an emulator (systemd is not PID 1 here): starting a socket unit serves it with
