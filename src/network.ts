@@ -150,6 +150,10 @@ export function defineNetwork(scope: Construct, config: BastionConfig, nameSuffi
       // Sessions are long-lived: let them end on their own when a host is drained.
       deregistrationDelay: String(DEREGISTRATION_DELAY_SECONDS),
       connectionTermination: false,
+      // Nor when a host fails its health check: a draining host fails it on purpose (no new
+      // connections), and by default the load balancer would reset an unhealthy target's open
+      // connections. An unhealthy host is replaced by the group, drained first.
+      targetHealthState: [{ enableUnhealthyConnectionTermination: false }],
       // HTTP, not TCP: the host answers 200 only when docker, the worker image, the key lookup
       // service and free disk space pass their checks at that moment (health-check), 503 else.
       healthCheck: {

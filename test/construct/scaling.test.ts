@@ -63,6 +63,8 @@ describe('scaling: draining before a host leaves', () => {
     const group = onlyResource(synthBastion(), 'aws_lb_target_group');
     expect(group.deregistration_delay).toBe('300');
     expect(group.connection_termination).toBe(false);
+    // a draining host fails its health check on purpose: its open connections must not be reset
+    expect(group.target_health_state).toEqual([{ enable_unhealthy_connection_termination: false }]);
   });
 
   test('the drain timeout reaches the hosts: session_max_seconds by default, at most 48 hours, or as given', () => {
