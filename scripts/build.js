@@ -4,7 +4,7 @@
 //   README.md                                  module/README.md with generated Inputs/Outputs (scripts/docs.js)
 //   LICENSE                                    from module/
 //   CHANGELOG.md                               from the root (the package's and the module's)
-//   examples/<name>/                           the .tf and .md files of examples/<name>/
+//   examples/<name>/                           the .tf and .md files of examples/<name>/ (the folders with .tf files)
 //   ssh-bastion-host.tar.gz                    the host bundle (userdata/host and userdata/worker),
 //                                              which the module uploads to S3 and the hosts fetch
 // The same sources give the same bytes: nothing depends on the time, the machine or the output path.
@@ -54,7 +54,8 @@ function copyExamples(target) {
   const written = [];
   for (const name of fs.readdirSync(source).sort()) {
     const dir = path.join(source, name);
-    if (!fs.statSync(dir).isDirectory()) continue;
+    // examples/cdktf is a CDKTF app, not a Terraform example of the module: it is not published with it.
+    if (!fs.statSync(dir).isDirectory() || !fs.readdirSync(dir).some((file) => file.endsWith('.tf'))) continue;
     for (const file of fs.readdirSync(dir).sort()) {
       if (!EXAMPLE_FILE.test(file) || !fs.statSync(path.join(dir, file)).isFile()) continue;
       fs.mkdirSync(path.join(target, 'examples', name), { recursive: true });

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive CHECKPOINT_DISABLE=1 DISABLE_VERSION_CHECK=1
 
-readonly PACKAGES=(openssh-server openssh-client cloud-init shellcheck docker.io docker-registry debootstrap iptables ssh-audit
+readonly PACKAGES=(openssh-server openssh-client cloud-init shellcheck flake8 docker.io docker-registry debootstrap iptables ssh-audit
   iproute2 util-linux procps socat netcat-openbsd jq perl python3 python3-boto3 systemd systemd-container time
   qemu-user-static)
 

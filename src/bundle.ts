@@ -29,8 +29,12 @@ export interface HostBundle {
 /** ustar names are at most 100 bytes; nanotar would cut a longer one silently. */
 const MAX_NAME_BYTES = 100;
 
-/** Files under `bin/` or `libexec/` folders are programs (docs/host-contract.md). */
+/**
+ * Files under `bin/` or `libexec/` folders are programs, except shell libraries there (`*.sh`,
+ * such as `lib.sh`), which scripts source and nothing runs (docs/host-contract.md).
+ */
 export function isExecutableLocation(relativePath: string): boolean {
+  if (relativePath.endsWith('.sh')) return false;
   return relativePath.split('/').slice(0, -1).some((folder) => folder === 'bin' || folder === 'libexec');
 }
 

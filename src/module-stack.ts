@@ -222,6 +222,7 @@ export class SshBastionModuleStack extends TerraformStack {
   }
 
   /** A module has no provider configuration and no backend: the caller's apply. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the type of cdktf's TerraformStack.toTerraform
   public toTerraform(): any {
     const tf = super.toTerraform();
     delete tf.provider;

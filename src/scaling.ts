@@ -57,7 +57,13 @@ function defaultTargetSessionsExpression(memoryMb: number): number {
  * group's name, a target-tracking policy on the hosts' average SessionsOpen, the Terminating
  * lifecycle hook the drainer answers, the scheduled actions, and the hosts' permissions for them.
  */
-export function defineScaling(scope: Construct, config: BastionConfig, where: { region: string; account: string; partition: string }, compute: Compute, identity: Identity): Scaling {
+export function defineScaling(
+  scope: Construct,
+  config: BastionConfig,
+  where: { region: string; account: string; partition: string },
+  compute: Compute,
+  identity: Identity,
+): Scaling {
   const group = compute.autoscalingGroup;
   const { region, account, partition } = where;
 
@@ -107,7 +113,13 @@ export function defineScaling(scope: Construct, config: BastionConfig, where: { 
   // Keyed "00", "01", ... by position; each schedule's name is its own or schedule-<key>.
   const schedules = Token.isUnresolved(config.schedules)
     ? config.schedules
-    : config.schedules.map((s) => ({ name: s.name ?? '', recurrence: s.recurrence, min_size: s.minSize, max_size: s.maxSize, desired_capacity: s.desiredCapacity ?? -1 }));
+    : config.schedules.map((s) => ({
+        name: s.name ?? '',
+        recurrence: s.recurrence,
+        min_size: s.minSize,
+        max_size: s.maxSize,
+        desired_capacity: s.desiredCapacity ?? -1,
+      }));
   const each = TerraformIterator.fromMap(
     Fn.zipmap(Fn.formatlist('%02d', [Fn.range(0, Fn.lengthOf(schedules))]), schedules) as unknown as { [key: string]: unknown },
   );
@@ -129,7 +141,12 @@ export function defineScaling(scope: Construct, config: BastionConfig, where: { 
     policy: Fn.jsonencode({
       Version: '2012-10-17',
       Statement: [
-        { Sid: 'ReadGroupName', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: `arn:${partition}:ssm:${region}:${account}:parameter${config.groupNameParameterName}` },
+        {
+          Sid: 'ReadGroupName',
+          Effect: 'Allow',
+          Action: ['ssm:GetParameter'],
+          Resource: `arn:${partition}:ssm:${region}:${account}:parameter${config.groupNameParameterName}`,
+        },
         {
           Sid: 'AnswerLifecycleActions',
           Effect: 'Allow',

@@ -18,6 +18,7 @@ const FURTHER_MESSAGE_LINES = 2;
 /** "✕ path/of.test.ts › describe › test" and the first lines of the message, without colours or stack. */
 function describeFailure(rootDir, file, title, message, lines) {
   const text = String(message)
+    // eslint-disable-next-line no-control-regex -- ESC (\u001b) starts the colour codes of jest's messages
     .replace(/\u001b\[[0-9;]*m/g, '')
     .split('\n')
     .filter((l) => l.trim() !== '' && !/^\s+at /.test(l));

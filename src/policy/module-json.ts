@@ -1,6 +1,7 @@
 import * as path from 'path';
 
 /** Synthesized Terraform JSON: a registry module or a CDKTF stack. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Terraform JSON: the rules check its shape themselves
 export type Json = { [key: string]: any };
 
 /** One violation: which rule, which block, what is wrong and how to fix it. */

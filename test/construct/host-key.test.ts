@@ -3,7 +3,8 @@
 import { dataSources, onlyResource, resources, synthBastion, Json } from '../helpers/synth';
 
 const PARAMETER = 'parameter/staging/vpc-0123456789abcdef0/bastion-service/ssh-host-ed25519-key';
-const hostKeyParameter = (json: Json) => resources(json, 'aws_ssm_parameter').find((p) => String(p.name).endsWith('/ssh-host-ed25519-key'))!;
+const hostKeyParameter = (json: Json) =>
+  resources(json, 'aws_ssm_parameter').find((p) => String(p.name).endsWith('/ssh-host-ed25519-key'))!;
 const kmsPolicy = (json: Json) => resources(json, 'aws_iam_role_policy').find((p) => p.name_prefix === 'host-key-kms-');
 
 describe('host key: KMS key of the SSM parameter', () => {

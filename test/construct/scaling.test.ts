@@ -13,8 +13,15 @@ import { REQUIRED_PROPS } from '../helpers/synth';
 
 /** bastion.env's values for these properties, as the construct writes them. */
 function settingsOf(props: Partial<SshBastionServiceProps>): Record<string, string> {
-  const settings = hostSettings(resolveConfig({ ...REQUIRED_PROPS, ...props }), { region: 'eu-west-1', bucket: 'b', key: 'k', sha256: 's' });
-  return Object.fromEntries((Object.keys(HOST_SETTING_VARIABLES) as (keyof HostSettings)[]).map((key) => [HOST_SETTING_VARIABLES[key], settings[key]]));
+  const settings = hostSettings(resolveConfig({ ...REQUIRED_PROPS, ...props }), {
+    region: 'eu-west-1',
+    bucket: 'b',
+    key: 'k',
+    sha256: 's',
+  });
+  return Object.fromEntries(
+    (Object.keys(HOST_SETTING_VARIABLES) as (keyof HostSettings)[]).map((key) => [HOST_SETTING_VARIABLES[key], settings[key]]),
+  );
 }
 
 describe('scaling: target tracking on sessions per host', () => {
@@ -25,12 +32,18 @@ describe('scaling: target tracking on sessions per host', () => {
     const policy = onlyResource(json, 'aws_autoscaling_policy');
     expect(policy.policy_type).toBe('TargetTrackingScaling');
     const spec = policy.target_tracking_configuration.customized_metric_specification;
-    expect(spec).toEqual(expect.objectContaining({ namespace: 'SshBastion', metric_name: 'SessionsOpen', statistic: 'Average', unit: 'Count' }));
-    expect(spec.metric_dimension).toEqual([{ name: 'AutoScalingGroupName', value: expect.stringMatching(/^\$\{aws_autoscaling_group\.\w+\.name\}$/) }]);
-    expect(policy.target_tracking_configuration.target_value).toMatch(/^\$\{max\(1, floor\(\(\(\(data\.aws_ec2_instance_type\.\w+\.memory_size - max\(floor\(\(data\.aws_ec2_instance_type\.\w+\.memory_size \/ 5\)\), 512\)\) \/ 16\) \/ 2\)\)\)\}$/);
+    expect(spec).toEqual(
+      expect.objectContaining({ namespace: 'SshBastion', metric_name: 'SessionsOpen', statistic: 'Average', unit: 'Count' }),
+    );
+    expect(spec.metric_dimension).toEqual([
+      { name: 'AutoScalingGroupName', value: expect.stringMatching(/^\$\{aws_autoscaling_group\.\w+\.name\}$/) },
+    ]);
+    expect(policy.target_tracking_configuration.target_value).toMatch(
+      /^\$\{max\(1, floor\(\(\(\(data\.aws_ec2_instance_type\.\w+\.memory_size - max\(floor\(\(data\.aws_ec2_instance_type\.\w+\.memory_size \/ 5\)\), 512\)\) \/ 16\) \/ 2\)\)\)\}$/,
+    );
   });
 
-  test('the derivation is the front\'s session cap (lib.sh derive_limits) halved: 48 on 2 GiB, 102 on 4 GiB, at least 1', () => {
+  test("the derivation is the front's session cap (lib.sh derive_limits) halved: 48 on 2 GiB, 102 on 4 GiB, at least 1", () => {
     expect(defaultTargetSessions(2048)).toBe(48);
     expect(defaultTargetSessions(4096)).toBe(102);
     expect(defaultTargetSessions(8192)).toBe(204);
@@ -51,7 +64,13 @@ describe('scaling: target tracking on sessions per host', () => {
 describe('scaling: draining before a host leaves', () => {
   test('a Terminating lifecycle hook that the drainer answers, CONTINUE when nobody does', () => {
     const hook = onlyResource(synthBastion(), 'aws_autoscaling_lifecycle_hook');
-    expect(hook).toEqual(expect.objectContaining({ name: 'ssh-bastion-drain', lifecycle_transition: 'autoscaling:EC2_INSTANCE_TERMINATING', default_result: 'CONTINUE' }));
+    expect(hook).toEqual(
+      expect.objectContaining({
+        name: 'ssh-bastion-drain',
+        lifecycle_transition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        default_result: 'CONTINUE',
+      }),
+    );
     // the default drain: session_max_seconds (43200); 100 heartbeat timeouts must cover it
     expect(hook.heartbeat_timeout).toBe(438);
   });
@@ -74,7 +93,7 @@ describe('scaling: draining before a host leaves', () => {
     expect(onlyResource(synthBastion({ drainTimeoutSeconds: 600 }), 'aws_autoscaling_lifecycle_hook').heartbeat_timeout).toBe(300);
   });
 
-  test('the hosts learn their group\'s name from an SSM parameter written once the group exists', () => {
+  test("the hosts learn their group's name from an SSM parameter written once the group exists", () => {
     const json = synthBastion();
     const parameter = resources(json, 'aws_ssm_parameter').find((p) => String(p.name).endsWith('/autoscaling-group-name'))!;
     expect(parameter.name).toBe('/staging/vpc-0123456789abcdef0/bastion-service/autoscaling-group-name');
@@ -83,12 +102,18 @@ describe('scaling: draining before a host leaves', () => {
     expect(settingsOf({}).BASTION_GROUP_NAME_PARAMETER).toBe(parameter.name);
   });
 
-  test('the hosts may read that parameter, answer their own group\'s lifecycle actions and publish to the SshBastion namespace, nothing more', () => {
+  test("the hosts may read that parameter, answer their own group's lifecycle actions and publish to the SshBastion namespace, nothing more", () => {
     const policy: string = resources(synthBastion(), 'aws_iam_role_policy').find((p) => p.name_prefix === 'scaling-and-drain-')!.policy;
     expect(policy.match(/"Sid" = /g)).toHaveLength(3);
-    expect(policy).toMatch(/"Action" = \["ssm:GetParameter"\], "Resource" = "arn:[^"]*:parameter\/staging\/vpc-0123456789abcdef0\/bastion-service\/autoscaling-group-name"/);
-    expect(policy).toMatch(/"Action" = \["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"\], "Resource" = aws_autoscaling_group\.\w+\.arn/);
-    expect(policy).toContain('"Action" = ["cloudwatch:PutMetricData"], "Resource" = "*", "Condition" = {"StringEquals" = {"cloudwatch:namespace" = "SshBastion"}}');
+    expect(policy).toMatch(
+      /"Action" = \["ssm:GetParameter"\], "Resource" = "arn:[^"]*:parameter\/staging\/vpc-0123456789abcdef0\/bastion-service\/autoscaling-group-name"/,
+    );
+    expect(policy).toMatch(
+      /"Action" = \["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"\], "Resource" = aws_autoscaling_group\.\w+\.arn/,
+    );
+    expect(policy).toContain(
+      '"Action" = ["cloudwatch:PutMetricData"], "Resource" = "*", "Condition" = {"StringEquals" = {"cloudwatch:namespace" = "SshBastion"}}',
+    );
   });
 });
 
@@ -107,16 +132,22 @@ describe('scaling: schedules, lifetime and refresh', () => {
       scheduleTimeZone: 'Europe/Berlin',
     });
     const schedule = onlyResource(json, 'aws_autoscaling_schedule');
-    expect(schedule.for_each).toContain('{"name" = "evening", "recurrence" = "0 19 * * MON-FRI", "min_size" = 0, "max_size" = 0, "desired_capacity" = 0}');
-    expect(schedule.for_each).toContain('{"name" = "", "recurrence" = "0 7 * * MON-FRI", "min_size" = 1, "max_size" = 4, "desired_capacity" = -1}');
-    expect(schedule).toEqual(expect.objectContaining({
-      scheduled_action_name: '${coalesce(each.value.name, "schedule-${each.key}")}',
-      recurrence: '${each.value.recurrence}',
-      time_zone: 'Europe/Berlin',
-      min_size: '${each.value.min_size}',
-      max_size: '${each.value.max_size}',
-      desired_capacity: '${coalesce(each.value.desired_capacity, -1)}',
-    }));
+    expect(schedule.for_each).toContain(
+      '{"name" = "evening", "recurrence" = "0 19 * * MON-FRI", "min_size" = 0, "max_size" = 0, "desired_capacity" = 0}',
+    );
+    expect(schedule.for_each).toContain(
+      '{"name" = "", "recurrence" = "0 7 * * MON-FRI", "min_size" = 1, "max_size" = 4, "desired_capacity" = -1}',
+    );
+    expect(schedule).toEqual(
+      expect.objectContaining({
+        scheduled_action_name: '${coalesce(each.value.name, "schedule-${each.key}")}',
+        recurrence: '${each.value.recurrence}',
+        time_zone: 'Europe/Berlin',
+        min_size: '${each.value.min_size}',
+        max_size: '${each.value.max_size}',
+        desired_capacity: '${coalesce(each.value.desired_capacity, -1)}',
+      }),
+    );
   });
 
   test('hosts live 7 days by default, then are replaced (drained first); 0 lifts the limit', () => {
@@ -140,15 +171,21 @@ describe('scaling in the registry module', () => {
     expect(module.variable.drain_timeout_seconds).toEqual(expect.objectContaining({ type: 'number', default: null, nullable: true }));
     expect(module.variable.max_instance_lifetime).toEqual(expect.objectContaining({ type: 'number', default: 604800 }));
     expect(module.variable.schedule_time_zone).toEqual(expect.objectContaining({ type: 'string', default: 'Etc/UTC' }));
-    expect(module.variable.schedules.type).toBe('list(object({ name = optional(string), recurrence = string, min_size = number, max_size = number, desired_capacity = optional(number) }))');
+    expect(module.variable.schedules.type).toBe(
+      'list(object({ name = optional(string), recurrence = string, min_size = number, max_size = number, desired_capacity = optional(number) }))',
+    );
     expect(module.variable.schedules.default).toEqual([]);
   });
 
-  test('a null drain timeout is session_max_seconds, at most 48 hours; the hook\'s heartbeat timeout follows it', () => {
+  test("a null drain timeout is session_max_seconds, at most 48 hours; the hook's heartbeat timeout follows it", () => {
     expect(module.resource.aws_autoscaling_lifecycle_hook.drain_hook.heartbeat_timeout).toBe(
       '${min(7200, max(300, ceil(((coalesce(var.drain_timeout_seconds, min(var.session_max_seconds, 172800)) + 600) / 100))))}',
     );
-    expect(module.resource.aws_autoscaling_schedule.schedule.for_each).toBe('${zipmap(formatlist("%02d", range(0, length(var.schedules), 1)), var.schedules)}');
-    expect(module.resource.aws_autoscaling_policy.sessions_scaling_policy.target_tracking_configuration.target_value).toMatch(/^\$\{coalesce\(var\.target_sessions_per_host, max\(1, /);
+    expect(module.resource.aws_autoscaling_schedule.schedule.for_each).toBe(
+      '${zipmap(formatlist("%02d", range(0, length(var.schedules), 1)), var.schedules)}',
+    );
+    expect(module.resource.aws_autoscaling_policy.sessions_scaling_policy.target_tracking_configuration.target_value).toMatch(
+      /^\$\{coalesce\(var\.target_sessions_per_host, max\(1, /,
+    );
   });
 });

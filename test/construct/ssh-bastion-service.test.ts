@@ -1,9 +1,12 @@
 import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { gzipSync } from 'zlib';
 import { buildHostBundle } from '../../src/bundle';
 import { appliedUserData } from '../helpers/terraform';
 import { parse } from 'yaml';
-import { Testing, TerraformStack } from 'cdktf';
+import { App, Testing, TerraformStack } from 'cdktf';
 import { SshBastionService } from '../../src';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { RandomProvider } from '@cdktf/provider-random/lib/provider';
@@ -336,10 +339,6 @@ describe('SshBastionService: host bundle', () => {
 
 describe('SshBastionService: what cdktf synth writes', () => {
   test('the bundle asset in the synthesized stack holds the very bytes whose hash the user data checks', () => {
-    const fs = require('fs');
-    const os = require('os');
-    const path = require('path');
-    const { App } = require('cdktf');
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-asset-'));
     try {
       const app = new App({ outdir });

@@ -22,8 +22,10 @@ const SETTINGS: Settings = testSettings({
   BASTION_DRAIN_TIMEOUT_SECONDS: '600',
   BASTION_DRAIN_INTERVAL_SECONDS: String(INTERVAL_SECONDS),
 });
-const DRAINING_LINE = /\*\*\* ssh-bastion: this host is leaving service\. Your session goes on until you end it, at the latest until \d\d:\d\d UTC; new connections go to other hosts \*\*\*/;
-const SPOT_LINE = /\*\*\* ssh-bastion: AWS takes this spot host back at 2026-11-30T20:02:00Z \(about two minutes from the notice\): save your work; reconnecting gets you another host \*\*\*/;
+const DRAINING_LINE =
+  /\*\*\* ssh-bastion: this host is leaving service\. Your session goes on until you end it, at the latest until \d\d:\d\d UTC; new connections go to other hosts \*\*\*/;
+const SPOT_LINE =
+  /\*\*\* ssh-bastion: AWS takes this spot host back at 2026-11-30T20:02:00Z \(about two minutes from the notice\): save your work; reconnecting gets you another host \*\*\*/;
 const TIMEOUT_LINE = /\*\*\* ssh-bastion: the drain time of this host is over: it shuts down now; reconnect to get another host \*\*\*/;
 
 let host: BastionTestHost;
@@ -40,7 +42,11 @@ interface LifecycleRecord {
 /** Runs a Python snippet with boto3 against the test's moto; its stdout parsed as JSON. */
 function aws(script: string): unknown {
   const env = { ...process.env, ...host.moto!.awsEnv() };
-  const out = execFileSync('python3', ['-c', `import boto3, json, sys\n${script}`], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync('python3', ['-c', `import boto3, json, sys\n${script}`], {
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return out.trim() ? JSON.parse(out) : undefined;
 }
 
@@ -56,7 +62,9 @@ async function enterWait(instance: string): Promise<void> {
 }
 
 function lifecycleState(instance: string): string {
-  return aws(`a = boto3.client("autoscaling")\nprint(json.dumps(a.describe_auto_scaling_instances(InstanceIds=["${instance}"])["AutoScalingInstances"][0]["LifecycleState"]))`) as string;
+  return aws(
+    `a = boto3.client("autoscaling")\nprint(json.dumps(a.describe_auto_scaling_instances(InstanceIds=["${instance}"])["AutoScalingInstances"][0]["LifecycleState"]))`,
+  ) as string;
 }
 
 /** A user's interactive session: ssh -tt running `echo started; read line`; `end()` sends the line. */
@@ -67,9 +75,25 @@ class UserSession {
 
   constructor() {
     const args = [
-      ...host.enter, 'ssh', '-tt', '-i', key, '-p', SETTINGS.BASTION_SERVICE_PORT, '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
-      '-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'LogLevel=ERROR',
-      'alice@127.0.0.1', 'echo started; read line; echo bye',
+      ...host.enter,
+      'ssh',
+      '-tt',
+      '-i',
+      key,
+      '-p',
+      SETTINGS.BASTION_SERVICE_PORT,
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'LogLevel=ERROR',
+      'alice@127.0.0.1',
+      'echo started; read line; echo bye',
     ];
     this.proc = spawn(args[0], args.slice(1), { env: host.env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
@@ -95,7 +119,8 @@ class UserSession {
 async function restartDrainer(instance: string, settings: Settings): Promise<void> {
   await host.must(['systemctl', 'stop', 'ssh-bastion-drainer.service']);
   await host.must(['rm', '-f', '/run/ssh-bastion/draining']);
-  for (const item of ['autoscaling', 'spot']) fs.rmSync(path.join(host.metadataDir, 'latest/meta-data', item), { recursive: true, force: true });
+  for (const item of ['autoscaling', 'spot'])
+    fs.rmSync(path.join(host.metadataDir, 'latest/meta-data', item), { recursive: true, force: true });
   host.writeSettings('/etc/ssh-bastion/bastion.env', { ...host.settings, ...settings });
   host.setMetadata('instance-id', instance);
   await host.must(['systemctl', 'start', 'ssh-bastion-drainer.service']);
@@ -192,7 +217,11 @@ test('a leaving host tells its users, refuses new connections, heartbeats while 
     expect(refused.status).not.toBe(0);
     expect(refused.stdout).not.toContain('in');
 
-    await waitFor(async () => (await lifecycleRecords(instance)).filter((r) => r.kind === 'heartbeat').length >= 2, 30_000, 'two heartbeats');
+    await waitFor(
+      async () => (await lifecycleRecords(instance)).filter((r) => r.kind === 'heartbeat').length >= 2,
+      30_000,
+      'two heartbeats',
+    );
     await a.end();
     const firstEnded = Date.now();
     // two intervals with one session left: heartbeats, no completion

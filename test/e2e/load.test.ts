@@ -285,6 +285,7 @@ describe('load', () => {
       throw new Error(
         `flood sessions ended: ${JSON.stringify(ends)}; other session output: ${otherLines.length} lines\n${(e as Error).message}\n\n` +
           `other session output (up to 15 lines):\n${otherLines.slice(0, 15).join('\n')}\nflood progress (time:started/ended/containers): ${samples.join(' ')}`,
+        { cause: e },
       );
     }
 

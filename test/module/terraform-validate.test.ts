@@ -6,7 +6,6 @@ import { asTerraformData, initialised, removeDir, terraform, terraformBinary } f
 
 const binary = terraformBinary();
 if (!binary) {
-  // eslint-disable-next-line no-console
   console.warn('\n\n*** terraform is not installed: the offline Terraform checks of the module are SKIPPED ***\n\n');
 }
 const withTerraform = binary ? describe : describe.skip;

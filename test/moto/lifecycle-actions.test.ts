@@ -21,7 +21,10 @@ afterAll(async () => {
 function steps(script: string): unknown[] {
   const env = { ...process.env, ...moto.awsEnv() };
   const out = execFileSync('python3', ['-c', `import boto3, json, urllib.request\n${PRELUDE}\n${script}`], { env, encoding: 'utf8' });
-  return out.trim().split('\n').map((line) => JSON.parse(line));
+  return out
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
 }
 
 const PRELUDE = `
@@ -72,6 +75,9 @@ print(json.dumps([[r["kind"], r["group"], r["instance"] == i1, r.get("result")] 
     'ok',
     'Terminating:Proceed',
     expect.stringMatching(/^ValidationError: No active Lifecycle Action found with instance ID i-/),
-    [['heartbeat', 'g1', true, null], ['complete', 'g1', true, 'CONTINUE']],
+    [
+      ['heartbeat', 'g1', true, null],
+      ['complete', 'g1', true, 'CONTINUE'],
+    ],
   ]);
 });

@@ -17,10 +17,10 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { removeDir, tempDir } from '../helpers/terraform';
-/* eslint-disable @typescript-eslint/no-var-requires */
+/* eslint-disable @typescript-eslint/no-require-imports -- semver has no type declarations here, scripts/ is CommonJS */
 const semver: { satisfies(version: string, range: string): boolean } = require('semver');
 const { mapModules } = require('../../scripts/build-cdktn.js');
-/* eslint-enable @typescript-eslint/no-var-requires */
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const ROOT = path.resolve(__dirname, '../..');
 const COMPAT = path.join(ROOT, 'compat', 'cdktn');
@@ -61,7 +61,6 @@ function cdktnNode(): string | undefined {
 installCompat();
 const node22 = cdktnNode();
 if (!node22) {
-  // eslint-disable-next-line no-console
   console.warn(
     `\n\n*** no Node ${CDKTN_NODE} for ${process.platform}-${process.arch} (this one is ${process.version}, compat/cdktn has none): ` +
       'the cdktn synthesis is SKIPPED ***\n\n',
@@ -248,7 +247,6 @@ withNode22('the same apps under cdktf 0.21 and cdktn 0.24', () => {
     };
     const [cdktf, cdktn] = [read('cdktf'), read('cdktn')];
     const found = differences(cdktf, cdktn);
-    // eslint-disable-next-line no-console
     console.log(`${stack}: cdktf 0.21 → cdktn 0.24 differences:\n${found.map((d) => `  ${d.path}: ${JSON.stringify(d.cdktf)} → ${JSON.stringify(d.cdktn)}`).join('\n')}`);
 
     // THEN only those differ, and the rest is all there (the bastion's resources in both)

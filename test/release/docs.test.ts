@@ -1,5 +1,5 @@
 /** scripts/docs.js: the generated README tables. */
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- scripts/ is CommonJS without type declarations
 const { renderReadme, versionConstraint } = require('../../scripts/docs.js');
 
 const MODULE = {

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { removeDir, tempDir } from '../helpers/terraform';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- scripts/ is CommonJS without type declarations
 const releaseScript = require('../../scripts/release.js');
 const { release, versionProblem, changelogProblem, datedChangelog, compareVersions, ReleaseRefused } = releaseScript;
 

@@ -1,6 +1,7 @@
 // The host bundle: the same bytes from the same files on any machine, readable by the tools a
 // host has, and the bootstrap's own checks on what it unpacks.
 import { execFileSync, spawnSync } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildHostBundle } from '../../src/bundle';
@@ -41,6 +42,16 @@ describe('buildHostBundle', () => {
     expect(paths.filter((p) => p.endsWith('.md') || p.includes('__pycache__'))).toEqual([]);
   });
 
+  test('ships programs 0755 and lib.sh, which the host scripts source and nothing runs, 0644: the modes the repository gives them', () => {
+    const mode = (entry: { mode: number }) => entry.mode.toString(8);
+    const modes = Object.fromEntries(bundle.entries.map((e) => [e.path, mode(e)]));
+    expect(modes['usr/local/libexec/ssh-bastion/lib.sh']).toBe('644');
+    expect(modes['usr/local/libexec/ssh-bastion/run-sections']).toBe('755');
+    const host = bundle.entries.filter((e) => !e.path.startsWith('opt/ssh-bastion/worker/'));
+    const inRepository = (rel: string) => ((fs.statSync(path.join(USERDATA_DIR, 'host', rel)).mode & 0o111) !== 0 ? '755' : '644');
+    expect(host.map((e) => `${e.path} ${inRepository(e.path)}`)).toEqual(host.map((e) => `${e.path} ${mode(e)}`));
+  });
+
   test('is read back by GNU tar and Python tarfile: names, modes, owner, time and contents', () => {
     const file = path.join(scratch.dir, 'bundle.tar.gz');
     fs.writeFileSync(file, bundle.bytes);
@@ -55,7 +66,7 @@ describe('buildHostBundle', () => {
       { encoding: 'utf8' },
     );
     expect(read.stderr).toBe('');
-    const sha = (rel: string) => require('crypto').createHash('sha256').update(fs.readFileSync(rel)).digest('hex');
+    const sha = (rel: string) => createHash('sha256').update(fs.readFileSync(rel)).digest('hex');
     const source = (p: string) => (p.startsWith('opt/ssh-bastion/worker/') ? path.join(USERDATA_DIR, 'worker', p.slice('opt/ssh-bastion/worker/'.length)) : path.join(USERDATA_DIR, 'host', p));
     expect(read.stdout.trim().split('\n')).toEqual(bundle.entries.map((e) => `${e.path} ${'0o' + e.mode.toString(8)} 0 0 0 ${sha(source(e.path))}`));
   });

@@ -1,31 +1,18 @@
-// Every program under userdata/, found by its #! line: shell through shellcheck, Python through
-// the byte-code compiler (also parsed as Python 3.9, Amazon Linux 2023's), Perl through perl -c.
-// Hosts run these files exactly as they are here (the bundle and the bootstrap carry them as is).
+// Every program under userdata/, found by its #! line: Python through the byte-code compiler (also
+// parsed as Python 3.9, Amazon Linux 2023's), Perl through perl -c. Hosts run these files exactly
+// as they are here (the bundle and the bootstrap carry them as is). ShellCheck and flake8 run on
+// them, and on the repository's other scripts, in test/lint/lint.test.ts (npm run lint).
 import * as path from 'path';
 import { interpreter, repoPath, run, temporaryDir, userDataFiles } from './userdata-tree';
 
-const SHELLS = new Set(['sh', 'bash', 'dash', 'ksh']);
 /** Amazon Linux 2023's python3 is 3.9: newer syntax compiles here but fails on the host. */
 const HOST_PYTHON_VERSION = [3, 9];
 
 const files = userDataFiles();
-const shellScripts = files.filter((f) => SHELLS.has(interpreter(f) ?? '') || f.endsWith('.sh'));
 const pythonPrograms = files.filter((f) => /^python3?$/.test(interpreter(f) ?? '') || f.endsWith('.py'));
 const perlPrograms = files.filter((f) => interpreter(f) === 'perl' || f.endsWith('.pl'));
 
 const label = repoPath;
-
-describe('shell scripts', () => {
-  test('include the section runner', () => {
-    expect(shellScripts.map(repoPath)).toContain('userdata/host/usr/local/libexec/ssh-bastion/run-sections');
-  });
-
-  test.each(shellScripts.map((f) => [label(f), f]))('%s passes shellcheck', (_, file) => {
-    const result = run('shellcheck', ['--format=gcc', file]);
-    expect(result.output).toBe('');
-    expect(result.status).toBe(0);
-  });
-});
 
 describe('Python programs', () => {
   let scratch: { dir: string; remove: () => void };

@@ -227,7 +227,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
       // drop-ins of earlier runs (the root is kept) go: only this run's count
       fs.rmSync(path.join(ROOT, `etc/systemd/system/${unit}.d`), { recursive: true, force: true });
     }
-    for (const program of ['lib.sh', 'with-settings', 'front', 'session', 'session-stop']) {
+    put(`${LIBEXEC.slice(1)}/lib.sh`, fs.readFileSync(path.join(HOST_DIR, LIBEXEC, 'lib.sh'), 'utf8'));
+    for (const program of ['with-settings', 'front', 'session', 'session-stop']) {
       put(`${LIBEXEC.slice(1)}/${program}`, fs.readFileSync(path.join(HOST_DIR, LIBEXEC, program), 'utf8'), 0o755);
     }
     put('usr/local/bin/receive-connection', fs.readFileSync(path.join(WORKER_DIR, 'receive-connection'), 'utf8'), 0o755);

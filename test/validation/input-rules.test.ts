@@ -365,7 +365,6 @@ describe('input rules in the construct', () => {
 
 const binary = terraformBinary();
 if (!binary) {
-  // eslint-disable-next-line no-console
   console.warn('\n\n*** terraform is not installed: the Terraform half of the input rule tests is SKIPPED ***\n\n');
 }
 const withTerraform = binary ? describe : describe.skip;

@@ -1,6 +1,7 @@
-# shellcheck shell=bash disable=SC2034
+# shellcheck shell=bash
 # Shared by the ssh-bastion host scripts: settings, logging, fixed names. The fixed names are
 # exported: the Python programs started through with-settings read them from their environment.
+# A library, sourced (`. /usr/local/libexec/ssh-bastion/lib.sh`), never run: it is not executable.
 
 declare -rx WORKER_IMAGE_TAG=ssh-bastion-worker:current
 declare -rx WORKER_RECIPE_DIR=/opt/ssh-bastion/worker
@@ -27,21 +28,28 @@ declare -rx HOST_KEY_SECONDS=180
 # by setup-units from the instance's memory.
 declare -rx SESSIONS_SLICE=ssh_bastion_sessions.slice
 
+# Writes one tagged line to stderr (the journal, or cloud-init's log during set-up).
+# Reads: $0 (the script's name, in the tag). Sets: nothing.
 log() {
   printf 'ssh-bastion: %s: %s\n' "${0##*/}" "$*" >&2
 }
 
+# Logs an error and ends the script with status 1.
+# Reads: $0 (through log). Sets: nothing.
 die() {
   log "ERROR: $*"
   exit 1
 }
 
 # Reads bastion.env (KEY=VALUE, no quoting) and fills in the defaults of unset values.
+# Reads: BASTION_ENV_FILE (where bastion.env is; default /etc/ssh-bastion/bastion.env).
+# Sets: every variable of bastion.env, exported; the BASTION_* settings it lacks below, with their
+# defaults, not exported (with-settings exports them all).
 load_settings() {
   local file="${BASTION_ENV_FILE:-/etc/ssh-bastion/bastion.env}"
   [[ -r "$file" ]] || die "settings file $file is missing"
   set -a
-  # shellcheck source=/dev/null
+  # shellcheck source=/dev/null # bastion.env is written at boot from the inputs; not in the repository
   . "$file"
   set +a
   : "${BASTION_SERVICE_PORT:=22}" "${BASTION_ADMIN_PORT:=2222}" "${BASTION_HEALTH_PORT:=2224}"
@@ -69,6 +77,8 @@ declare -rx SESSION_BUDGET_MB=16
 # MemoryMax) and exports the host's caps derived from them: BASTION_MAX_SESSIONS (one per
 # SESSION_BUDGET_MB of the sessions' memory, at least 1) and BASTION_MAX_WAITING (connections
 # waiting for their identification line, a few KiB each: one per MiB of memory).
+# Reads: /proc/meminfo, BASTION_HOST_MEMORY_RESERVE_MB (load_settings), SESSION_BUDGET_MB.
+# Sets: total_mb, reserve_mb, sessions_mb; BASTION_MAX_SESSIONS, BASTION_MAX_WAITING (exported).
 derive_limits() {
   total_mb=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 1024))
   reserve_mb="${BASTION_HOST_MEMORY_RESERVE_MB:-$((total_mb / 5 > 512 ? total_mb / 5 : 512))}"
@@ -79,6 +89,7 @@ derive_limits() {
 }
 
 # Asks the key lookup service one question (USERS, KEYS <user> <id>); python3 is on every AL2023 host.
+# Prints the answer. Reads: KEYS_SOCKET. Sets: nothing.
 keys_request() {
   python3 - "$KEYS_SOCKET" "$1" <<'EOF'
 import socket, sys
