@@ -114,9 +114,14 @@ export function defineCompute(scope: Construct, config: BastionConfig, network: 
         spotAllocationStrategy: 'price-capacity-optimized',
       },
     },
-    // A new launch template version replaces the hosts one by one, keeping half in service.
-    instanceRefresh: { strategy: 'Rolling', preferences: { minHealthyPercentage: 50 } },
+    // A new launch template version replaces the hosts, launching each new host before its old one
+    // leaves (up to twice the hosts for a while): capacity stays while old hosts drain.
+    instanceRefresh: { strategy: 'Rolling', preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 200 } },
+    // Hosts older than this are replaced (drained first): they pick up the latest AMI and packages.
+    maxInstanceLifetime: config.maxInstanceLifetime,
     tag: tags.dynamic({ key: tags.key, value: tags.value, propagate_at_launch: true }),
+    // The sessions-per-host policy and the schedules set the desired capacity once the group exists.
+    lifecycle: { ignoreChanges: ['desired_capacity'] },
   });
 
   return { launchTemplate, autoscalingGroup };

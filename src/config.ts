@@ -1,5 +1,5 @@
 import { Fn, IResolvable, Token } from 'cdktf';
-import { Architecture, HostOs, SshBastionServiceProps } from './props';
+import { Architecture, BastionSchedule, HostOs, SshBastionServiceProps } from './props';
 import { Switch } from './conditional';
 
 /** The admin port the hosts' own sshd listens on; fixed so the worker image and rules agree. */
@@ -70,6 +70,12 @@ export interface BastionConfig {
   readonly hostKeyKmsKeyId: string;
   readonly hostKeyGeneration: number;
   readonly healthCheckGracePeriod: number;
+  /** undefined: derived from the first instance type's memory (scaling.ts) */
+  readonly targetSessionsPerHost: number | undefined;
+  readonly schedules: BastionSchedule[];
+  readonly scheduleTimeZone: string;
+  readonly drainTimeoutSeconds: number;
+  readonly maxInstanceLifetime: number;
   readonly containerMemoryMb: number;
   readonly sessionDiskMb: number;
   readonly containerPidsLimit: number;
@@ -93,7 +99,12 @@ export interface BastionConfig {
   readonly nameStem: string;
   /** SSM parameter holding the stable host key; derived from inputs only, so user data stays literal */
   readonly hostKeyParameterName: string;
+  /** SSM parameter holding the Auto Scaling group's name (the hosts' user data is made before the group) */
+  readonly groupNameParameterName: string;
 }
+
+/** AWS's bound on a lifecycle hook's wait: 48 hours. */
+export const MAX_DRAIN_SECONDS = 172800;
 
 function defaultInstanceTypes(architecture: string): string[] {
   if (Token.isUnresolved(architecture)) {
@@ -113,6 +124,7 @@ export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
   const serviceName = props.serviceName ?? 'bastion-service';
   const architecture = props.architecture ?? 'arm64';
   const vpcLabel = props.vpcName ?? props.vpcId;
+  const sessionMaxSeconds = props.sessionMaxSeconds ?? 43200;
   return {
     vpcId: props.vpcId,
     subnetIds: props.subnetIds,
@@ -146,11 +158,16 @@ export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
     spot: props.spot ?? false,
     keyName: props.keyName ?? '',
     rootVolumeSize: props.rootVolumeSize ?? 16,
-    sessionMaxSeconds: props.sessionMaxSeconds ?? 43200,
+    sessionMaxSeconds,
     stableHostKeys: props.stableHostKeys ?? true,
     hostKeyKmsKeyId: props.hostKeyKmsKeyId ?? '',
     hostKeyGeneration: props.hostKeyGeneration ?? 1,
     healthCheckGracePeriod: props.healthCheckGracePeriod ?? 600,
+    targetSessionsPerHost: props.targetSessionsPerHost,
+    schedules: props.schedules ?? [],
+    scheduleTimeZone: props.scheduleTimeZone ?? 'Etc/UTC',
+    drainTimeoutSeconds: props.drainTimeoutSeconds ?? atMost(sessionMaxSeconds, MAX_DRAIN_SECONDS),
+    maxInstanceLifetime: props.maxInstanceLifetime ?? 604800,
     containerMemoryMb: props.containerMemoryMb ?? 512,
     sessionDiskMb: props.sessionDiskMb ?? 256,
     containerPidsLimit: props.containerPidsLimit ?? 256,
@@ -172,7 +189,13 @@ export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
     tags: props.tags ?? {},
     nameStem: `${environmentName}-${serviceName}`,
     hostKeyParameterName: concat(['/', joinNonEmpty([environmentName, vpcLabel, serviceName], '/'), '/ssh-host-ed25519-key']),
+    groupNameParameterName: concat(['/', joinNonEmpty([environmentName, vpcLabel, serviceName], '/'), '/autoscaling-group-name']),
   };
+}
+
+/** The smaller of a value and a bound, with Terraform's min() when the value is only known to Terraform. */
+function atMost(value: number, bound: number): number {
+  return Token.isUnresolved(value) ? Token.asNumber(Fn.min([value, bound])) : Math.min(value, bound);
 }
 
 /** Joins strings, with Terraform's join() when any of them is only known to Terraform. */

@@ -57,6 +57,10 @@ export interface HostSettings {
   readonly bundleKey: string;
   /** BASTION_BUNDLE_SHA256: SHA-256 the fetched bundle must have, lower-case hex */
   readonly bundleSha256: string;
+  /** BASTION_DRAIN_TIMEOUT_SECONDS: how long a leaving host waits for its sessions to end */
+  readonly drainTimeoutSeconds: string;
+  /** BASTION_GROUP_NAME_PARAMETER: SSM parameter holding the Auto Scaling group's name (metrics, lifecycle actions) */
+  readonly groupNameParameter: string;
 }
 
 /** Environment variable names, in the order they are written to bastion.env. */
@@ -85,6 +89,8 @@ export const HOST_SETTING_VARIABLES: { readonly [K in keyof HostSettings]: strin
   bundleBucket: 'BASTION_BUNDLE_BUCKET',
   bundleKey: 'BASTION_BUNDLE_KEY',
   bundleSha256: 'BASTION_BUNDLE_SHA256',
+  drainTimeoutSeconds: 'BASTION_DRAIN_TIMEOUT_SECONDS',
+  groupNameParameter: 'BASTION_GROUP_NAME_PARAMETER',
 };
 
 /** bastion.env as pieces: `KEY=`, value, newline, per setting in a fixed order. */

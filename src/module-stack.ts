@@ -2,6 +2,7 @@ import { Fn, Op, TerraformDataSource, TerraformElement, TerraformLocal, Terrafor
 import { Construct, Node } from 'constructs';
 import { BUNDLE_FILE_NAME } from './bundle';
 import { BUNDLE_SOURCE_CONTEXT } from './bundle-storage';
+import { MAX_DRAIN_SECONDS } from './config';
 import { SshBastionServiceProps } from './props';
 import { SshBastionService } from './ssh-bastion-service';
 import { INPUT_RULES, variableName } from './validation';
@@ -37,7 +38,10 @@ export class ProviderRequirement extends TerraformProvider {
   }
 }
 
-export type VariableKind = 'string' | 'number' | 'bool' | 'list(string)' | 'map(string)';
+/** The type of the schedules variable: a schedule's name and desired capacity may be left out. */
+export const SCHEDULES_TYPE = 'list(object({ name = optional(string), recurrence = string, min_size = number, max_size = number, desired_capacity = optional(number) }))';
+
+export type VariableKind = 'string' | 'number' | 'bool' | 'list(string)' | 'map(string)' | typeof SCHEDULES_TYPE;
 
 export interface ModuleVariable {
   readonly prop: keyof SshBastionServiceProps;
@@ -88,6 +92,11 @@ export const MODULE_VARIABLES: ModuleVariable[] = [
   { prop: 'hostKeyKmsKeyId', type: 'string', default: '', description: 'KMS key (id, ARN, alias/name or alias ARN) encrypting the host key\'s SSM parameter; the hosts may decrypt with it only through SSM, for that parameter. "": the AWS-managed aws/ssm key.' },
   { prop: 'hostKeyGeneration', type: 'number', default: 1, description: 'Generation of the stable host key: changing it replaces the key (see docs/security.md for the known_hosts transition).' },
   { prop: 'healthCheckGracePeriod', type: 'number', default: 600, description: 'Seconds a new host has before failing health checks replaces it.' },
+  { prop: 'targetSessionsPerHost', type: 'number', default: null, nullable: true, description: 'Sessions per host the target-tracking policy aims at: hosts are added when they hold more on average (the SessionsOpen metric each host publishes every minute) and removed, drained first, when they hold fewer; min_size and max_size bound it. null: half the session cap of a host of the first instance type, (memory - max(memory / 5, 512 MiB)) / 16 MiB / 2 (48 on 2 GiB).' },
+  { prop: 'schedules', type: SCHEDULES_TYPE, default: [], description: 'Scheduled changes of the group\'s size (Auto Scaling scheduled actions): a cron recurrence in schedule_time_zone, min_size, max_size and optionally desired_capacity and a name. Example: [{ recurrence = "0 19 * * MON-FRI", min_size = 0, max_size = 0 }, { recurrence = "0 7 * * MON-FRI", min_size = 1, max_size = 4 }]. A host a schedule removes is drained like any other.' },
+  { prop: 'scheduleTimeZone', type: 'string', default: 'Etc/UTC', description: 'IANA time zone of the schedules\' cron expressions, like "Europe/Berlin".' },
+  { prop: 'drainTimeoutSeconds', type: 'number', default: null, nullable: true, description: 'Seconds a leaving host (scale-in, instance refresh, max_instance_lifetime, a schedule) waits for its open sessions to end after it stopped taking new ones, at most 172800 (48 hours). 0: it goes at once, cutting them. null: session_max_seconds, at most 172800.' },
+  { prop: 'maxInstanceLifetime', type: 'number', default: 604800, description: 'Seconds a host lives before it is replaced (drained first), so that hosts pick up the latest AMI and packages: 86400 to 31536000, or 0 for no limit.' },
   { prop: 'containerMemoryMb', type: 'number', default: 512, description: 'Memory limit of one session container, MiB.' },
   { prop: 'sessionDiskMb', type: 'number', default: 256, description: 'Space a session can write, MiB: the size of each of its writable file systems (/home, /tmp, /var/tmp) on a read-only root. Held in memory, never on the host\'s disk, and counted against container_memory_mb, so at most that.' },
   { prop: 'containerPidsLimit', type: 'number', default: 256, description: 'Process limit of one session container.' },
@@ -120,6 +129,8 @@ function valueOf(variable: TerraformVariable, type: VariableKind): unknown {
       return variable.listValue;
     case 'map(string)':
       return Token.asStringMap(variable.value);
+    case SCHEDULES_TYPE:
+      return Token.asAny(variable.value);
     default:
       return variable.stringValue;
   }
@@ -173,6 +184,7 @@ export class SshBastionModuleStack extends TerraformStack {
     }
     // null means "the documented behaviour": resolve it here, where Terraform knows.
     props.desiredCapacity = Fn.coalesce([props.desiredCapacity, props.minSize]);
+    props.drainTimeoutSeconds = Fn.coalesce([props.drainTimeoutSeconds, Fn.min([props.sessionMaxSeconds as number, MAX_DRAIN_SECONDS])]);
     props.lbSubnetIds = Fn.coalescelist([props.lbSubnetIds as string[], props.subnetIds as string[]]);
     props.vpcName = Token.asString(Fn.conditional(Op.eq(props.vpcName, Token.nullValue()), props.vpcId, props.vpcName));
     props.instanceTypes = Token.asList(

@@ -8,6 +8,7 @@ import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import { Id } from '@cdktf/provider-random/lib/id';
 import { ADMIN_PORT, BastionConfig, withTags } from './config';
+import { DEREGISTRATION_DELAY_SECONDS } from './scaling';
 import { attributeOf, nonEmptyList, presence } from './conditional';
 
 /** What the other parts need from the network part. */
@@ -147,8 +148,12 @@ export function defineNetwork(scope: Construct, config: BastionConfig, nameSuffi
       vpcId: config.vpcId,
       preserveClientIp: 'true',
       // Sessions are long-lived: let them end on their own when a host is drained.
-      deregistrationDelay: '300',
+      deregistrationDelay: String(DEREGISTRATION_DELAY_SECONDS),
       connectionTermination: false,
+      // Nor when a host fails its health check: a draining host fails it on purpose (no new
+      // connections), and by default the load balancer would reset an unhealthy target's open
+      // connections. An unhealthy host is replaced by the group, drained first.
+      targetHealthState: [{ enableUnhealthyConnectionTermination: false }],
       // HTTP, not TCP: the host answers 200 only when docker, the worker image, the key lookup
       // service and free disk space pass their checks at that moment (health-check), 503 else.
       healthCheck: {

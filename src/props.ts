@@ -12,6 +12,28 @@ export type HostOs = 'amazon-linux-2023' | 'debian-12' | 'ubuntu-24.04';
  * Every property can also be a CDKTF token (for example a `TerraformVariable`'s value):
  * checks that need the literal value are then left to Terraform.
  */
+/**
+ * A scheduled change of the group's size, as an Auto Scaling scheduled action.
+ */
+export interface BastionSchedule {
+  /**
+   * Name of the scheduled action, unique within `schedules`: letters, digits and `-_.`.
+   * @default - `schedule-NN`, NN its position in `schedules` (00, 01, ...)
+   */
+  readonly name?: string;
+  /** When, as a cron expression of five fields (minute hour day-of-month month day-of-week), in `scheduleTimeZone`: "0 19 * * MON-FRI". */
+  readonly recurrence: string;
+  /** Minimum number of hosts from then on. */
+  readonly minSize: number;
+  /** Maximum number of hosts from then on. */
+  readonly maxSize: number;
+  /**
+   * Desired number of hosts at that moment, from minSize to maxSize (target tracking changes it afterwards).
+   * @default - unchanged
+   */
+  readonly desiredCapacity?: number;
+}
+
 export interface SshBastionServiceProps {
   /** Id of the existing VPC the bastion runs in (`vpc-...`). */
   readonly vpcId: string;
@@ -252,6 +274,43 @@ export interface SshBastionServiceProps {
    * @default 600
    */
   readonly healthCheckGracePeriod?: number;
+
+  /**
+   * Sessions per host that the group's target-tracking policy aims at: it adds hosts when the hosts
+   * hold more on average (the SessionsOpen metric every host publishes) and removes hosts, drained
+   * first, when they hold fewer; minSize and maxSize bound it.
+   * @default - half the session cap of a host of the first instance type: (memory - max(memory / 5, 512 MiB)) / 16 MiB / 2, at least 1 (48 on a 2 GiB host)
+   */
+  readonly targetSessionsPerHost?: number;
+
+  /**
+   * Scheduled changes of minSize, maxSize and desiredCapacity (Auto Scaling scheduled actions),
+   * for example no hosts out of office hours. A host that a schedule removes is drained like any
+   * other: its open sessions go on for up to drainTimeoutSeconds.
+   * @default [] (none)
+   */
+  readonly schedules?: BastionSchedule[];
+
+  /**
+   * Time zone of the schedules' cron expressions: an IANA name such as "Europe/Berlin".
+   * @default 'Etc/UTC'
+   */
+  readonly scheduleTimeZone?: string;
+
+  /**
+   * Seconds a leaving host (scale-in, instance refresh, maxInstanceLifetime, a schedule) waits for
+   * its open sessions to end before it goes, after it stopped taking new ones; at most 172800
+   * (AWS's 48 hours for a lifecycle hook). 0: it goes at once, cutting its sessions.
+   * @default - sessionMaxSeconds, at most 172800
+   */
+  readonly drainTimeoutSeconds?: number;
+
+  /**
+   * Seconds a host lives before the group replaces it (drained first), so that hosts pick up the
+   * latest AMI and packages: 86400 (a day) to 31536000 (a year), or 0 for no limit.
+   * @default 604800 (7 days)
+   */
+  readonly maxInstanceLifetime?: number;
 
   /**
    * Memory limit of one session container in MiB.

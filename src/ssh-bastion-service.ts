@@ -17,6 +17,7 @@ import { defineDns } from './dns';
 import { defineHostKeys } from './host-keys';
 import { defineIdentity } from './identity';
 import { defineNetwork } from './network';
+import { defineScaling } from './scaling';
 import { SshBastionServiceProps } from './props';
 import { connectionDetails } from './connection';
 import { validateProps } from './validation';
@@ -60,6 +61,8 @@ export class SshBastionService extends Construct {
    * `assumeRoleArn` is set; '' otherwise.
    */
   public readonly identityAccountPolicy: string;
+  /** Sessions per host the target-tracking policy aims at (a Terraform expression when derived from the instance type). */
+  public readonly targetSessionsPerHost: number;
 
   constructor(scope: Construct, id: string, props: SshBastionServiceProps) {
     super(scope, id);
@@ -84,6 +87,7 @@ export class SshBastionService extends Construct {
     const bundle = defineBundleStorage(this, config, where, nameSuffix);
     const identity = defineIdentity(this, config, where, hostKeys, bundle.objectArn);
     const compute = defineCompute(this, config, network, identity, bundle.location);
+    const scaling = defineScaling(this, config, where, compute, identity);
     const dns = defineDns(this, config, where.region, network);
 
     this.loadBalancer = network.loadBalancer;
@@ -97,6 +101,7 @@ export class SshBastionService extends Construct {
     this.hostPublicKey = hostKeys.publicKey;
     this.hostKeyParameterName = hostKeys.parameterName;
     this.identityAccountPolicy = identity.identityAccountPolicy;
+    this.targetSessionsPerHost = scaling.targetSessionsPerHost;
 
     const connection = connectionDetails(config, dns.dnsName, network.loadBalancer.dnsName, hostKeys.publicKey);
     this.endpoint = connection.endpoint;

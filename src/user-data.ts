@@ -50,6 +50,8 @@ export function hostSettings(config: BastionConfig, bundle: BundleLocation): Hos
     bundleBucket: bundle.bucket,
     bundleKey: bundle.key,
     bundleSha256: bundle.sha256,
+    drainTimeoutSeconds: text(config.drainTimeoutSeconds),
+    groupNameParameter: config.groupNameParameterName,
   };
 }
 

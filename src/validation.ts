@@ -3,7 +3,7 @@ import { Token } from 'cdktf';
 import { parse as parseYaml } from 'yaml';
 import { HOST_PACKAGES } from './cloud-config';
 import { ADMIN_PORT, BastionConfig, resolveConfig } from './config';
-import { SshBastionServiceProps } from './props';
+import { BastionSchedule, SshBastionServiceProps } from './props';
 
 type Prop = keyof SshBastionServiceProps;
 
@@ -101,6 +101,19 @@ const KMS_KEY = (() => {
   return `^(${keyId}|${alias}|arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:(key/${keyId}|${alias}))$`;
 })();
 
+/**
+ * A cron expression as Auto Scaling's scheduled actions take it: five fields (minute, hour, day of
+ * the month, month, day of the week) of digits, `*`, `/`, `,` and `-`, month and weekday also of
+ * names (JAN, MON-FRI), separated by single spaces. AWS checks the values' ranges at apply.
+ */
+const CRON = '^[0-9*/,-]+ [0-9*/,-]+ [0-9*/,-]+ [0-9A-Za-z*/,-]+ [0-9A-Za-z*/,-]+$';
+/** An IANA time zone name: UTC, Etc/UTC, Europe/Berlin, America/Argentina/Buenos_Aires, Etc/GMT+5. */
+const TIME_ZONE = '^(UTC|[A-Za-z]+(/[A-Za-z0-9_+-]+){1,2})$';
+/** A scheduled action's name as the module accepts it. */
+const SCHEDULE_NAME = '^[A-Za-z0-9._-]{1,200}$';
+/** AWS's bounds of max_instance_lifetime (0: none). */
+const LIFETIME_MIN = 86400;
+const LIFETIME_MAX = 31536000;
 
 /**
  * Derived names and their limits. The binding one is the generated DNS label
@@ -346,6 +359,54 @@ const DEFINITIONS: RuleDefinition[] = [
   integerRule('hostKeyGeneration', 1, undefined, 'must be a whole number of at least 1; change it to replace the host key'),
   integerRule('healthCheckGracePeriod', 0, 86400, 'must be a whole number of seconds from 0 to 86400 (a day)'),
 
+  // Scaling and draining
+  {
+    prop: 'targetSessionsPerHost',
+    condition: nullOr(v('targetSessionsPerHost'), integerBetween(v('targetSessionsPerHost'), 1, 10000)),
+    requirement: 'must be null (half the session cap of a host of the first instance type) or a whole number of sessions from 1 to 10000',
+    check: (value: number) => integerIn(value, 1, 10000),
+  },
+  {
+    prop: 'schedules',
+    condition: `alltrue([for s in ${v('schedules')} : ${matches(CRON, 's.recurrence')}])`,
+    requirement: 'must have a recurrence of five cron fields separated by single spaces (minute hour day-of-month month day-of-week) made of digits, *, /, , and - (month and weekday also of names such as JAN or MON-FRI), like "0 19 * * MON-FRI"',
+    check: (value: BastionSchedule[]) => value.every((s) => matching(CRON)(s.recurrence)),
+  },
+  {
+    prop: 'schedules',
+    condition: `alltrue([for s in ${v('schedules')} : ${integerBetween('s.min_size', 0)} && ${isInteger('s.max_size')} && s.min_size <= s.max_size && (${nullOr('s.desired_capacity', `${isInteger('s.desired_capacity')} && s.desired_capacity >= s.min_size && s.desired_capacity <= s.max_size`)})])`,
+    requirement: 'must have whole numbers with 0 <= min_size <= desired_capacity <= max_size in every schedule (desired_capacity may be left out: unchanged)',
+    check: (value: BastionSchedule[]) =>
+      value.every((s) => integerIn(s.minSize, 0) && integerIn(s.maxSize, s.minSize) && (s.desiredCapacity === undefined || s.desiredCapacity === null || integerIn(s.desiredCapacity, s.minSize, s.maxSize))),
+  },
+  {
+    prop: 'schedules',
+    condition: `alltrue([for s in ${v('schedules')} : s.name == null ? true : (s.name == "" || ${matches(SCHEDULE_NAME, 's.name')})]) && length(distinct([for i, s in ${v('schedules')} : coalesce(s.name, format("schedule-%02d", i))])) == length(${v('schedules')})`,
+    requirement: 'must have names of 1 to 200 letters, digits and ._- that differ from each other and from schedule-NN, the name of an unnamed schedule at position NN',
+    check: (value: BastionSchedule[]) => {
+      const named = value.map((s, i) => (s.name ? s.name : `schedule-${String(i).padStart(2, '0')}`));
+      return value.every((s) => !s.name || matching(SCHEDULE_NAME)(s.name)) && new Set(named).size === named.length;
+    },
+  },
+  {
+    prop: 'scheduleTimeZone',
+    condition: matches(TIME_ZONE, v('scheduleTimeZone')),
+    requirement: 'must be an IANA time zone name such as "Etc/UTC", "Europe/Berlin" or "America/New_York"',
+    check: matching(TIME_ZONE),
+  },
+  {
+    prop: 'drainTimeoutSeconds',
+    condition: nullOr(v('drainTimeoutSeconds'), integerBetween(v('drainTimeoutSeconds'), 0, 172800)),
+    requirement: 'must be null (session_max_seconds, at most 172800) or a whole number of seconds from 0 to 172800 (48 hours, the longest AWS keeps a lifecycle hook waiting)',
+    check: (value: number) => integerIn(value, 0, 172800),
+  },
+  {
+    prop: 'maxInstanceLifetime',
+    condition: `${v('maxInstanceLifetime')} == 0 || (${integerBetween(v('maxInstanceLifetime'), LIFETIME_MIN, LIFETIME_MAX)})`,
+    requirement: `must be 0 (hosts live until something else replaces them) or a whole number of seconds from ${LIFETIME_MIN} (a day) to ${LIFETIME_MAX} (a year), AWS's bounds`,
+    check: (value: number) => value === 0 || integerIn(value, LIFETIME_MIN, LIFETIME_MAX),
+  },
+
   // Sessions
   integerRule('sessionMaxSeconds', 60, 7 * 86400, 'must be a whole number of seconds from 60 (a minute) to 604800 (a week)'),
   integerRule('containerMemoryMb', 64, undefined, 'must be a whole number of MiB of at least 64 (what sshd and a shell need)'),
@@ -413,6 +474,25 @@ export const INPUT_RULES: InputRule[] = DEFINITIONS.map((rule) => ({
   allowed: message(rule, (prop) => `\${jsonencode(${v(prop)})}`),
 }));
 
+/**
+ * A schedule as the module's variable holds it, and so as Terraform's messages show it: snake_case,
+ * the attributes left out null, the keys sorted.
+ */
+export function scheduleAsVariable(schedule: BastionSchedule): { [key: string]: unknown } {
+  return {
+    desired_capacity: schedule.desiredCapacity ?? null,
+    max_size: schedule.maxSize,
+    min_size: schedule.minSize,
+    name: schedule.name ?? null,
+    recurrence: schedule.recurrence,
+  };
+}
+
+/** A property's value as its module variable holds it (the same but for schedules), for messages. */
+function asVariable(prop: Prop, value: unknown): unknown {
+  return prop === 'schedules' && Array.isArray(value) ? (value as BastionSchedule[]).map(scheduleAsVariable) : value;
+}
+
 /** YAML text whose single document is a mapping, as Terraform's yamldecode reads it. */
 function isYamlMapping(text: string): boolean {
   try {
@@ -449,7 +529,7 @@ export function validateProps(props: SshBastionServiceProps): void {
     if (!rule.check(value as never, inputs)) {
       // TypeScript users leave a property out where Terraform users write null.
       const constructRule = { ...rule, requirement: rule.requirement.replace(/^must be null \(/, 'must be left out (undefined: ') };
-      errors.push(`${rule.prop} ${message(constructRule, (prop) => JSON.stringify(given(prop) ?? null))}`);
+      errors.push(`${rule.prop} ${message(constructRule, (prop) => JSON.stringify(asVariable(prop, given(prop)) ?? null))}`);
     }
   }
   if (errors.length > 0) {

@@ -1,6 +1,6 @@
 # Most of what the module can do: a DNS name, IAM users from a separate identity account,
 # only members of some IAM groups, allow-lists for users and administrators, two Graviton hosts
-# on Spot capacity, tighter session limits and tags.
+# on Spot capacity scaled on sessions and switched off at night, tighter session limits and tags.
 
 provider "aws" {
   region = var.region
@@ -81,6 +81,17 @@ module "bastion" {
   container_pids_limit       = 512
   max_connections_per_source = 20
   lb_deletion_protection     = true
+
+  # Scaling: about 30 sessions per host, no hosts from 20:00 to 07:00 on weekdays and at weekends;
+  # a leaving host waits up to 2 hours for its sessions (users are told), hosts live 3 days at most
+  target_sessions_per_host = 30
+  schedule_time_zone       = "Europe/Berlin"
+  schedules = [
+    { name = "evening", recurrence = "0 20 * * MON-FRI", min_size = 0, max_size = 0 },
+    { name = "morning", recurrence = "0 7 * * MON-FRI", min_size = 2, max_size = 3, desired_capacity = 2 },
+  ]
+  drain_timeout_seconds = 7200
+  max_instance_lifetime = 259200
 
   tags = {
     Service     = "bastion"

@@ -3,19 +3,21 @@
 import { dataSources, onlyResource, resources, synthBastion, Json } from '../helpers/synth';
 
 const PARAMETER = 'parameter/staging/vpc-0123456789abcdef0/bastion-service/ssh-host-ed25519-key';
+const hostKeyParameter = (json: Json) =>
+  resources(json, 'aws_ssm_parameter').find((p) => String(p.name).endsWith('/ssh-host-ed25519-key'))!;
 const kmsPolicy = (json: Json) => resources(json, 'aws_iam_role_policy').find((p) => p.name_prefix === 'host-key-kms-');
 
 describe('host key: KMS key of the SSM parameter', () => {
   test('by default the AWS-managed aws/ssm key: no key id, no KMS lookup, no KMS permission', () => {
     const json = synthBastion();
-    expect(onlyResource(json, 'aws_ssm_parameter').key_id ?? null).toBeNull();
+    expect(hostKeyParameter(json).key_id ?? null).toBeNull();
     expect(dataSources(json, 'aws_kms_key')).toHaveLength(0);
     expect(kmsPolicy(json)).toBeUndefined();
   });
 
   test('hostKeyKmsKeyId encrypts the parameter; the hosts may decrypt with it only through SSM, only this parameter', () => {
     const json = synthBastion({ hostKeyKmsKeyId: 'alias/ssh-bastion' });
-    expect(onlyResource(json, 'aws_ssm_parameter').key_id).toBe('alias/ssh-bastion');
+    expect(hostKeyParameter(json).key_id).toBe('alias/ssh-bastion');
     const [key] = dataSources(json, 'aws_kms_key');
     expect(key.key_id).toBe('alias/ssh-bastion');
     // an HCL jsonencode() expression: its one statement, checked as text

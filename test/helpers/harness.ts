@@ -10,7 +10,11 @@
  *   (as cloud-init's write_files would) and the scripts write wherever they would on a host;
  * - the host bundle (the exact bytes the module ships) in a bucket of moto's S3: booting runs the
  *   real bootstrap, which fetches it, checks its sha256, unpacks it and runs the sections;
- * - a private dockerd with iptables in that namespace, moto (IAM + SSM) on 127.0.0.1, the real
+ * - the fake metadata service also answers as IMDSv2 does for what a test writes with
+ *   `setMetadata` (a token from PUT /latest/api/token; 404 under autoscaling/ and spot/ until
+ *   written), which is how a test tells the drainer that the instance is leaving;
+ * - a private dockerd with iptables in that namespace, moto (IAM, SSM, S3, CloudWatch, Auto
+ *   Scaling, with the lifecycle actions moto lacks: moto-lifecycle.py) on 127.0.0.1, the real
  *   key lookup service started from its unit's ExecStart, and the real setup sections run by the
  *   real run-sections;
  * - systemctl is an emulator (systemd is not PID 1 here): starting a socket unit serves it with
@@ -155,6 +159,22 @@ export class BastionTestHost {
     };
   }
 
+  /**
+   * What the fake instance metadata service answers as IMDSv2 does (fake-network.py `files=`):
+   * a test writes e.g. latest/meta-data/autoscaling/target-lifecycle-state in here.
+   */
+  get metadataDir(): string {
+    return path.join(this.dir, 'imds');
+  }
+
+  /** Makes the fake instance metadata service answer `text` at latest/meta-data/<item>. */
+  setMetadata(item: string, text: string): void {
+    const file = path.join(this.metadataDir, 'latest', 'meta-data', item);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(`${file}.new`, text);
+    fs.renameSync(`${file}.new`, file);
+  }
+
   /** argv prefix that runs a command in the host's network and mount namespaces. */
   get enter(): string[] {
     return ['nsenter', '-t', String(this.holder!.pid), '--net', '--mount', '--'];
@@ -210,7 +230,8 @@ export class BastionTestHost {
       ['nsenter', `--net=/run/netns/${this.vpcNetns}`, 'python3', path.join(HELPERS_DIR, 'fake-network.py'),
         `${METADATA_ADDRESS}:80={"AccessKeyId":"FAKEKEYID","SecretAccessKey":"${FAKE_CREDENTIALS}"}`,
         `${VPC_ADDRESS}:${VPC_SERVICE_PORT}=${VPC_SERVICE_TEXT}`,
-        `dns=${VPC_ADDRESS}`],
+        `dns=${VPC_ADDRESS}`,
+        `files=${this.metadataDir}`],
       'fake-network.log',
       /ready/,
     );
@@ -222,7 +243,8 @@ export class BastionTestHost {
 
     // moto listens on the machine's loopback; socat carries it into the host's namespace on the
     // same port (over a unix socket, which does not belong to any network namespace).
-    this.moto = await MotoServer.start();
+    // moto with the Auto Scaling lifecycle actions it lacks (see moto-lifecycle.py).
+    this.moto = await MotoServer.start({ command: path.join(HELPERS_DIR, 'moto-lifecycle.py') });
     const bundle = buildHostBundle();
     this.bundleKey = `e2e/ssh-bastion-host-${bundle.sha256}.tar.gz`;
     await this.putBundle(bundle.bytes);
@@ -305,6 +327,14 @@ export class BastionTestHost {
       `#!/bin/bash\nset -euo pipefail\n` +
         `port="$(cat /etc/systemd/system/ssh-bastion-front.socket.d/*.conf | sed -n 's/^ListenStream=\\([0-9]\\+\\)$/\\1/p' | tail -n 1)"\n` +
         `for _ in {1..50}; do (exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'start\\n' >&3) 2>/dev/null && exit 0; sleep 0.1; done\nexit 1\n`,
+      { mode: 0o755 },
+    );
+    // The drainer as its unit runs it, with the test's environment (moto's endpoint and dummy keys).
+    const drainerUnit = unit('ssh-bastion-drainer.service');
+    fs.writeFileSync(
+      path.join(hooks, 'ssh-bastion-drainer.service'),
+      `#!/bin/bash\nset -euo pipefail\nsetsid ${commandLine(unitSettings(drainerUnit, 'ExecStart')[0]).join(' ')} >>${this.dir}/drainer.log 2>&1 </dev/null &\n` +
+        `echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-ssh-bastion-drainer.service"\n`,
       { mode: 0o755 },
     );
     fs.writeFileSync(

@@ -24,6 +24,10 @@
  * - moto 5.2.1 gaps (checked in its source): ListUsers, GetGroup, ListSSHPublicKeys and
  *   ListGroupsForUser return everything on one page (no Marker/IsTruncated). Tests that need
  *   real pagination put `FaultProxy` (./fault-proxy.ts) with `pageSize` in front of moto.
+ * - `MotoServer.start({ command: 'test/helpers/moto-lifecycle.py' })` is moto with
+ *   CompleteLifecycleAction and RecordLifecycleActionHeartbeat (moto 5.2.1 has neither), added on
+ *   moto's own Auto Scaling backend, and test-only paths to put an instance into a lifecycle
+ *   hook's wait and to list the heartbeats and completions received (the e2e harness uses it).
  * - The most trustworthy per-call counter is `FaultProxy.requests`; moto's recorder
  *   (`startRecording`/`recordedActions`) is the second, independent one.
  */

@@ -128,9 +128,13 @@ export function asTerraformData(module: Json): Json {
   return rewritten;
 }
 
+/** Computed numbers the module calculates with: a placeholder of their type (a t4g.small's memory). */
+const NUMERIC_COMPUTED: { [attribute: string]: number } = { memory_size: 2048 };
+
 /**
  * terraform_data's output is its input, so attributes only the provider computes (`id`, `arn`,
- * ...) would be missing at plan: give each referenced one a placeholder string.
+ * ...) would be missing at plan: give each referenced one a placeholder string (a number for those
+ * in NUMERIC_COMPUTED).
  */
 function addComputedAttributes(config: Json): void {
   const text = JSON.stringify(config);
@@ -138,7 +142,7 @@ function addComputedAttributes(config: Json): void {
   for (const match of text.matchAll(/terraform_data\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.output\.([A-Za-z_][A-Za-z0-9_]*)/g)) {
     const [, name, attribute] = match;
     const input = blocks[name]?.input;
-    if (input && !(attribute in input)) input[attribute] = `computed-${attribute}`;
+    if (input && !(attribute in input)) input[attribute] = NUMERIC_COMPUTED[attribute] ?? `computed-${attribute}`;
   }
 }
 

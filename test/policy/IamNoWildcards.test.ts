@@ -18,6 +18,27 @@ describe('IamNoWildcards', () => {
       expect(IamNoWildcards(json)).toEqual([expect.objectContaining({ address: 'aws_iam_role_policy.assume_identity_role_policy', message: expect.stringContaining('bare "*"') })]);
     });
 
+    test('fails when PutMetricData on every resource has no namespace condition', () => {
+      const json = moduleJson();
+      const policy = json.resource.aws_iam_role_policy.drain_policy;
+      policy.policy = policy.policy.replace(/, "Condition" = \{"StringEquals" = \{"cloudwatch:namespace" = "SshBastion"\}\}/, '');
+      expect(IamNoWildcards(json)).toEqual([expect.objectContaining({ address: 'aws_iam_role_policy.drain_policy', message: expect.stringContaining('bare "*"') })]);
+    });
+
+    test('fails when the namespace condition is itself a wildcard', () => {
+      const json = moduleJson();
+      const policy = json.resource.aws_iam_role_policy.drain_policy;
+      policy.policy = policy.policy.replace('"cloudwatch:namespace" = "SshBastion"', '"cloudwatch:namespace" = "*"');
+      expect(IamNoWildcards(json)).not.toEqual([]);
+    });
+
+    test('fails when another action shares the conditioned "*"', () => {
+      const json = moduleJson();
+      const policy = json.resource.aws_iam_role_policy.drain_policy;
+      policy.policy = policy.policy.replace('["cloudwatch:PutMetricData"]', '["cloudwatch:PutMetricData", "cloudwatch:DeleteAlarms"]');
+      expect(IamNoWildcards(json)).toEqual([expect.objectContaining({ address: 'aws_iam_role_policy.drain_policy', message: expect.stringContaining('bare "*"') })]);
+    });
+
     test('fails when a trust policy admits any principal', () => {
       const json = stackJson();
       const role = Object.values(json.resource.aws_iam_role)[0] as any;
@@ -41,6 +62,12 @@ describe('IamNoWildcards', () => {
   describe('Compliance', () => {
     test('the registry module', () => {
       expect(IamNoWildcards(moduleJson())).toEqual([]);
+    });
+
+    test('the hosts may publish metrics to the SshBastion namespace only, and answer lifecycle actions of their own group only', () => {
+      const policy = moduleJson().resource.aws_iam_role_policy.drain_policy.policy as string;
+      expect(policy).toContain('"Action" = ["cloudwatch:PutMetricData"], "Resource" = "*", "Condition" = {"StringEquals" = {"cloudwatch:namespace" = "SshBastion"}}');
+      expect(policy).toContain('"Action" = ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"], "Resource" = aws_autoscaling_group.autoscaling_group.arn');
     });
 
     test('a stack with literal properties', () => {

@@ -18,7 +18,7 @@ describe('public API', () => {
   test('the types it exports are the props and what the policy check takes and returns', () => {
     const index = fs.readFileSync(path.join(ROOT, 'src', 'index.ts'), 'utf-8');
     const types = [...index.matchAll(/export type \{([^}]*)\}/g)].flatMap((m) => m[1].split(',').map((name) => name.trim()));
-    expect(types.sort()).toEqual(['Architecture', 'Finding', 'HostOs', 'Json', 'PolicyRule', 'SshBastionServiceProps']);
+    expect(types.sort()).toEqual(['Architecture', 'BastionSchedule', 'Finding', 'HostOs', 'Json', 'PolicyRule', 'SshBastionServiceProps']);
   });
 
   test('the construct does not expose its resolved configuration', () => {

@@ -1,9 +1,9 @@
 import { execFile } from 'child_process';
 import * as path from 'path';
 import { Testing, TerraformStack, TerraformVariable } from 'cdktf';
-import { SshBastionModuleStack, SshBastionService, SshBastionServiceProps } from '../../src';
+import { BastionSchedule, SshBastionModuleStack, SshBastionService, SshBastionServiceProps } from '../../src';
 import { MODULE_VARIABLES } from '../../src/module-stack';
-import { INPUT_RULES, variableName } from '../../src/validation';
+import { INPUT_RULES, scheduleAsVariable, variableName } from '../../src/validation';
 import { REQUIRED_PROPS, synthBastion } from '../helpers/synth';
 import { initialised, removeDir, TerraformRun, terraformBinary, varArgument, variablesOnly } from '../helpers/terraform';
 
@@ -105,6 +105,25 @@ const BAD_INPUTS: BadInput[] = [
   bad('hostKeyGeneration is not whole', 'hostKeyGeneration', 1.5),
   bad('workerImage holds a $', 'workerImage', 'registry.example.com/worker:$TAG'),
   bad('workerImage holds a quote', 'workerImage', 'worker"image'),
+  bad('targetSessionsPerHost is 0', 'targetSessionsPerHost', 0),
+  bad('targetSessionsPerHost is not whole', 'targetSessionsPerHost', 12.5),
+  bad('a schedule has four cron fields', 'schedules', [{ recurrence: '0 19 * *', minSize: 0, maxSize: 0 }]),
+  bad('a schedule has a cron field with a ?', 'schedules', [{ recurrence: '0 19 ? * MON-FRI', minSize: 0, maxSize: 0 }]),
+  bad('a schedule has a rate() expression', 'schedules', [{ recurrence: 'rate(1 day)', minSize: 0, maxSize: 0 }]),
+  bad('a schedule has min_size above max_size', 'schedules', [{ recurrence: '0 7 * * *', minSize: 3, maxSize: 2 }]),
+  bad('a schedule has desired_capacity above max_size', 'schedules', [{ recurrence: '0 7 * * *', minSize: 1, maxSize: 2, desiredCapacity: 3 }]),
+  bad('a schedule has desired_capacity below min_size', 'schedules', [{ recurrence: '0 7 * * *', minSize: 2, maxSize: 4, desiredCapacity: 1 }]),
+  bad('a schedule has a negative min_size', 'schedules', [{ recurrence: '0 7 * * *', minSize: -1, maxSize: 2 }]),
+  bad('two schedules have the same name', 'schedules', [{ name: 'night', recurrence: '0 19 * * *', minSize: 0, maxSize: 0 }, { name: 'night', recurrence: '0 7 * * *', minSize: 1, maxSize: 2 }]),
+  bad('a schedule is named as the unnamed one at its position', 'schedules', [{ recurrence: '0 19 * * *', minSize: 0, maxSize: 0 }, { name: 'schedule-00', recurrence: '0 7 * * *', minSize: 1, maxSize: 2 }]),
+  bad('a schedule name holds a space', 'schedules', [{ name: 'office hours', recurrence: '0 7 * * *', minSize: 1, maxSize: 2 }]),
+  bad('scheduleTimeZone is an offset', 'scheduleTimeZone', '+02:00'),
+  bad('scheduleTimeZone holds a space', 'scheduleTimeZone', 'Europe/Berlin Time'),
+  bad('drainTimeoutSeconds is above 48 hours', 'drainTimeoutSeconds', 172801),
+  bad('drainTimeoutSeconds is negative', 'drainTimeoutSeconds', -1),
+  bad('maxInstanceLifetime is below a day', 'maxInstanceLifetime', 3600),
+  bad('maxInstanceLifetime is above a year', 'maxInstanceLifetime', 31536001),
+  bad('maxInstanceLifetime is not whole', 'maxInstanceLifetime', 86400.5),
   bad('tags has an aws: key', 'tags', { 'aws:created-by': 'me' }),
   bad('tags has a key above 128 characters', 'tags', { ['k'.repeat(129)]: 'v' }),
   bad('tags has a value above 256 characters', 'tags', { Team: 'v'.repeat(257) }),
@@ -131,6 +150,16 @@ const GOOD_INPUTS: [title: string, props: Props][] = [
   ['groups named, not every IAM user', { allowedIamGroups: ['ssh-users'], allowAllIamUsers: false }],
   ['CIDR blocks cover the whole internet on purpose', { allowedCidrBlocks: ['0.0.0.0/0', '::/0'], hostAllowedCidrBlocks: ['192.0.2.1/32', '2001:db8::1/128'] }],
   ['tags at their limits', { tags: { ['k'.repeat(128)]: 'v'.repeat(256), Empty: '' } }],
+  ['schedules for office hours in a time zone, one named, one unnamed without a desired capacity', {
+    schedules: [
+      { name: 'evening', recurrence: '0 19 * * MON-FRI', minSize: 0, maxSize: 0, desiredCapacity: 0 },
+      { recurrence: '*/30 7-9 1,15 JAN-DEC 1-5', minSize: 1, maxSize: 4 },
+    ],
+    scheduleTimeZone: 'America/Argentina/Buenos_Aires',
+  }],
+  ['scaling and draining at their edges', { targetSessionsPerHost: 1, drainTimeoutSeconds: 172800, maxInstanceLifetime: 31536000 }],
+  ['no drain and no lifetime limit', { targetSessionsPerHost: 10000, drainTimeoutSeconds: 0, maxInstanceLifetime: 0, scheduleTimeZone: 'Etc/GMT+5' }],
+  ['the shortest lifetime', { maxInstanceLifetime: 86400, scheduleTimeZone: 'UTC' }],
 ];
 
 /** Every property set to a valid value other than its default. */
@@ -169,6 +198,11 @@ const FULL: SshBastionServiceProps = {
   sessionMaxSeconds: 3600,
   stableHostKeys: false,
   healthCheckGracePeriod: 900,
+  targetSessionsPerHost: 30,
+  schedules: [{ name: "night", recurrence: "0 20 * * *", minSize: 0, maxSize: 0, desiredCapacity: 0 }, { name: "day", recurrence: "0 6 * * MON-FRI", minSize: 1, maxSize: 3 }],
+  scheduleTimeZone: "Europe/Berlin",
+  drainTimeoutSeconds: 3600,
+  maxInstanceLifetime: 1209600,
   containerMemoryMb: 1024,
   sessionDiskMb: 512,
   containerPidsLimit: 512,
@@ -216,8 +250,13 @@ function terraformJson(value: unknown): string {
 /** Terraform wraps its messages at 78 columns: compare with whitespace runs collapsed. */
 const flat = (text: string) => text.replace(/\s+/g, ' ');
 
+/** A property's value as its module variable takes it (schedules in snake_case). */
+function asVariable(prop: string, value: unknown): unknown {
+  return prop === 'schedules' ? (value as BastionSchedule[]).map(scheduleAsVariable) : value;
+}
+
 function variableArguments(props: Props): string[] {
-  return Object.entries({ ...REQUIRED_PROPS, ...props }).map(([prop, value]) => varArgument(variableName(prop), value));
+  return Object.entries({ ...REQUIRED_PROPS, ...props }).map(([prop, value]) => varArgument(variableName(prop), asVariable(prop, value)));
 }
 
 describe('input rules', () => {
@@ -261,7 +300,7 @@ describe('input rules in the construct', () => {
     expect(message).toBeDefined();
     expect(message).toContain(`${prop} `);
     expect(message).toContain(`module variable ${variableName(prop)}`);
-    expect(message).toContain(`got ${JSON.stringify(props[prop])}`);
+    expect(message).toContain(`got ${JSON.stringify(asVariable(prop, props[prop]))}`);
   });
 
   test('fails with one error listing every bad property', () => {
@@ -393,7 +432,7 @@ withTerraform('input rules in the module, checked by real terraform offline', ()
     const name = variableName(prop);
     expect(output).toContain('Invalid value for variable');
     expect(output).toContain(`${name} `);
-    expect(output).toContain(flat(`got ${terraformJson(props[prop])}`));
+    expect(output).toContain(flat(`got ${terraformJson(asVariable(prop, props[prop]))}`));
     expect(output).toContain(`[construct property ${prop}, module variable ${name}].`);
   });
 

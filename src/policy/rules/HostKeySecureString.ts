@@ -2,10 +2,18 @@ import { Finding, Json, resourcesOf, ruleName } from '../module-json';
 
 const RULE = ruleName(__filename);
 
-/** SSM parameters the module writes (the stable host key) are SecureString, encrypted with KMS and hidden from plain reads. */
+/** What makes a parameter the host key's: its name, or a value from a private key. */
+function holdsHostKey(body: Json): boolean {
+  return JSON.stringify(body.name ?? '').includes('ssh-host-ed25519-key') || JSON.stringify(body.value ?? '').includes('tls_private_key');
+}
+
+/**
+ * The SSM parameter of the stable host key is SecureString, encrypted with KMS and hidden from
+ * plain reads. (The module's other parameter, the group's name, is no secret.)
+ */
 export function HostKeySecureString(module: Json): Finding[] {
   return resourcesOf(module, 'aws_ssm_parameter')
-    .filter(({ body }) => body.type !== 'SecureString')
+    .filter(({ body }) => holdsHostKey(body) && body.type !== 'SecureString')
     .map(({ address, body }) => ({
       rule: RULE,
       address,

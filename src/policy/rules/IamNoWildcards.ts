@@ -16,8 +16,23 @@ const WILDCARD = /"(\*|[a-z0-9-]+:[A-Za-z0-9]*\*[A-Za-z0-9*]*)"/g;
 /** Negations grant everything but what they name; policy document data sources spell them in snake_case. */
 const NEGATION = /"(NotAction|NotResource|NotPrincipal|not_actions|not_resources|not_principals)"/g;
 
+/**
+ * The one "Resource": "*" allowed: actions that have no resource to name, only with a condition that
+ * scopes them instead. cloudwatch:PutMetricData (CloudWatch accepts only "*" for it) limited to one
+ * metric namespace by cloudwatch:namespace, with no wildcard in the namespace. Matched in the order
+ * the module writes the statement (Action, Resource, Condition), in HCL (=) or JSON (:) spelling.
+ */
+const SCOPED_BY_CONDITION = new RegExp(
+  [
+    '"Action"\\s*[=:]\\s*\\[\\s*"cloudwatch:PutMetricData"\\s*\\]\\s*,',
+    '\\s*"Resource"\\s*[=:]\\s*"\\*"\\s*,',
+    '\\s*"Condition"\\s*[=:]\\s*\\{\\s*"StringEquals"\\s*[=:]\\s*\\{\\s*"cloudwatch:namespace"\\s*[=:]\\s*"[^"*?]+"\\s*\\}\\s*\\}',
+  ].join(''),
+  'g',
+);
+
 function problems(document: string): string[] {
-  const wildcards = [...document.matchAll(WILDCARD)].map((match) => match[1]);
+  const wildcards = [...document.replace(SCOPED_BY_CONDITION, '').matchAll(WILDCARD)].map((match) => match[1]);
   const negations = [...document.matchAll(NEGATION)].map((match) => match[1]);
   return [
     ...wildcards.map((wildcard) => (wildcard === '*' ? 'grants a bare "*": name the actions and scope Resource to ARNs (the parameter, the role, user/*, the groups)' : `grants the action wildcard "${wildcard}": list the actions it needs`)),
@@ -27,7 +42,7 @@ function problems(document: string): string[] {
 
 /**
  * IAM policies name their actions (no "*", no "service:*") and scope their resources (no
- * "Resource": "*"), in the module's IAM resources and in any output that hands a policy document
+ * "Resource": "*" but for cloudwatch:PutMetricData limited to one namespace by condition), in the module's IAM resources and in any output that hands a policy document
  * to the caller (identity_account_policy).
  */
 export function IamNoWildcards(module: Json): Finding[] {

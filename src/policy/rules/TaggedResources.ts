@@ -19,8 +19,11 @@ export const TAGGABLE_TYPES = [
   'aws_vpc_security_group_ingress_rule',
 ];
 
-/** Types that take no tags: policies attached to a role, DNS records, and the tls and random providers' values. */
+/** Types that take no tags: policies attached to a role or a group, DNS records, and the tls and random providers' values. */
 export const UNTAGGABLE_TYPES = [
+  'aws_autoscaling_lifecycle_hook',
+  'aws_autoscaling_policy',
+  'aws_autoscaling_schedule',
   'aws_iam_role_policy',
   'aws_route53_record',
   'aws_s3_bucket_lifecycle_configuration',

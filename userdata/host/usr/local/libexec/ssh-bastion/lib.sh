@@ -62,6 +62,9 @@ load_settings() {
   : "${BASTION_READY_SESSIONS:=2}"
   # The socket on which the front hands connections on (ssh-bastion.socket); not a user setting.
   : "${BASTION_SESSION_SOCKET:=/run/ssh-bastion/session.sock}"
+  # The front's counts (sessions, waiting connections), rewritten every few seconds; not a user setting.
+  : "${BASTION_FRONT_STATUS:=/run/ssh-bastion/front-status.json}"
+  : "${BASTION_DRAIN_TIMEOUT_SECONDS:=$BASTION_SESSION_MAX_SECONDS}" "${BASTION_GROUP_NAME_PARAMETER:=}"
 }
 
 # What one session is budgeted on average when the host's session cap is derived from its memory:
@@ -107,3 +110,6 @@ EOF
 # name to the client; SESSION_UNITS_DIR/<unit instance> holds the name of that unit's container.
 declare -rx SESSION_LABEL=ssh-bastion.session
 declare -rx SESSION_UNITS_DIR=/run/ssh-bastion/units
+# Made by the drainer when the instance is leaving its Auto Scaling group (JSON: since when, whether
+# the users were told): the front refuses new connections and the health check fails while it exists.
+declare -rx DRAINING_FILE=/run/ssh-bastion/draining
