@@ -70,6 +70,8 @@ export interface BastionConfig {
   readonly hostKeyKmsKeyId: string;
   readonly hostKeyGeneration: number;
   readonly healthCheckGracePeriod: number;
+  readonly logRetentionDays: number;
+  readonly logKmsKeyArn: string;
   readonly containerMemoryMb: number;
   readonly sessionDiskMb: number;
   readonly containerPidsLimit: number;
@@ -91,6 +93,8 @@ export interface BastionConfig {
   readonly tags: { [key: string]: string };
   /** `<environment>-<service>`: the stem of resource names */
   readonly nameStem: string;
+  /** CloudWatch Logs group of the audit events; derived from inputs only, so user data stays literal */
+  readonly auditLogGroupName: string;
   /** SSM parameter holding the stable host key; derived from inputs only, so user data stays literal */
   readonly hostKeyParameterName: string;
 }
@@ -151,6 +155,8 @@ export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
     hostKeyKmsKeyId: props.hostKeyKmsKeyId ?? '',
     hostKeyGeneration: props.hostKeyGeneration ?? 1,
     healthCheckGracePeriod: props.healthCheckGracePeriod ?? 600,
+    logRetentionDays: props.logRetentionDays ?? 365,
+    logKmsKeyArn: props.logKmsKeyArn ?? '',
     containerMemoryMb: props.containerMemoryMb ?? 512,
     sessionDiskMb: props.sessionDiskMb ?? 256,
     containerPidsLimit: props.containerPidsLimit ?? 256,
@@ -171,6 +177,7 @@ export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
     extraCloudConfig: props.extraCloudConfig ?? '',
     tags: props.tags ?? {},
     nameStem: `${environmentName}-${serviceName}`,
+    auditLogGroupName: concat(['/', joinNonEmpty([environmentName, vpcLabel, serviceName], '/'), '/audit']),
     hostKeyParameterName: concat(['/', joinNonEmpty([environmentName, vpcLabel, serviceName], '/'), '/ssh-host-ed25519-key']),
   };
 }

@@ -88,6 +88,8 @@ export const MODULE_VARIABLES: ModuleVariable[] = [
   { prop: 'hostKeyKmsKeyId', type: 'string', default: '', description: 'KMS key (id, ARN, alias/name or alias ARN) encrypting the host key\'s SSM parameter; the hosts may decrypt with it only through SSM, for that parameter. "": the AWS-managed aws/ssm key.' },
   { prop: 'hostKeyGeneration', type: 'number', default: 1, description: 'Generation of the stable host key: changing it replaces the key (see docs/security.md for the known_hosts transition).' },
   { prop: 'healthCheckGracePeriod', type: 'number', default: 600, description: 'Seconds a new host has before failing health checks replaces it.' },
+  { prop: 'logRetentionDays', type: 'number', default: 365, description: 'Days the audit log group (CloudWatch Logs: session start and end, authentication results, key lookup decisions, every TCP connection a session opens) keeps its events: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653; 0 keeps them forever.' },
+  { prop: 'logKmsKeyArn', type: 'string', default: '', description: 'ARN of a customer-managed KMS key encrypting the audit log group; its key policy must let CloudWatch Logs of the region use it. "": CloudWatch Logs\' own encryption.' },
   { prop: 'containerMemoryMb', type: 'number', default: 512, description: 'Memory limit of one session container, MiB.' },
   { prop: 'sessionDiskMb', type: 'number', default: 256, description: 'Space a session can write, MiB: the size of each of its writable file systems (/home, /tmp, /var/tmp) on a read-only root. Held in memory, never on the host\'s disk, and counted against container_memory_mb, so at most that.' },
   { prop: 'containerPidsLimit', type: 'number', default: 256, description: 'Process limit of one session container.' },
@@ -196,6 +198,8 @@ export class SshBastionModuleStack extends TerraformStack {
       ['host_key_parameter_name', 'SSM parameter holding the host key; "" when stable_host_keys is false.', b.hostKeyParameterName],
       ['known_hosts', 'A known_hosts line for the DNS name and the load balancer name; "" when stable_host_keys is false.', b.knownHosts],
       ['ssh_config', 'An OpenSSH client Host block for the service, to paste into ~/.ssh/config.', b.sshConfig],
+      ['audit_log_group_name', 'CloudWatch Logs group of the hosts\' audit events (one JSON object per event; the hosts may write to no other group).', b.auditLogGroupName],
+      ['audit_log_group_arn', 'ARN of the audit log group, for subscriptions and readers\' policies.', b.auditLogGroup.arn],
       ['identity_account_policy', 'JSON with the trust and permissions policy documents the identity account must apply when assume_role_arn is set; "" otherwise.', b.identityAccountPolicy],
     ];
     for (const [name, description, value] of outputs) {

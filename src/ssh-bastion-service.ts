@@ -1,5 +1,6 @@
 import { Annotations, Token } from 'cdktf';
 import { Construct } from 'constructs';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { AutoscalingGroup } from '@cdktf/provider-aws/lib/autoscaling-group';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
@@ -10,6 +11,7 @@ import { Lb } from '@cdktf/provider-aws/lib/lb';
 import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { Id } from '@cdktf/provider-random/lib/id';
+import { defineAuditLog } from './audit-log';
 import { defineBundleStorage } from './bundle-storage';
 import { defineCompute } from './compute';
 import { BastionConfig, resolveConfig } from './config';
@@ -60,6 +62,10 @@ export class SshBastionService extends Construct {
    * `assumeRoleArn` is set; '' otherwise.
    */
   public readonly identityAccountPolicy: string;
+  /** The CloudWatch Logs group of the hosts' audit events. */
+  public readonly auditLogGroup: CloudwatchLogGroup;
+  /** Name of the audit log group (known at synth time when the names are literals). */
+  public readonly auditLogGroupName: string;
   /** Every property with its default applied. */
   public readonly config: BastionConfig;
 
@@ -85,7 +91,8 @@ export class SshBastionService extends Construct {
     const network = defineNetwork(this, config, nameSuffix);
     const hostKeys = defineHostKeys(this, config, where);
     const bundle = defineBundleStorage(this, config, where, nameSuffix);
-    const identity = defineIdentity(this, config, where, hostKeys, bundle.objectArn);
+    const auditLog = defineAuditLog(this, config, where);
+    const identity = defineIdentity(this, config, where, hostKeys, bundle.objectArn, auditLog.logGroupArn);
     const compute = defineCompute(this, config, network, identity, bundle.location);
     const dns = defineDns(this, config, where.region, network);
 
@@ -100,6 +107,8 @@ export class SshBastionService extends Construct {
     this.hostPublicKey = hostKeys.publicKey;
     this.hostKeyParameterName = hostKeys.parameterName;
     this.identityAccountPolicy = identity.identityAccountPolicy;
+    this.auditLogGroup = auditLog.logGroup;
+    this.auditLogGroupName = auditLog.logGroupName;
 
     const connection = connectionDetails(config, dns.dnsName, network.loadBalancer.dnsName, hostKeys.publicKey);
     this.endpoint = connection.endpoint;
