@@ -218,6 +218,9 @@ describe('audit events in CloudWatch Logs', () => {
 
 describe('CloudWatch unreachable, the shipper killed and restarted', () => {
   test('an outage delays events, a SIGKILL and a SIGTERM restart lose and repeat none, order kept', async () => {
+    // everything so far shipped (the last session's end may still be on its way)
+    const spoolLines = () => fs.readFileSync(path.join(host.dir, 'audit-state', 'events.jsonl'), 'utf8').split('\n').filter(Boolean).length;
+    await waitFor(async () => (await cloudWatch()).length === spoolLines(), 30_000, 'the spool shipped');
     const before = (await cloudWatch()).length;
     proxy.inject('http503', 1_000_000);
     const first = await ssh(BOB_LINUX, keys.bob, 'echo during-outage');
