@@ -76,6 +76,8 @@ export interface BastionConfig {
   readonly scheduleTimeZone: string;
   readonly drainTimeoutSeconds: number;
   readonly maxInstanceLifetime: number;
+  readonly logRetentionDays: number;
+  readonly logKmsKeyArn: string;
   readonly containerMemoryMb: number;
   readonly sessionDiskMb: number;
   readonly containerPidsLimit: number;
@@ -97,6 +99,8 @@ export interface BastionConfig {
   readonly tags: { [key: string]: string };
   /** `<environment>-<service>`: the stem of resource names */
   readonly nameStem: string;
+  /** CloudWatch Logs group of the audit events; derived from inputs only, so user data stays literal */
+  readonly auditLogGroupName: string;
   /** SSM parameter holding the stable host key; derived from inputs only, so user data stays literal */
   readonly hostKeyParameterName: string;
   /** SSM parameter holding the Auto Scaling group's name (the hosts' user data is made before the group) */
@@ -168,6 +172,8 @@ export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
     scheduleTimeZone: props.scheduleTimeZone ?? 'Etc/UTC',
     drainTimeoutSeconds: props.drainTimeoutSeconds ?? atMost(sessionMaxSeconds, MAX_DRAIN_SECONDS),
     maxInstanceLifetime: props.maxInstanceLifetime ?? 604800,
+    logRetentionDays: props.logRetentionDays ?? 365,
+    logKmsKeyArn: props.logKmsKeyArn ?? '',
     containerMemoryMb: props.containerMemoryMb ?? 512,
     sessionDiskMb: props.sessionDiskMb ?? 256,
     containerPidsLimit: props.containerPidsLimit ?? 256,
@@ -188,6 +194,7 @@ export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
     extraCloudConfig: props.extraCloudConfig ?? '',
     tags: props.tags ?? {},
     nameStem: `${environmentName}-${serviceName}`,
+    auditLogGroupName: concat(['/', joinNonEmpty([environmentName, vpcLabel, serviceName], '/'), '/audit']),
     hostKeyParameterName: concat(['/', joinNonEmpty([environmentName, vpcLabel, serviceName], '/'), '/ssh-host-ed25519-key']),
     groupNameParameterName: concat(['/', joinNonEmpty([environmentName, vpcLabel, serviceName], '/'), '/autoscaling-group-name']),
   };

@@ -49,6 +49,8 @@ export interface HostSettings {
   readonly allowAgentForwarding: string;
   /** BASTION_HOSTNAME_PREFIX: prefix of host and container host names */
   readonly hostnamePrefix: string;
+  /** BASTION_AUDIT_LOG_GROUP: CloudWatch Logs group the audit shipper writes the host's events to */
+  readonly auditLogGroup: string;
   /** BASTION_REGION: the AWS region of the hosts (and of the bundle's bucket) */
   readonly region: string;
   /** BASTION_BUNDLE_BUCKET: S3 bucket of the host bundle */
@@ -85,6 +87,7 @@ export const HOST_SETTING_VARIABLES: { readonly [K in keyof HostSettings]: strin
   tunnelOnly: 'BASTION_TUNNEL_ONLY',
   allowAgentForwarding: 'BASTION_ALLOW_AGENT_FORWARDING',
   hostnamePrefix: 'BASTION_HOSTNAME_PREFIX',
+  auditLogGroup: 'BASTION_AUDIT_LOG_GROUP',
   region: 'BASTION_REGION',
   bundleBucket: 'BASTION_BUNDLE_BUCKET',
   bundleKey: 'BASTION_BUNDLE_KEY',

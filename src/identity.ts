@@ -44,6 +44,7 @@ export function defineIdentity(
   where: { region: string; account: string; partition: string },
   hostKeys: HostKeys,
   bundleObjectArn: string,
+  auditLogGroupArn: string,
 ): Identity {
   const { region, account, partition } = where;
   const stableHostKeys = config.stableHostKeys;
@@ -71,6 +72,10 @@ export function defineIdentity(
   ]);
   rolePolicy('bundle_policy', true, 'host-bundle-', [
     { Sid: 'ReadHostBundle', Effect: 'Allow', Action: ['s3:GetObject'], Resource: bundleObjectArn },
+  ]);
+  // The audit shipper: new streams and events in the audit log group, nothing else of CloudWatch Logs.
+  rolePolicy('audit_log_policy', true, 'audit-log-', [
+    { Sid: 'WriteAuditLog', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [auditLogGroupArn, `${auditLogGroupArn}:log-stream:*`] },
   ]);
   rolePolicy('host_key_policy', stableHostKeys, 'host-key-', [
     { Sid: 'ReadHostKey', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: hostKeys.parameterArn },

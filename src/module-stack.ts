@@ -97,6 +97,8 @@ export const MODULE_VARIABLES: ModuleVariable[] = [
   { prop: 'scheduleTimeZone', type: 'string', default: 'Etc/UTC', description: 'IANA time zone of the schedules\' cron expressions, like "Europe/Berlin".' },
   { prop: 'drainTimeoutSeconds', type: 'number', default: null, nullable: true, description: 'Seconds a leaving host (scale-in, instance refresh, max_instance_lifetime, a schedule) waits for its open sessions to end after it stopped taking new ones, at most 172800 (48 hours). 0: it goes at once, cutting them. null: session_max_seconds, at most 172800.' },
   { prop: 'maxInstanceLifetime', type: 'number', default: 604800, description: 'Seconds a host lives before it is replaced (drained first), so that hosts pick up the latest AMI and packages: 86400 to 31536000, or 0 for no limit.' },
+  { prop: 'logRetentionDays', type: 'number', default: 365, description: 'Days the audit log group (CloudWatch Logs: session start and end, authentication results, key lookup decisions, every TCP connection a session opens) keeps its events: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653; 0 keeps them forever.' },
+  { prop: 'logKmsKeyArn', type: 'string', default: '', description: 'ARN of a customer-managed KMS key encrypting the audit log group; its key policy must let CloudWatch Logs of the region use it. "": CloudWatch Logs\' own encryption.' },
   { prop: 'containerMemoryMb', type: 'number', default: 512, description: 'Memory limit of one session container, MiB.' },
   { prop: 'sessionDiskMb', type: 'number', default: 256, description: 'Space a session can write, MiB: the size of each of its writable file systems (/home, /tmp, /var/tmp) on a read-only root. Held in memory, never on the host\'s disk, and counted against container_memory_mb, so at most that.' },
   { prop: 'containerPidsLimit', type: 'number', default: 256, description: 'Process limit of one session container.' },
@@ -220,6 +222,8 @@ export class SshBastionModuleStack extends TerraformStack {
       ['host_key_parameter_name', 'SSM parameter holding the host key; "" when stable_host_keys is false.', b.hostKeyParameterName],
       ['known_hosts', 'A known_hosts line for the DNS name and the load balancer name; "" when stable_host_keys is false.', b.knownHosts],
       ['ssh_config', 'An OpenSSH client Host block for the service, to paste into ~/.ssh/config.', b.sshConfig],
+      ['audit_log_group_name', 'CloudWatch Logs group of the hosts\' audit events (one JSON object per event; the hosts may write to no other group).', b.auditLogGroupName],
+      ['audit_log_group_arn', 'ARN of the audit log group, for subscriptions and readers\' policies.', b.auditLogGroup.arn],
       ['identity_account_policy', 'JSON with the trust and permissions policy documents the identity account must apply when assume_role_arn is set; "" otherwise.', b.identityAccountPolicy],
     ];
     for (const [name, description, value] of outputs) {

@@ -313,6 +313,24 @@ export interface SshBastionServiceProps {
   readonly maxInstanceLifetime?: number;
 
   /**
+   * Days the audit log group (CloudWatch Logs, one JSON event per line: session start and end,
+   * authentication results, key lookup decisions, every TCP connection a session opens) keeps
+   * its events: one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150,
+   * 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653), or 0 to keep them forever.
+   * @default 365
+   */
+  readonly logRetentionDays?: number;
+
+  /**
+   * ARN of a customer-managed KMS key that encrypts the audit log group
+   * (`arn:aws:kms:<region>:<account>:key/<key id>`: CloudWatch Logs takes the key's ARN only, no
+   * alias). The key's policy must let the CloudWatch Logs service of the region use it
+   * (docs/security.md, "Audit log").
+   * @default '' (CloudWatch Logs' own encryption)
+   */
+  readonly logKmsKeyArn?: string;
+
+  /**
    * Memory limit of one session container in MiB.
    * @default 512
    */

@@ -1,5 +1,6 @@
 import { Annotations, Token } from 'cdktf';
 import { Construct } from 'constructs';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { AutoscalingGroup } from '@cdktf/provider-aws/lib/autoscaling-group';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
@@ -10,6 +11,7 @@ import { Lb } from '@cdktf/provider-aws/lib/lb';
 import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { Id } from '@cdktf/provider-random/lib/id';
+import { defineAuditLog } from './audit-log';
 import { defineBundleStorage } from './bundle-storage';
 import { defineCompute } from './compute';
 import { resolveConfig } from './config';
@@ -63,6 +65,10 @@ export class SshBastionService extends Construct {
   public readonly identityAccountPolicy: string;
   /** Sessions per host the target-tracking policy aims at (a Terraform expression when derived from the instance type). */
   public readonly targetSessionsPerHost: number;
+  /** The CloudWatch Logs group of the hosts' audit events. */
+  public readonly auditLogGroup: CloudwatchLogGroup;
+  /** Name of the audit log group (known at synth time when the names are literals). */
+  public readonly auditLogGroupName: string;
 
   constructor(scope: Construct, id: string, props: SshBastionServiceProps) {
     super(scope, id);
@@ -85,7 +91,8 @@ export class SshBastionService extends Construct {
     const network = defineNetwork(this, config, nameSuffix);
     const hostKeys = defineHostKeys(this, config, where);
     const bundle = defineBundleStorage(this, config, where, nameSuffix);
-    const identity = defineIdentity(this, config, where, hostKeys, bundle.objectArn);
+    const auditLog = defineAuditLog(this, config, where);
+    const identity = defineIdentity(this, config, where, hostKeys, bundle.objectArn, auditLog.logGroupArn);
     const compute = defineCompute(this, config, network, identity, bundle.location);
     const scaling = defineScaling(this, config, where, compute, identity);
     const dns = defineDns(this, config, where.region, network);
@@ -102,6 +109,8 @@ export class SshBastionService extends Construct {
     this.hostKeyParameterName = hostKeys.parameterName;
     this.identityAccountPolicy = identity.identityAccountPolicy;
     this.targetSessionsPerHost = scaling.targetSessionsPerHost;
+    this.auditLogGroup = auditLog.logGroup;
+    this.auditLogGroupName = auditLog.logGroupName;
 
     const connection = connectionDetails(config, dns.dnsName, network.loadBalancer.dnsName, hostKeys.publicKey);
     this.endpoint = connection.endpoint;

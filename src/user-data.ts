@@ -46,6 +46,7 @@ export function hostSettings(config: BastionConfig, bundle: BundleLocation): Hos
     tunnelOnly: switchText(config.tunnelOnly),
     allowAgentForwarding: switchText(config.allowAgentForwarding),
     hostnamePrefix: joinNonEmpty([config.environmentName, config.vpcLabel, config.serviceName], '-'),
+    auditLogGroup: config.auditLogGroupName,
     region: bundle.region,
     bundleBucket: bundle.bucket,
     bundleKey: bundle.key,

@@ -114,6 +114,10 @@ const SCHEDULE_NAME = '^[A-Za-z0-9._-]{1,200}$';
 /** AWS's bounds of max_instance_lifetime (0: none). */
 const LIFETIME_MIN = 86400;
 const LIFETIME_MAX = 31536000;
+/** A KMS key ARN (single- or multi-Region key), as CloudWatch Logs takes it: no alias. */
+const KMS_KEY_ARN = '^arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:key/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$';
+/** The retention periods CloudWatch Logs accepts (PutRetentionPolicy), and 0: never expire. */
+export const LOG_RETENTION_DAYS = [0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 /**
  * Derived names and their limits. The binding one is the generated DNS label
@@ -409,6 +413,13 @@ const DEFINITIONS: RuleDefinition[] = [
 
   // Sessions
   integerRule('sessionMaxSeconds', 60, 7 * 86400, 'must be a whole number of seconds from 60 (a minute) to 604800 (a week)'),
+  {
+    prop: 'logRetentionDays',
+    condition: `contains(${JSON.stringify(LOG_RETENTION_DAYS)}, ${v('logRetentionDays')})`,
+    requirement: `must be a retention period CloudWatch Logs accepts, in days: ${LOG_RETENTION_DAYS.filter((days) => days > 0).join(', ')}, or 0 to keep the events forever`,
+    check: (value: number) => LOG_RETENTION_DAYS.includes(value),
+  },
+  emptyOr('logKmsKeyArn', KMS_KEY_ARN, 'a KMS key ARN like "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" (CloudWatch Logs takes no key id or alias)'),
   integerRule('containerMemoryMb', 64, undefined, 'must be a whole number of MiB of at least 64 (what sshd and a shell need)'),
   {
     prop: 'sessionDiskMb',
@@ -456,7 +467,7 @@ const DEFINITIONS: RuleDefinition[] = [
 // bastion.env (KEY=VALUE, read by bash, systemd and a plain parser) must never receive
 // whitespace, quotes, `$`, backslashes or newlines. Its values come from the numbers above and
 // from environmentName, serviceName and vpcName (label patterns), allowedIamGroups (IAM_GROUP),
-// assumeRoleArn (ROLE_ARN) and the two images (DOCKER_REFERENCE): none of them admits those.
+// assumeRoleArn (ROLE_ARN), logKmsKeyArn (KMS_KEY_ARN, not in bastion.env) and the two images (DOCKER_REFERENCE): none of them admits those.
 
 /** The names of an input in both worlds, for messages. */
 function names(prop: Prop): string {

@@ -28,6 +28,7 @@ export const DEFAULT_SETTINGS: Settings = {
   BASTION_NEW_CONNECTIONS_PER_MINUTE: '100000',
   BASTION_TUNNEL_ONLY: 'false',
   BASTION_HOSTNAME_PREFIX: 'bench-bastion',
+  BASTION_AUDIT_LOG_GROUP: '/bench/bastion-service/audit',
 };
 
 export function percentile(values: readonly number[], p: number): number {
@@ -150,6 +151,8 @@ export async function bootHost(options: { members: number; withKeys: number; set
     }
   }
   await host.moto!.seedUsers(seed);
+  // the audit log group the module creates: the hosts' audit shipper writes to it from the start
+  execFileSync('aws', ['logs', 'create-log-group', '--log-group-name', host.settings.BASTION_AUDIT_LOG_GROUP], { env: { ...process.env, ...host.moto!.awsEnv() } });
   const boot = await host.boot();
   if (boot.status !== 0) throw new Error(`boot failed:\n${boot.stdout}\n${boot.stderr}`);
   return { host, users, ms: Date.now() - started };

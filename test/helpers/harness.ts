@@ -49,6 +49,9 @@ export const FAKE_CREDENTIALS = 'FAKE-SECRET-ACCESS-KEY-FROM-METADATA';
 export const VPC_SERVICE_TEXT = 'hello from the VPC';
 export const BUNDLE_BUCKET = 'ssh-bastion-e2e-bundles';
 export const SESSIONS_SLICE = 'ssh_bastion_sessions.slice';
+/** The EC2 instance id the test host's audit shipper names its stream and events by. */
+export const TEST_INSTANCE_ID = 'i-0e2e0123456789abc';
+export const AUDIT_SOCKET = '/run/ssh-bastion/audit.sock';
 
 /** The bastion.env of the test host; keys as in src/host-settings.ts. */
 export type Settings = Record<string, string>;
@@ -76,6 +79,7 @@ export function testSettings(overrides: Settings = {}): Settings {
     BASTION_NEW_CONNECTIONS_PER_MINUTE: '100000',
     BASTION_TUNNEL_ONLY: 'false',
     BASTION_HOSTNAME_PREFIX: 'e2e-bastion',
+    BASTION_AUDIT_LOG_GROUP: '/e2e/bastion-service/audit',
     ...overrides,
   };
 }
@@ -143,6 +147,8 @@ export class BastionTestHost {
   private readonly background: ChildProcess[] = [];
   baseImage = '';
   bundleKey = '';
+  /** CloudWatch Logs endpoint of the audit shipper (reachable in the host's namespace); moto's by default. */
+  auditEndpoint?: string;
 
   constructor(readonly settings: Settings) {
     // The owner's pid in the name: a namespace is stale only once that process is gone.
@@ -318,6 +324,7 @@ export class BastionTestHost {
         `echo "$((mb * 1048576))" >"/sys/fs/cgroup/memory$cg/${SESSIONS_SLICE}/memory.limit_in_bytes"\n`,
       { mode: 0o755 },
     );
+    fs.writeFileSync(path.join(hooks, 'ssh-bastion-audit.socket'), this.auditSocketHook(), { mode: 0o755 });
     fs.writeFileSync(path.join(hooks, 'ssh-bastion.socket'), this.socketHook('ssh-bastion.socket', 'ssh-bastion@.service', 'journal.log'), { mode: 0o755 });
     fs.writeFileSync(path.join(hooks, 'ssh-bastion-front.socket'), this.socketHook('ssh-bastion-front.socket', 'ssh-bastion-front.service', 'journal.log'), { mode: 0o755 });
     // systemd-socket-activate starts the front at the first connection: starting the service is
@@ -342,6 +349,53 @@ export class BastionTestHost {
       this.socketHook('ssh-bastion-health.socket', 'ssh-bastion-health@.service', 'health.log'),
       { mode: 0o755 },
     );
+  }
+
+  /**
+   * ssh-bastion-audit.socket and its service: the datagram socket held by systemd-socket-activate,
+   * which runs the service's real ExecStart in a loop (Restart=always: a shipper killed by a test
+   * is started again on the same socket), started at once by one empty datagram. Its state
+   * directory (systemd's StateDirectory=) is audit-state in the test's folder; its log audit.log.
+   */
+  private auditSocketHook(): string {
+    const unit = fs.readFileSync(path.join(REPO_DIR, 'userdata/host/etc/systemd/system/ssh-bastion-audit.service'), 'utf8');
+    const start = commandLine(unitSettings(unit, 'ExecStart')[0]).map(shellQuote).join(' ');
+    const env: Record<string, string> = {
+      STATE_DIRECTORY: path.join(this.dir, 'audit-state'),
+      BASTION_INSTANCE_ID_FILE: path.join(this.dir, 'instance-id'),
+      ...(this.auditEndpoint ? { AWS_ENDPOINT_URL_LOGS: this.auditEndpoint } : {}),
+    };
+    fs.writeFileSync(env.BASTION_INSTANCE_ID_FILE, `${TEST_INSTANCE_ID}\n`);
+    const passed = ['PATH', 'HOME', ...Object.keys(this.moto?.awsEnv() ?? {}), ...Object.keys(env)];
+    // LISTEN_PID is the pid of the process that gets the socket, as systemd sets it: a subshell's own
+    // pid, kept by exec (with-settings, then python).
+    const loop = `while :; do (LISTEN_PID=$BASHPID exec ${start}); echo "ssh-bastion-audit: exited with status $?" >&2; sleep 1; done`;
+    return `#!/bin/bash
+set -euo pipefail
+mkdir -p /run/ssh-bastion
+${Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')} setsid systemd-socket-activate --datagram -l ${AUDIT_SOCKET} ${passed.map((k) => `-E ${k}`).join(' ')} \\
+  bash -c ${shellQuote(loop)} >>${this.dir}/audit.log 2>&1 </dev/null &
+echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-ssh-bastion-audit.socket"
+for _ in {1..50}; do [[ -S ${AUDIT_SOCKET} ]] && break; sleep 0.1; done
+chmod 0666 ${AUDIT_SOCKET}
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"", sys.argv[1])' ${AUDIT_SOCKET}
+`;
+  }
+
+  /**
+   * Makes 127.0.0.1:port of this machine (a fault proxy, a second moto) reachable on the same
+   * port in the host's namespace, as moto's port is.
+   */
+  async relayPort(port: number): Promise<void> {
+    const relay = path.join(this.dir, `relay-${port}.sock`);
+    await this.startBackground(['socat', `UNIX-LISTEN:${relay},fork`, `TCP:127.0.0.1:${port}`], `relay-out-${port}.log`);
+    await this.startBackground([...this.enter, 'socat', `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${relay}`], `relay-in-${port}.log`);
+  }
+
+  /** The audit shipper's log (its stderr: the journal of ssh-bastion-audit.service on a host). */
+  auditLog(): string {
+    const file = path.join(this.dir, 'audit.log');
+    return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
   }
 
   /**

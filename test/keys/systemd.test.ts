@@ -23,6 +23,15 @@ import { fakeSshPublicKey, MotoServer } from '../helpers/moto';
 import { KEYS_SERVICE_PATH } from './daemon';
 
 const UNIT = path.resolve(__dirname, '../../userdata/host/etc/systemd/system/ssh-bastion-keys.service');
+const AUDIT_SOCKET_UNIT = path.resolve(__dirname, '../../userdata/host/etc/systemd/system/ssh-bastion-audit.socket');
+// Stands in for the audit shipper behind the real ssh-bastion-audit.socket: writes each datagram to /out.
+const AUDIT_RECEIVER = `#!/usr/bin/python3
+import socket
+s = socket.socket(fileno=3)
+with open("/out/audit.txt", "ab", buffering=0) as f:
+    while True:
+        f.write(s.recv(65536) + b"\\n")
+`;
 const ROOT = process.env.BASTION_KEYS_NSPAWN_ROOT ?? path.resolve(__dirname, '../../.e2e/keys-nsroot');
 const enabled = process.env.BASTION_KEYS_SYSTEMD_TEST !== '0' && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v systemd-nspawn']).status === 0;
 if (!enabled) console.warn('\n*** ssh-bastion-keys.service under a real systemd: SKIPPED (needs root and systemd-nspawn) ***\n');
@@ -100,6 +109,14 @@ systemctl poweroff
       `[Service]\nEnvironment=${['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_EC2_METADATA_DISABLED'].map((k) => `${k}=${aws[k]}`).join(' ')}\n`,
       0o644,
     );
+    // the audit socket as on a host (root's, 0666), the shipper replaced by a receiver
+    put('etc/systemd/system/ssh-bastion-audit.socket', fs.readFileSync(AUDIT_SOCKET_UNIT, 'utf8'), 0o644);
+    put('usr/local/bin/audit-receiver', AUDIT_RECEIVER, 0o755);
+    put('etc/systemd/system/ssh-bastion-audit.service', '[Service]\nExecStart=/usr/local/bin/audit-receiver\n', 0o644);
+    const socketsWants = path.join(ROOT, 'etc/systemd/system/sockets.target.wants');
+    fs.mkdirSync(socketsWants, { recursive: true });
+    fs.rmSync(path.join(socketsWants, 'ssh-bastion-audit.socket'), { force: true });
+    fs.symlinkSync('/etc/systemd/system/ssh-bastion-audit.socket', path.join(socketsWants, 'ssh-bastion-audit.socket'));
     put('usr/local/bin/keys-query', QUERY, 0o755);
     put('usr/local/bin/keys-probe', PROBE, 0o755);
     put(
@@ -121,6 +138,11 @@ systemctl poweroff
     const journal = read('journal.txt');
     const stat = read('stat.txt');
     const show = read('show.txt');
+    const audit = read('audit.txt');
+    // the root is a cache shared with other checkouts: leave it as the other units found it
+    for (const file of ['etc/systemd/system/sockets.target.wants/ssh-bastion-audit.socket', 'etc/systemd/system/ssh-bastion-audit.socket', 'etc/systemd/system/ssh-bastion-audit.service', 'usr/local/bin/audit-receiver']) {
+      fs.rmSync(path.join(ROOT, file), { force: true });
+    }
     fs.rmSync(out, { recursive: true, force: true });
 
     const ok = `b'aliceatexample.com\\n'\nb'${aliceKey}\\n'`;
@@ -131,7 +153,11 @@ systemctl poweroff
     expect(show).toContain('NRestarts=1');
     expect(journal).toMatch(/ssh-bastion-keys: started socket=\/run\/ssh-bastion\/keys\/keys.sock region=us-east-1 region_source=env groups=ops .* boto3=1\.26\./);
     expect(journal.match(/ssh-bastion-keys: keys user=aliceatexample.com iam_user=alice@example.com keys=1 calls=3 /g)).toHaveLength(3);
-    expect(journal).not.toMatch(/Traceback|SIGSYS|Bad system call/);
+    expect(journal).not.toMatch(/Traceback|SIGSYS|Bad system call|audit event not delivered/);
+    // the dynamic user, sandboxed (ProtectSystem=strict, its syscall filter), sent each decision to
+    // the audit socket as a keys.lookup event
+    const events = audit.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    expect(events.filter((e) => e.event === 'keys.lookup' && e.decision === 'answered' && e.user === 'aliceatexample.com' && e.iam_user === 'alice@example.com' && e.keys === 1)).toHaveLength(3);
     expect(booted.status).toBe(0);
     // each of the three daemon lives: 1 GetGroup, then 3 calls for the login
     expect(proxy.countActions()).toEqual({ GetGroup: 3, ListGroupsForUser: 3, ListSSHPublicKeys: 3, GetSSHPublicKey: 3 });

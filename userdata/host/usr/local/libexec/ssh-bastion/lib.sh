@@ -105,6 +105,11 @@ while True:
 EOF
 }
 
+# The audit shipper's inbox (ssh-bastion-audit.socket) and the netfilter log group of the sessions'
+# TCP connections (setup-container-image's NFLOG rule, which the shipper reads).
+declare -rx AUDIT_SOCKET=/run/ssh-bastion/audit.sock
+declare -rx AUDIT_NFLOG_GROUP=14
+
 # Every session container carries this label (its name is random: docker's DNS, which every
 # session can ask, tells nothing about other sessions). The session program's start line maps the
 # name to the client; SESSION_UNITS_DIR/<unit instance> holds the name of that unit's container.

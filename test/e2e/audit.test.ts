@@ -1,0 +1,268 @@
+// End to end: the audit events of real sessions reach CloudWatch Logs (moto's), through the real
+// audit shipper started as its unit would be, behind a fault-injecting proxy that plays a
+// CloudWatch outage. A login, a refused key, a command, a tunnel to an address beside the host
+// and the logouts each produce their events with every field; an outage delays events but loses
+// none; a shipper killed (SIGKILL) or stopped (SIGTERM) and started again neither loses nor
+// repeats any.
+import { execFile, execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { promisify } from 'util';
+import { BastionTestHost, TEST_INSTANCE_ID, testSettings, VPC_ADDRESS, VPC_SERVICE_PORT, VPC_SERVICE_TEXT, waitFor } from '../helpers/harness';
+import { FaultProxy } from '../helpers/fault-proxy';
+import { log, logEachTest } from './log';
+
+const execFileAsync = promisify(execFile);
+jest.setTimeout(240_000);
+logEachTest();
+
+const GROUP = '/e2e/bastion-service/audit';
+const BOB_IAM = 'bob+ops=x,y@corp';
+const BOB_LINUX = 'bobplusopsequalxcommayatcorp';
+
+type AuditEvent = { [field: string]: any };
+
+let host: BastionTestHost;
+let proxy: FaultProxy;
+const keys: Record<string, string> = {};
+
+function keyPair(dir: string, name: string): { file: string; publicKey: string; fingerprint: string } {
+  const file = path.join(dir, name);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', file]);
+  const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${file}.pub`], { encoding: 'utf8' }).split(' ')[1];
+  return { file, publicKey: fs.readFileSync(`${file}.pub`, 'utf8').trim(), fingerprint };
+}
+
+/** Every event of the group's streams, as CloudWatch Logs (moto, asked directly) has them, in stream order. */
+async function cloudWatch(): Promise<{ stream: string; timestamp: number; event: AuditEvent }[]> {
+  const code = `
+import boto3, json, sys
+logs = boto3.client("logs")
+out = []
+for stream in logs.describe_log_streams(logGroupName=sys.argv[1])["logStreams"]:
+    token = None
+    while True:
+        args = dict(logGroupName=sys.argv[1], logStreamName=stream["logStreamName"], startFromHead=True, limit=10000)
+        if token: args["nextToken"] = token
+        page = logs.get_log_events(**args)
+        out += [{"stream": stream["logStreamName"], "timestamp": e["timestamp"], "message": e["message"]} for e in page["events"]]
+        if not page["events"] or page["nextForwardToken"] == token: break
+        token = page["nextForwardToken"]
+print(json.dumps(out))
+`;
+  const { stdout } = await execFileAsync('python3', ['-c', code, GROUP], { env: { ...process.env, ...host.moto!.awsEnv() }, maxBuffer: 64 << 20 });
+  return JSON.parse(stdout).map((e: { stream: string; timestamp: number; message: string }) => ({ stream: e.stream, timestamp: e.timestamp, event: JSON.parse(e.message) }));
+}
+
+async function eventsWhen(what: string, ready: (events: AuditEvent[]) => boolean, timeoutMs = 60_000): Promise<AuditEvent[]> {
+  let events: AuditEvent[] = [];
+  await waitFor(async () => {
+    events = (await cloudWatch()).map((e) => e.event);
+    return ready(events);
+  }, timeoutMs, what);
+  return events;
+}
+
+function ssh(user: string, key: string, command: string): Promise<{ status: number; stdout: string; stderr: string }> {
+  return host.run(['ssh', '-i', key, '-p', '22', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'UserKnownHostsFile=/dev/null',
+    '-o', 'StrictHostKeyChecking=no', '-o', 'LogLevel=ERROR', `${user}@127.0.0.1`, command], { timeoutMs: 60_000 });
+}
+
+/** The audit shipper's process (the child of the loop that plays Restart=always). */
+async function shipperPid(): Promise<string> {
+  const loop = fs.readFileSync(path.join(host.dir, 'systemctl', 'pid-ssh-bastion-audit.socket'), 'utf8').trim();
+  let pid = '';
+  await waitFor(async () => {
+    pid = (await host.run(['pgrep', '-P', loop, '-f', 'audit-shipper'])).stdout.trim();
+    return pid !== '';
+  }, 20_000, 'the audit shipper');
+  return pid;
+}
+
+/** The events of one session (by id), by kind. */
+function ofSession(events: AuditEvent[], session: string): Record<string, AuditEvent[]> {
+  const byKind: Record<string, AuditEvent[]> = {};
+  for (const e of events.filter((e) => e.session === session || e.container === `ssh-bastion-${session}`)) (byKind[e.event] ??= []).push(e);
+  return byKind;
+}
+
+beforeAll(async () => {
+  host = new BastionTestHost(testSettings({ BASTION_ALLOWED_IAM_GROUPS: 'bastion-admins', BASTION_AUDIT_LOG_GROUP: GROUP }));
+  await host.prepare();
+  const moto = host.moto!;
+  const keyDir = path.join(host.dir, 'client-keys');
+  fs.mkdirSync(keyDir);
+  for (const name of ['bob', 'stranger']) {
+    const pair = keyPair(keyDir, name);
+    keys[name] = pair.file;
+    keys[`${name}.pub`] = pair.publicKey;
+    keys[`${name}.fingerprint`] = pair.fingerprint;
+  }
+  await moto.seedUsers([{ name: BOB_IAM, groups: ['bastion-admins'], keys: [keys['bob.pub']] }]);
+  await execFileAsync('aws', ['logs', 'create-log-group', '--log-group-name', GROUP], { env: { ...process.env, ...moto.awsEnv() } });
+  // The shipper's CloudWatch Logs endpoint is a fault proxy in front of moto.
+  proxy = await FaultProxy.start(moto.endpoint);
+  await host.relayPort(Number(new URL(proxy.endpoint).port));
+  host.auditEndpoint = proxy.endpoint;
+  const boot = await host.boot();
+  if (boot.status !== 0) throw new Error(`boot failed:\n${boot.stdout}\n${boot.stderr}`);
+}, 300_000);
+
+afterAll(async () => {
+  if (host) log(`audit shipper log:\n${host.auditLog()}`);
+  await proxy?.stop();
+  await host?.stop();
+});
+
+describe('audit events in CloudWatch Logs', () => {
+  let events: AuditEvent[] = [];
+  let refusedSession = '';
+  let commandSession = '';
+  let tunnelSession = '';
+
+  test('a refused key, a login with a command, a tunnel to an address beside the host and the logouts', async () => {
+    const refused = await ssh(BOB_LINUX, keys.stranger, 'true');
+    expect(refused.status).toBe(255);
+    const command = await ssh(BOB_LINUX, keys.bob, 'echo audit-hello');
+    expect(command.stdout).toBe('audit-hello\n');
+    const tunnel = await host.run(['bash', '-c',
+      `ssh -i ${keys.bob} -p 22 -o BatchMode=yes -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o ExitOnForwardFailure=yes ` +
+      `-N -L 127.0.0.1:18090:${VPC_ADDRESS}:${VPC_SERVICE_PORT} ${BOB_LINUX}@127.0.0.1 & tunnel=$!; ` +
+      `for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/18090) 2>/dev/null && break; sleep 0.1; done; ` +
+      `exec 3<>/dev/tcp/127.0.0.1/18090 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3; kill "$tunnel"`]);
+    expect(tunnel.stdout).toContain(VPC_SERVICE_TEXT);
+
+    events = await eventsWhen('three session.end events', (all) => all.filter((e) => e.event === 'session.end').length >= 3);
+    const ends = events.filter((e) => e.event === 'session.end');
+    refusedSession = ends.find((e) => e.user === '-')!.session;
+    const accepted = ends.filter((e) => e.user === BOB_LINUX).map((e) => e.session);
+    expect(accepted).toHaveLength(2);
+    tunnelSession = accepted.find((s) => events.some((e) => e.event === 'tcp.connect' && e.session === s))!;
+    commandSession = accepted.find((s) => s !== tunnelSession)!;
+    log(`events:\n${events.map((e) => JSON.stringify(e)).join('\n')}`);
+  });
+
+  test('every event: time, host (the instance id), a number; nothing of a key but its fingerprint', () => {
+    expect(events.length).toBeGreaterThanOrEqual(12);
+    for (const e of events) {
+      expect(e.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(e.host).toBe(TEST_INSTANCE_ID);
+      expect(Number.isInteger(e.seq)).toBe(true);
+    }
+    const text = JSON.stringify(events);
+    for (const name of ['bob', 'stranger']) expect(text).not.toContain(keys[`${name}.pub`].split(' ')[1]);
+  });
+
+  test('session start and end: session id, container and its address, client address:port, users, duration, end reason', () => {
+    for (const session of [refusedSession, commandSession, tunnelSession]) {
+      const { 'session.start': [start], 'session.end': [end] } = ofSession(events, session);
+      expect(session).toMatch(/^[0-9a-f]{24}$/);
+      expect(start).toMatchObject({ container: `ssh-bastion-${session}`, client: expect.stringMatching(/^127\.0\.0\.1:\d+$/), unit: expect.stringMatching(/^\d+-\d+-\d+$/) });
+      expect(start.container_address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(end).toMatchObject({ container: start.container, client: start.client, status: 0, end_reason: 'ended' });
+      expect(Number.isInteger(end.duration_s)).toBe(true);
+    }
+    expect(ofSession(events, commandSession)['session.end'][0]).toMatchObject({ user: BOB_LINUX, iam_user: BOB_IAM });
+    expect(ofSession(events, refusedSession)['session.end'][0]).toMatchObject({ user: '-' });
+  });
+
+  test('authentication: the refused key and the accepted one, by fingerprint, with the Linux and the IAM user', () => {
+    const refused = ofSession(events, refusedSession).auth;
+    expect(refused).toContainEqual(expect.objectContaining({ result: 'refused', user: BOB_LINUX, iam_user: BOB_IAM, valid_user: true, method: 'publickey', key_type: 'ED25519', key_fingerprint: keys['stranger.fingerprint'] }));
+    expect(refused.some((e) => e.result === 'accepted')).toBe(false);
+    const accepted = ofSession(events, commandSession).auth.filter((e) => e.result === 'accepted');
+    expect(accepted).toEqual([expect.objectContaining({ user: BOB_LINUX, iam_user: BOB_IAM, method: 'publickey', key_type: 'ED25519', key_fingerprint: keys['bob.fingerprint'], client: expect.stringMatching(/^127\.0\.0\.1:/) })]);
+  });
+
+  test('key lookups: the decisions of the key lookup service for the session', () => {
+    const lookups = ofSession(events, commandSession)['keys.lookup'];
+    expect(lookups).toContainEqual(expect.objectContaining({ decision: 'answered', user: BOB_LINUX, iam_user: BOB_IAM, keys: 1 }));
+    // the refused key was looked up too: the user's keys were answered, sshd found none matching
+    expect(ofSession(events, refusedSession)['keys.lookup']).toContainEqual(expect.objectContaining({ decision: 'answered', user: BOB_LINUX, iam_user: BOB_IAM, keys: 1 }));
+  });
+
+  test('the tunnel: a tcp.connect to the VPC address and port for each connection through it, with the session and both users; none for the other sessions', () => {
+    // two: the client's wait for the forwarded port to open, and the fetch
+    const connects = events.filter((e) => e.event === 'tcp.connect');
+    expect(connects.length).toBeGreaterThanOrEqual(1);
+    const address = ofSession(events, tunnelSession)['session.start'][0].container_address;
+    for (const connect of connects) {
+      expect(connect).toMatchObject({
+        session: tunnelSession, container: `ssh-bastion-${tunnelSession}`, user: BOB_LINUX, iam_user: BOB_IAM,
+        destination_address: VPC_ADDRESS, destination_port: VPC_SERVICE_PORT, protocol: 'tcp',
+      });
+      expect(connect.source).toMatch(new RegExp(`^${address.replace(/\./g, '\\.')}:\\d+$`));
+    }
+  });
+
+  test('a connection root opens from a shell in the session (nothing sshd logs) is in the log too: netfilter sees it on the host', async () => {
+    const result = await ssh(BOB_LINUX, keys.bob, `sudo timeout 3 bash -c 'exec 3<>/dev/tcp/${VPC_ADDRESS}/${VPC_SERVICE_PORT}' && echo connected`);
+    expect(result.stdout).toContain('connected');
+    const before = events.filter((e) => e.event === 'tcp.connect').length;
+    const all = await eventsWhen('one more tcp.connect', (all) => all.filter((e) => e.event === 'tcp.connect').length > before);
+    const last = all.filter((e) => e.event === 'tcp.connect').pop()!;
+    expect(last).toMatchObject({ user: BOB_LINUX, destination_address: VPC_ADDRESS, destination_port: VPC_SERVICE_PORT });
+    expect(last.session).not.toBe(tunnelSession);
+  });
+
+  test('in time order: timestamps never go back, numbers grow by one', async () => {
+    const all = await cloudWatch();
+    expect(new Set(all.map((e) => e.stream))).toEqual(new Set([TEST_INSTANCE_ID]));
+    for (let i = 1; i < all.length; i++) {
+      expect(all[i].timestamp).toBeGreaterThanOrEqual(all[i - 1].timestamp);
+      expect(all[i].event.seq).toBe(all[i - 1].event.seq + 1);
+    }
+    expect(all[0].event.seq).toBe(1);
+  });
+});
+
+describe('CloudWatch unreachable, the shipper killed and restarted', () => {
+  test('an outage delays events, a SIGKILL and a SIGTERM restart lose and repeat none, order kept', async () => {
+    // everything so far shipped (the last session's end may still be on its way)
+    const spoolLines = () => fs.readFileSync(path.join(host.dir, 'audit-state', 'events.jsonl'), 'utf8').split('\n').filter(Boolean).length;
+    await waitFor(async () => (await cloudWatch()).length === spoolLines(), 30_000, 'the spool shipped');
+    const before = (await cloudWatch()).length;
+    proxy.inject('http503', 1_000_000);
+    const first = await ssh(BOB_LINUX, keys.bob, 'echo during-outage');
+    expect(first.stdout).toBe('during-outage\n');
+    await waitFor(() => /shipping failed/.test(host.auditLog()), 30_000, 'the shipper noticing the outage');
+    await waitFor(() => fs.readFileSync(path.join(host.dir, 'audit-state', 'events.jsonl'), 'utf8').split('\n').filter(Boolean).length >= before + 5, 30_000, 'events in the spool');
+    expect((await cloudWatch()).length).toBe(before);
+
+    // killed hard during the outage: what it had received is in its spool; what is sent while it
+    // is down waits in the socket (systemd's, here systemd-socket-activate's)
+    const killed = await shipperPid();
+    await host.run(['kill', '-KILL', killed]);
+    const second = await ssh(BOB_LINUX, keys.bob, 'echo while-down');
+    expect(second.stdout).toBe('while-down\n');
+    const restarted = await shipperPid();
+    expect(restarted).not.toBe(killed);
+    expect((await cloudWatch()).length).toBe(before);
+
+    const outage = Date.now();
+    proxy.clearFaults();
+    // Two logins' worth: start, keys lookup, auth, end each; the shipper's backoff is at most 60 s.
+    let all = await eventsWhen('the events of both logins', (events) => events.filter((e) => e.event === 'session.end').length >= 6, 120_000);
+    log(`delivered ${Math.round((Date.now() - outage) / 1000)} s after the outage ended`);
+
+    // a graceful restart (systemctl restart: SIGTERM) with everything shipped, then one more login
+    await host.run(['kill', '-TERM', await shipperPid()]);
+    await waitFor(() => /stopped: everything shipped/.test(host.auditLog()), 30_000, 'the shipper stopping');
+    const third = await ssh(BOB_LINUX, keys.bob, 'echo after-restart');
+    expect(third.stdout).toBe('after-restart\n');
+    all = await eventsWhen('the third login', (events) => events.filter((e) => e.event === 'session.end').length >= 7, 60_000);
+
+    const withTimes = await cloudWatch();
+    const seqs = withTimes.map((e) => e.event.seq);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    for (let i = 1; i < withTimes.length; i++) expect(withTimes[i].timestamp).toBeGreaterThanOrEqual(withTimes[i - 1].timestamp);
+    const spooled = fs.readFileSync(path.join(host.dir, 'audit-state', 'events.jsonl'), 'utf8').split('\n').filter(Boolean);
+    expect(spooled).toHaveLength(all.length);
+    for (const session of all.filter((e) => e.event === 'session.end').slice(-3).map((e) => e.session)) {
+      const kinds = ofSession(all, session);
+      expect(Object.keys(kinds).sort()).toEqual(['auth', 'keys.lookup', 'session.end', 'session.start']);
+      expect(kinds['session.start']).toHaveLength(1);
+      expect(kinds['session.end']).toHaveLength(1);
+    }
+  });
+});
