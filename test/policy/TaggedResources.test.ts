@@ -30,8 +30,8 @@ describe('TaggedResources', () => {
 
     test('fails when a resource type is not classified', () => {
       const json = moduleJson();
-      json.resource.aws_cloudwatch_log_group = { sessions: { name: 'sessions' } };
-      expect(TaggedResources(json)).toEqual([expect.objectContaining({ address: 'aws_cloudwatch_log_group.sessions', message: expect.stringContaining('TAGGABLE_TYPES') })]);
+      json.resource.aws_sns_topic = { sessions: { name: 'sessions' } };
+      expect(TaggedResources(json)).toEqual([expect.objectContaining({ address: 'aws_sns_topic.sessions', message: expect.stringContaining('TAGGABLE_TYPES') })]);
     });
   });
 

@@ -89,6 +89,9 @@ test.each(RECEIVERS)('%s: session hands over the connection and the log pipe; th
   ]);
   expect(lines[3]).toMatch(new RegExp(`^ssh-bastion: session: session end client=127\\.0\\.0\\.1:${clientPort} user=alice container=${c} duration=\\d+s status=0 \\(ended\\)$`));
   expect(lines).toHaveLength(4);
+  // the same steps as audit events, in order, to the audit shipper's socket
+  expect(end.audit.map((e) => e.event)).toEqual(['session.start', 'auth', 'session.end']);
+  expect(end.audit[1]).toEqual(expect.objectContaining({ result: 'accepted', user: 'alice', client: `127.0.0.1:${clientPort}`, container: c }));
   expect(end.status).toBe(0);
   // the front's connection carried nothing back; it ended with session
   expect(end.sentBack).toBe('');

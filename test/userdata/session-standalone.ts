@@ -172,7 +172,20 @@ export interface SessionEnd {
   containerOutput: string;
   /** whether the container's process still ran 5 s after session had ended (then killed) */
   containerLeft: boolean;
+  /** the audit events session sent to the audit shipper's socket (a stand-in that keeps them), in order */
+  audit: { [field: string]: unknown }[];
 }
+
+/** The audit shipper's datagram socket, as a stand-in that appends every event to a file. */
+const AUDIT_COLLECTOR = String.raw`
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+out = open(sys.argv[2], "ab", 0)
+print("ready", flush=True)
+while True:
+    out.write(s.recv(65536) + b"\n")
+`;
 
 export interface RunningSession {
   client: net.Socket;
@@ -224,6 +237,13 @@ export async function runSession(dir: string, options: SessionOptions): Promise<
   const keysSessionsDir = path.join(dir, 'keys-sessions');
   const unitsDir = path.join(dir, 'units');
   const keysSocket = path.join(dir, 'keys.sock');
+  const auditSocket = path.join(dir, 'audit.sock');
+  const auditFile = path.join(dir, 'audit.jsonl');
+  const collector = spawn('python3', ['-c', AUDIT_COLLECTOR, auditSocket, auditFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    collector.stdout!.once('data', () => resolve());
+    collector.once('exit', (code) => reject(new Error(`the audit socket stand-in exited with ${code}`)));
+  });
   const container = containerName();
   const server = net.createServer({ pauseOnConnect: true });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -250,13 +270,15 @@ export async function runSession(dir: string, options: SessionOptions): Promise<
   const sessionCommand = [
     withSettings, 'env',
     `SESSIONS_DIR=${sessionsDir}`, `KEYS_SESSIONS_DIR=${keysSessionsDir}`, `SESSION_UNITS_DIR=${unitsDir}`,
-    `KEYS_SOCKET=${keysSocket}`, `HOST_KEY=${hostKey}`,
+    `KEYS_SOCKET=${keysSocket}`, `HOST_KEY=${hostKey}`, `AUDIT_SOCKET=${auditSocket}`,
     ...(options.hostKeySeconds ? [`HOST_KEY_SECONDS=${options.hostKeySeconds}`] : []),
     'python3', SESSION, INSTANCE,
   ];
   const front = spawn('python3', ['-c', FRONT, JSON.stringify(config), ...sessionCommand], { stdio: [connection, 'pipe', 'pipe'], env });
   connection.destroy();
-  const ended = collect(front).then(({ stdout, stderr }) => {
+  const ended = collect(front).then(async ({ stdout, stderr }) => {
+    collector.kill();
+    await new Promise((resolve) => (collector.exitCode === null ? collector.once('exit', resolve) : resolve(null)));
     let report: { status: number | null; sent_back: string; keys: string[]; container_left: boolean };
     try {
       report = JSON.parse(stdout);
@@ -273,6 +295,7 @@ export async function runSession(dir: string, options: SessionOptions): Promise<
       dockerCalls: fs.existsSync(calls) ? fs.readFileSync(calls, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]) : [],
       containerOutput: fs.existsSync(output) ? fs.readFileSync(output, 'utf8') : '',
       containerLeft: report.container_left,
+      audit: fs.existsSync(auditFile) ? fs.readFileSync(auditFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [],
     };
   });
   return {

@@ -5,6 +5,7 @@ const RULE = ruleName(__filename);
 /** The taggable resource types the module uses: each gets the caller's tags. */
 export const TAGGABLE_TYPES = [
   'aws_autoscaling_group',
+  'aws_cloudwatch_log_group',
   'aws_iam_instance_profile',
   'aws_iam_role',
   'aws_launch_template',
