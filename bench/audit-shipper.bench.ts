@@ -36,10 +36,15 @@ export async function run(): Promise<Record<string, unknown>> {
     const { host } = await bootHost({ members: 1, withKeys: 0 });
     const loop = fs.readFileSync(path.join(host.dir, 'systemctl', 'pid-ssh-bastion-audit.socket'), 'utf8').trim();
     let pid = '';
-    await waitFor(async () => (pid = (await host.run(['pgrep', '-P', loop, '-f', 'audit-shipper'])).stdout.trim()) !== '', 20_000, 'the audit shipper');
+    await waitFor(
+      async () => (pid = (await host.run(['pgrep', '-P', loop, '-f', 'audit-shipper'])).stdout.trim()) !== '',
+      20_000,
+      'the audit shipper',
+    );
     const stat = () => fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     const cpuSeconds = () => (Number(stat()[11]) + Number(stat()[12])) / TICKS;
-    const status = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+    const status = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
     const spool = path.join(host.dir, 'audit-state');
     /** Every one of `events` lines of the spool shipped: in it, and the cursor at its end. */
     const shipped = (events: number) => () => {
@@ -61,7 +66,15 @@ export async function run(): Promise<Record<string, unknown>> {
       const wall = (Date.now() - started) / 1000;
       const cpu = cpuSeconds() - cpu0;
       perThousand.push((cpu / EVENTS) * 1000);
-      rows.push([r + 1, EVENTS, round(wall, 2), round(cpu, 2), round((cpu / EVENTS) * 1000, 3), round(status('VmRSS'), 1), round(status('VmHWM'), 1)]);
+      rows.push([
+        r + 1,
+        EVENTS,
+        round(wall, 2),
+        round(cpu, 2),
+        round((cpu / EVENTS) * 1000, 3),
+        round(status('VmRSS'), 1),
+        round(status('VmHWM'), 1),
+      ]);
     }
     const total = (await host.must(['wc', '-l', path.join(spool, 'events.jsonl')])).trim().split(' ')[0];
     console.log(`audit-shipper: ${ROUNDS} bursts of ${EVENTS} events; idle RSS ${round(idleRss, 1)} MiB; ${total} events in the spool`);

@@ -44,11 +44,17 @@ function treeRssKib(root: number): number {
   return total;
 }
 
-async function measure(step: Step): Promise<{ wallS: number; maxRssMib: number; treePeakMib: number; status: number; userS: number; sysS: number }> {
+async function measure(
+  step: Step,
+): Promise<{ wallS: number; maxRssMib: number; treePeakMib: number; status: number; userS: number; sysS: number }> {
   const report = path.join(os.tmpdir(), `bench-build-${process.pid}-${step.name.replace(/\W/g, '_')}.time`);
   onCleanup(() => fs.rmSync(report, { force: true }));
   const started = Date.now();
-  const child = spawn('/usr/bin/time', ['-v', '-o', report, ...step.argv], { cwd: REPO_DIR, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true', FORCE_COLOR: '0' } });
+  const child = spawn('/usr/bin/time', ['-v', '-o', report, ...step.argv], {
+    cwd: REPO_DIR,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CI: 'true', FORCE_COLOR: '0' },
+  });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
@@ -82,13 +88,31 @@ export async function run(): Promise<Record<string, unknown>> {
     const results: Record<string, unknown>[] = [];
     for (const step of steps) {
       const r = await measure(step);
-      console.log(`${step.name}: ${round(r.wallS, 1)} s wall, max RSS ${round(r.maxRssMib, 0)} MiB, tree peak ${round(r.treePeakMib, 0)} MiB, exit ${r.status}`);
-      results.push({ step: step.name, wall_s: round(r.wallS, 1), user_s: round(r.userS, 1), sys_s: round(r.sysS, 1), max_rss_mib: round(r.maxRssMib, 0), tree_peak_mib: round(r.treePeakMib, 0), status: r.status });
+      console.log(
+        `${step.name}: ${round(r.wallS, 1)} s wall, max RSS ${round(r.maxRssMib, 0)} MiB, tree peak ${round(r.treePeakMib, 0)} MiB, exit ${r.status}`,
+      );
+      results.push({
+        step: step.name,
+        wall_s: round(r.wallS, 1),
+        user_s: round(r.userS, 1),
+        sys_s: round(r.sysS, 1),
+        max_rss_mib: round(r.maxRssMib, 0),
+        tree_peak_mib: round(r.treePeakMib, 0),
+        status: r.status,
+      });
     }
     console.log('\nwall time and memory (max RSS = largest single process, /usr/bin/time -v; tree peak = whole process tree, sampled)');
     table(
       ['step', 'wall s', 'user s', 'sys s', 'max RSS MiB', 'tree peak MiB', 'exit'],
-      results.map((r) => [r.step as string, r.wall_s as number, r.user_s as number, r.sys_s as number, r.max_rss_mib as number, r.tree_peak_mib as number, r.status as number]),
+      results.map((r) => [
+        r.step as string,
+        r.wall_s as number,
+        r.user_s as number,
+        r.sys_s as number,
+        r.max_rss_mib as number,
+        r.tree_peak_mib as number,
+        r.status as number,
+      ]),
     );
     return { bench: 'build', steps: results, machine: machine() };
   } finally {

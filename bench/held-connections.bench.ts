@@ -18,7 +18,19 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BastionTestHost } from '../test/helpers/harness';
 import {
-  bootHost, cleanup, holdConnections, machine, onCleanup, percentile, recordDockerEvents, round, sessionStarts, settlePool, sleep, sshOptions, table,
+  bootHost,
+  cleanup,
+  holdConnections,
+  machine,
+  onCleanup,
+  percentile,
+  recordDockerEvents,
+  round,
+  sessionStarts,
+  settlePool,
+  sleep,
+  sshOptions,
+  table,
 } from './support/common';
 
 const IDLE_SOURCES = 100;
@@ -70,7 +82,11 @@ for (my $i = 0; !-e $stop; $i++) {
 
 /** The memory cgroup (v1) that holds every session container, from a running container's cgroup. */
 async function sliceOf(host: BastionTestHost): Promise<string> {
-  const out = await host.must(['bash', '-c', `pid=$(docker inspect -f '{{.State.Pid}}' $(docker ps -q | head -n 1)); echo "/sys/fs/cgroup/memory$(dirname "$(sed -n 's/^[0-9]*:memory://p' /proc/$pid/cgroup)")"`]);
+  const out = await host.must([
+    'bash',
+    '-c',
+    `pid=$(docker inspect -f '{{.State.Pid}}' $(docker ps -q | head -n 1)); echo "/sys/fs/cgroup/memory$(dirname "$(sed -n 's/^[0-9]*:memory://p' /proc/$pid/cgroup)")"`,
+  ]);
   const slice = out.trim();
   if (!slice.endsWith('ssh_bastion_sessions.slice')) throw new Error(`the session containers' cgroup is ${slice}, not the sessions slice`);
   return slice;
@@ -97,14 +113,30 @@ export async function run(): Promise<Record<string, unknown>> {
     await sleep(1500);
     const journalBefore = host.journal().length;
     const began = Date.now();
-    const idle = holdConnections(host, { port: 22, spec: `127.0.1.1-${IDLE_SOURCES}x${PER_SOURCE}`, mode: 'silent', seconds: MAX_SECONDS, reopen: true, name: 'idle' });
+    const idle = holdConnections(host, {
+      port: 22,
+      spec: `127.0.1.1-${IDLE_SOURCES}x${PER_SOURCE}`,
+      mode: 'silent',
+      seconds: MAX_SECONDS,
+      reopen: true,
+      name: 'idle',
+    });
     await idle.ready;
-    const stall = holdConnections(host, { port: 22, spec: `127.0.2.1-${STALL_SOURCES}x${PER_SOURCE}`, mode: 'banner', seconds: MAX_SECONDS, name: 'stall' });
+    const stall = holdConnections(host, {
+      port: 22,
+      spec: `127.0.2.1-${STALL_SOURCES}x${PER_SOURCE}`,
+      mode: 'banner',
+      seconds: MAX_SECONDS,
+      name: 'stall',
+    });
     await stall.ready;
     const opened = Date.now();
     const logins: { ms: number; status: number; at: number }[] = [];
     let stallDone = false;
-    void stall.done.then(() => (stallDone = true), () => (stallDone = true));
+    void stall.done.then(
+      () => (stallDone = true),
+      () => (stallDone = true),
+    );
     while (!stallDone && Date.now() - began < MAX_SECONDS * 1000) {
       logins.push(await login());
       await sleep(3000);
@@ -141,29 +173,47 @@ export async function run(): Promise<Record<string, unknown>> {
 
     const mib = (kib: number) => round(kib / 1024, 0);
     console.log(`\nfront: ${limits}`);
-    console.log(`all 700 connections open ${round((opened - began) / 1000, 1)} s after the first (idle: ${idleHeld.open_s} s for 500, stalled: ${stallHeld.open_s} s for 200)`);
+    console.log(
+      `all 700 connections open ${round((opened - began) / 1000, 1)} s after the first (idle: ${idleHeld.open_s} s for 500, stalled: ${stallHeld.open_s} s for 200)`,
+    );
     console.log('\nlogins (ssh ... true from 127.0.0.1, ms):');
     table(
       ['when', 'ms', 'status'],
       [
         ['before the connections (quiet)', quiet.ms, quiet.status],
-        ...logins.map((l, i) => [i === logins.length - 1 ? `after the stalled ones were gone (${round((l.at - opened) / 1000, 0)} s)` : `${round((l.at - opened) / 1000, 0)} s after all were open`, l.ms, l.status]),
+        ...logins.map((l, i) => [
+          i === logins.length - 1
+            ? `after the stalled ones were gone (${round((l.at - opened) / 1000, 0)} s)`
+            : `${round((l.at - opened) / 1000, 0)} s after all were open`,
+          l.ms,
+          l.status,
+        ]),
       ],
     );
     const first = logins[0];
     const during = logins.slice(0, -1);
     const worst = Math.max(...logins.map((l) => l.ms));
-    console.log(`\nstalled connections: ${stallHeld.opened} opened, ${stallSessions.length} became sessions (a container each), ${stallHeld.spoke} got sshd's banner, ` +
-      `closed after p50 ${round(percentile(stallHeld.closed_after_s, 50), 0)} s, max ${round(Math.max(...stallHeld.closed_after_s, 0), 0)} s; session ends: ${[...endReasons].map(([k, v]) => `${v} × ${k}`).join(', ')}`);
-    console.log(`idle connections: ${idleHeld.opened} opened (${idleHeld.reopened} reopened after the front closed them at the grace), ${idleHeld.spoke} got a byte, ${idleHeld.errors} failed`);
-    console.log(`containers created meanwhile: ${created} (${own} sessions started one of their own; the rest refilled the ready pool); at most ${peakContainers} running at once; ` +
-      `${startTimes.length} started within ${round(startSpan, 1)} s (${round(startTimes.length / Math.max(startSpan, 0.001), 1)} per second), the last ${round((Math.max(...startTimes, opened) - opened) / 1000, 1)} s after all connections were open`);
-    console.log(`memory: session containers' slice peak ${round(peakSlice / 1048576, 0)} MiB (before: ${round(baseS[2] / 1048576, 0)} MiB); ` +
-      `host processes PSS ${mib(peakP[1])} MiB at their peak (before: ${mib(baseP[1])} MiB), of it ${peakP[5]} session programs ${mib(peakP[2])} MiB, ${peakP[6]} shims ${mib(peakP[3])} MiB, ` +
-      `(harness only) ${peakP[7]} unit-instance.py ${mib(peakP[4])} MiB; the machine's memory in use rose by at most ${mib(peakUsedKib - baseS[4])} MiB (the machine is shared: an upper bound)`);
+    console.log(
+      `\nstalled connections: ${stallHeld.opened} opened, ${stallSessions.length} became sessions (a container each), ${stallHeld.spoke} got sshd's banner, ` +
+        `closed after p50 ${round(percentile(stallHeld.closed_after_s, 50), 0)} s, max ${round(Math.max(...stallHeld.closed_after_s, 0), 0)} s; session ends: ${[...endReasons].map(([k, v]) => `${v} × ${k}`).join(', ')}`,
+    );
+    console.log(
+      `idle connections: ${idleHeld.opened} opened (${idleHeld.reopened} reopened after the front closed them at the grace), ${idleHeld.spoke} got a byte, ${idleHeld.errors} failed`,
+    );
+    console.log(
+      `containers created meanwhile: ${created} (${own} sessions started one of their own; the rest refilled the ready pool); at most ${peakContainers} running at once; ` +
+        `${startTimes.length} started within ${round(startSpan, 1)} s (${round(startTimes.length / Math.max(startSpan, 0.001), 1)} per second), the last ${round((Math.max(...startTimes, opened) - opened) / 1000, 1)} s after all connections were open`,
+    );
+    console.log(
+      `memory: session containers' slice peak ${round(peakSlice / 1048576, 0)} MiB (before: ${round(baseS[2] / 1048576, 0)} MiB); ` +
+        `host processes PSS ${mib(peakP[1])} MiB at their peak (before: ${mib(baseP[1])} MiB), of it ${peakP[5]} session programs ${mib(peakP[2])} MiB, ${peakP[6]} shims ${mib(peakP[3])} MiB, ` +
+        `(harness only) ${peakP[7]} unit-instance.py ${mib(peakP[4])} MiB; the machine's memory in use rose by at most ${mib(peakUsedKib - baseS[4])} MiB (the machine is shared: an upper bound)`,
+    );
     if (refused.length) console.log(`front's refusals: ${refused.join(' | ')}`);
     const met = worst <= TARGET_MS && logins.every((l) => l.status === 0);
-    console.log(`target (login ≤ ${TARGET_MS / 1000} s while held): ${met ? 'met' : 'MISSED'} (first login ${first.ms} ms, worst ${worst} ms)`);
+    console.log(
+      `target (login ≤ ${TARGET_MS / 1000} s while held): ${met ? 'met' : 'MISSED'} (first login ${first.ms} ms, worst ${worst} ms)`,
+    );
     return {
       bench: 'held-connections',
       idle: 500,
@@ -175,7 +225,10 @@ export async function run(): Promise<Record<string, unknown>> {
       first_login_ms: first.ms,
       worst_login_ms: worst,
       logins_failed: logins.filter((l) => l.status !== 0).length,
-      during_p50_ms: percentile(during.map((l) => l.ms), 50),
+      during_p50_ms: percentile(
+        during.map((l) => l.ms),
+        50,
+      ),
       stalled_sessions: stallSessions.length,
       stalled_got_banner: stallHeld.spoke,
       stalled_closed_after_s: { p50: percentile(stallHeld.closed_after_s, 50), max: Math.max(...stallHeld.closed_after_s, 0) },

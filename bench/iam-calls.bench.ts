@@ -87,7 +87,11 @@ async function daemonLevel(): Promise<{ rows: Record<string, unknown>[]; flood: 
   // IAM returns at most 1000 items per page; moto returns everything on one page.
   const proxy = await FaultProxy.start(moto.endpoint, { pageSize: 1000 });
   onCleanup(() => proxy.stop());
-  const env = { ...moto.awsEnv(undefined, proxy.endpoint), BASTION_IAM_READ_TIMEOUT_SECONDS: '30', BASTION_KEYS_REQUEST_TIMEOUT_SECONDS: '60' };
+  const env = {
+    ...moto.awsEnv(undefined, proxy.endpoint),
+    BASTION_IAM_READ_TIMEOUT_SECONDS: '30',
+    BASTION_KEYS_REQUEST_TIMEOUT_SECONDS: '60',
+  };
 
   const rows: Record<string, unknown>[] = [];
   let session = 0;
@@ -113,14 +117,41 @@ async function daemonLevel(): Promise<{ rows: Record<string, unknown>[]; flood: 
     proxy.clear();
     await listAllLogin(proxy.endpoint, `group${size}`);
     const listAll = count(proxy);
-    rows.push({ users: size, keys_of_user: KEYS_OF_USER, calls_per_login: cold.total, calls_per_login_warm: warm.total, list_all_design: listAll.total, cold: cold.byAction, warm: warm.byAction, list_all: listAll.byAction });
+    rows.push({
+      users: size,
+      keys_of_user: KEYS_OF_USER,
+      calls_per_login: cold.total,
+      calls_per_login_warm: warm.total,
+      list_all_design: listAll.total,
+      cold: cold.byAction,
+      warm: warm.byAction,
+      list_all: listAll.byAction,
+    });
     if (size === 100) floodDaemon = daemon;
     else await daemon.stop();
   }
   console.log('\ndaemon level: one login = USERS + KEYS ×2 (same session id), counted by the proxy');
   table(
-    ['users in group', 'keys of user', 'cold (USERS refresh)', 'warm (USERS cached)', 'list-all design', 'target 3+K', 'cold calls', 'list-all calls'],
-    rows.map((r) => [r.users as number, KEYS_OF_USER, r.calls_per_login as number, r.calls_per_login_warm as number, r.list_all_design as number, 3 + KEYS_OF_USER, fmt(r.cold as Record<string, number>), fmt(r.list_all as Record<string, number>)]),
+    [
+      'users in group',
+      'keys of user',
+      'cold (USERS refresh)',
+      'warm (USERS cached)',
+      'list-all design',
+      'target 3+K',
+      'cold calls',
+      'list-all calls',
+    ],
+    rows.map((r) => [
+      r.users as number,
+      KEYS_OF_USER,
+      r.calls_per_login as number,
+      r.calls_per_login_warm as number,
+      r.list_all_design as number,
+      3 + KEYS_OF_USER,
+      fmt(r.cold as Record<string, number>),
+      fmt(r.list_all as Record<string, number>),
+    ]),
   );
 
   // flood: 30 logins of 30 different users of the 100-user group, spaced over ~15 s, then 30 at once
@@ -137,7 +168,10 @@ async function daemonLevel(): Promise<{ rows: Record<string, unknown>[]; flood: 
     proxy.clear();
     await Promise.all(Array.from({ length: FLOOD }, (_, i) => login(daemon, `g100-user${i + FLOOD}`)));
     const burst = count(proxy);
-    for (const [label, c] of [['spaced', spaced], ['concurrent', burst]] as const) {
+    for (const [label, c] of [
+      ['spaced', spaced],
+      ['concurrent', burst],
+    ] as const) {
       flood[label] = {
         logins: FLOOD,
         calls: c.total,
@@ -152,7 +186,14 @@ async function daemonLevel(): Promise<{ rows: Record<string, unknown>[]; flood: 
       ['pattern', 'logins', 'IAM calls', 'USERS-listing calls', 'per login', 'calls'],
       (['spaced', 'concurrent'] as const).map((l) => {
         const f = flood[l] as Record<string, unknown>;
-        return [l === 'spaced' ? 'one every ~0.5 s' : 'all at once', FLOOD, f.calls as number, f.users_listing_calls as number, f.calls_per_login as number, fmt(f.by_action as Record<string, number>)];
+        return [
+          l === 'spaced' ? 'one every ~0.5 s' : 'all at once',
+          FLOOD,
+          f.calls as number,
+          f.users_listing_calls as number,
+          f.calls_per_login as number,
+          fmt(f.by_action as Record<string, number>),
+        ];
       }),
     );
     await daemon.stop();
@@ -176,12 +217,21 @@ async function sshLevel(): Promise<Record<string, unknown>> {
   const byAction: Record<string, number> = {};
   for (const a of actions) byAction[a] = (byAction[a] ?? 0) + 1;
   const accepted = (host.journal().match(/Accepted publickey for bench/g) ?? []).length;
-  console.log(`\nssh level: ${FLOOD} real ssh logins (3 users, 1 key each, 3 at a time) in ${round(seconds, 1)} s, group of 100, counted by moto's recorder`);
+  console.log(
+    `\nssh level: ${FLOOD} real ssh logins (3 users, 1 key each, 3 at a time) in ${round(seconds, 1)} s, group of 100, counted by moto's recorder`,
+  );
   table(
     ['logins', 'accepted', 'IAM calls', 'per login', 'USERS-listing calls', 'calls'],
     [[FLOOD, accepted, actions.length, round(actions.length / FLOOD, 2), byAction.GetGroup ?? 0, fmt(byAction)]],
   );
-  return { logins: FLOOD, seconds: round(seconds, 1), calls: actions.length, calls_per_login: round(actions.length / FLOOD, 2), users_listing_calls: byAction.GetGroup ?? 0, by_action: byAction };
+  return {
+    logins: FLOOD,
+    seconds: round(seconds, 1),
+    calls: actions.length,
+    calls_per_login: round(actions.length / FLOOD, 2),
+    users_listing_calls: byAction.GetGroup ?? 0,
+    by_action: byAction,
+  };
 }
 
 export async function run(): Promise<Record<string, unknown>> {
@@ -192,7 +242,13 @@ export async function run(): Promise<Record<string, unknown>> {
     console.log(`\ntarget (≤ 3 + K = ${3 + KEYS_OF_USER} calls per login at every group size): ${met ? 'met' : 'MISSED'}`);
     return {
       bench: 'iam-calls',
-      rows: rows.map((r) => ({ users: r.users, keys_of_user: r.keys_of_user, calls_per_login: r.calls_per_login, calls_per_login_warm: r.calls_per_login_warm, list_all_design: r.list_all_design })),
+      rows: rows.map((r) => ({
+        users: r.users,
+        keys_of_user: r.keys_of_user,
+        calls_per_login: r.calls_per_login,
+        calls_per_login_warm: r.calls_per_login_warm,
+        list_all_design: r.list_all_design,
+      })),
       flood,
       ssh_level: ssh,
       met,

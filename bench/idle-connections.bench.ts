@@ -18,7 +18,17 @@
  */
 import { BastionTestHost } from '../test/helpers/harness';
 import {
-  bootHost, cleanup, frontPid, holdConnections, machine, memoryOf, processCounts, round, settlePool, sleep, table,
+  bootHost,
+  cleanup,
+  frontPid,
+  holdConnections,
+  machine,
+  memoryOf,
+  processCounts,
+  round,
+  settlePool,
+  sleep,
+  table,
 } from './support/common';
 
 const PER_STEP = Number(process.env.BENCH_IDLE_CONNECTIONS ?? 500);
@@ -55,8 +65,16 @@ async function snapshot(host: BastionTestHost, pid: number, label: string, conne
     if (SLABS.includes(f[0])) slab[f[0]] = { objects: Number(f[1]), bytes: Number(f[1]) * Number(f[3]) };
   }
   return {
-    label, connections, ...mem, fds, hostProcesses: counts.host, containers: counts.containers, containerProcesses: counts.inContainers,
-    tcpInuse: Number(tcp?.[1] ?? NaN), tcpMemPages: Number(tcp?.[2] ?? NaN), slab,
+    label,
+    connections,
+    ...mem,
+    fds,
+    hostProcesses: counts.host,
+    containers: counts.containers,
+    containerProcesses: counts.inContainers,
+    tcpInuse: Number(tcp?.[1] ?? NaN),
+    tcpMemPages: Number(tcp?.[2] ?? NaN),
+    slab,
   };
 }
 
@@ -68,11 +86,23 @@ export async function run(): Promise<Record<string, unknown>> {
     await sleep(3000);
     const shots: Snapshot[] = [await snapshot(host, pid, 'none', 0)];
     const sources = PER_STEP / PER_SOURCE;
-    const first = holdConnections(host, { port: 22, spec: `127.0.1.1-${sources}x${PER_SOURCE}`, mode: 'silent', seconds: 110, name: 'idle-1' });
+    const first = holdConnections(host, {
+      port: 22,
+      spec: `127.0.1.1-${sources}x${PER_SOURCE}`,
+      mode: 'silent',
+      seconds: 110,
+      name: 'idle-1',
+    });
     await first.ready;
     await sleep(3000);
     shots.push(await snapshot(host, pid, `${PER_STEP} idle`, PER_STEP));
-    const second = holdConnections(host, { port: 22, spec: `127.0.2.1-${sources}x${PER_SOURCE}`, mode: 'silent', seconds: 100, name: 'idle-2' });
+    const second = holdConnections(host, {
+      port: 22,
+      spec: `127.0.2.1-${sources}x${PER_SOURCE}`,
+      mode: 'silent',
+      seconds: 100,
+      name: 'idle-2',
+    });
     await second.ready;
     await sleep(3000);
     shots.push(await snapshot(host, pid, `${2 * PER_STEP} idle`, 2 * PER_STEP));
@@ -83,22 +113,53 @@ export async function run(): Promise<Record<string, unknown>> {
     shots.push(await snapshot(host, pid, 'after they closed', 0));
 
     const base = shots[0];
-    const slabDelta = (s: Snapshot, names: string[]) => names.reduce((a, n) => a + ((s.slab[n]?.bytes ?? 0) - (base.slab[n]?.bytes ?? 0)), 0);
+    const slabDelta = (s: Snapshot, names: string[]) =>
+      names.reduce((a, n) => a + ((s.slab[n]?.bytes ?? 0) - (base.slab[n]?.bytes ?? 0)), 0);
     console.log(`\nthe front with idle unauthenticated connections (5 per address; KiB unless said)`);
     table(
-      ['state', 'front PSS', 'RSS', 'private', 'fds', 'host processes', 'containers (processes)', 'TCP inuse', 'TCP mem pages', 'slab TCP + sock_inode KiB'],
-      shots.map((s) => [s.label, s.pssKib, s.rssKib, s.ussKib, s.fds, s.hostProcesses, `${s.containers} (${s.containerProcesses})`, s.tcpInuse, s.tcpMemPages, round(slabDelta(s, ['TCP', 'sock_inode_cache']) / 1024, 0)]),
+      [
+        'state',
+        'front PSS',
+        'RSS',
+        'private',
+        'fds',
+        'host processes',
+        'containers (processes)',
+        'TCP inuse',
+        'TCP mem pages',
+        'slab TCP + sock_inode KiB',
+      ],
+      shots.map((s) => [
+        s.label,
+        s.pssKib,
+        s.rssKib,
+        s.ussKib,
+        s.fds,
+        s.hostProcesses,
+        `${s.containers} (${s.containerProcesses})`,
+        s.tcpInuse,
+        s.tcpMemPages,
+        round(slabDelta(s, ['TCP', 'sock_inode_cache']) / 1024, 0),
+      ]),
     );
     const per = (s: Snapshot) => (s.pssKib - base.pssKib) / s.connections;
     const perMax = Math.max(per(shots[1]), per(shots[2]));
     const grew = shots.slice(1, 3).some((s) => s.hostProcesses !== base.hostProcesses || s.containers !== base.containers);
     const perPrivate = (s: Snapshot) => (s.ussKib - base.ussKib) / s.connections;
-    console.log(`\nfront PSS per idle connection: ${round(per(shots[1]), 2)} KiB at ${PER_STEP}, ${round(per(shots[2]), 2)} KiB at ${2 * PER_STEP}; ` +
-      `private memory (USS) per connection: ${round(perPrivate(shots[1]), 2)} and ${round(perPrivate(shots[2]), 2)} KiB (PSS also moves with the pages the front shares with other Python processes on the machine)`);
-    console.log(`processes whose number grows with the connections: ${grew ? 'SOME (see the table)' : 'none'} (host ${shots.map((s) => s.hostProcesses).join(' → ')}, containers ${shots.map((s) => s.containers).join(' → ')})`);
-    console.log(`kernel, not in the PSS: TCP + sock_inode_cache slabs ${round(slabDelta(shots[2], ['TCP', 'sock_inode_cache']) / shots[2].connections / 1024, 2)} KiB per connection (both ends; the machine's slabs), ` +
-      `filp + eventpoll_epi ${round(slabDelta(shots[2], ['filp', 'eventpoll_epi']) / shots[2].connections / 1024, 2)} KiB (the machine's: other work moves these); socket buffers ${shots[2].tcpMemPages - base.tcpMemPages} pages in all`);
-    console.log(`holders: ${held.map((h) => `${h.opened} opened, ${h.errors} failed, ${h.closed} closed by the server before the end`).join('; ')}`);
+    console.log(
+      `\nfront PSS per idle connection: ${round(per(shots[1]), 2)} KiB at ${PER_STEP}, ${round(per(shots[2]), 2)} KiB at ${2 * PER_STEP}; ` +
+        `private memory (USS) per connection: ${round(perPrivate(shots[1]), 2)} and ${round(perPrivate(shots[2]), 2)} KiB (PSS also moves with the pages the front shares with other Python processes on the machine)`,
+    );
+    console.log(
+      `processes whose number grows with the connections: ${grew ? 'SOME (see the table)' : 'none'} (host ${shots.map((s) => s.hostProcesses).join(' → ')}, containers ${shots.map((s) => s.containers).join(' → ')})`,
+    );
+    console.log(
+      `kernel, not in the PSS: TCP + sock_inode_cache slabs ${round(slabDelta(shots[2], ['TCP', 'sock_inode_cache']) / shots[2].connections / 1024, 2)} KiB per connection (both ends; the machine's slabs), ` +
+        `filp + eventpoll_epi ${round(slabDelta(shots[2], ['filp', 'eventpoll_epi']) / shots[2].connections / 1024, 2)} KiB (the machine's: other work moves these); socket buffers ${shots[2].tcpMemPages - base.tcpMemPages} pages in all`,
+    );
+    console.log(
+      `holders: ${held.map((h) => `${h.opened} opened, ${h.errors} failed, ${h.closed} closed by the server before the end`).join('; ')}`,
+    );
     const met = perMax <= TARGET_MIB * 1024 && !grew;
     console.log(`target (≤ ${TARGET_MIB} MiB PSS per idle connection): ${met ? 'met' : 'MISSED'} (${round(perMax, 2)} KiB)`);
     return {
@@ -115,7 +176,10 @@ export async function run(): Promise<Record<string, unknown>> {
       container_processes: shots.map((s) => s.containerProcesses),
       tcp_inuse: shots.map((s) => s.tcpInuse),
       tcp_mem_pages: shots.map((s) => s.tcpMemPages),
-      slab_tcp_sock_inode_kib_per_connection_both_ends: round(slabDelta(shots[2], ['TCP', 'sock_inode_cache']) / shots[2].connections / 1024, 2),
+      slab_tcp_sock_inode_kib_per_connection_both_ends: round(
+        slabDelta(shots[2], ['TCP', 'sock_inode_cache']) / shots[2].connections / 1024,
+        2,
+      ),
       slab_filp_epoll_kib_per_connection: round(slabDelta(shots[2], ['filp', 'eventpoll_epi']) / shots[2].connections / 1024, 2),
       holders: held,
       target_mib: TARGET_MIB,

@@ -23,7 +23,21 @@ import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  bootHost, cleanup, freshStarts, machine, mean, onCleanup, percentile, round, sessionStarts, settlePool, sleep, sshOptions, startPlainSshd, table, timeCommands,
+  bootHost,
+  cleanup,
+  freshStarts,
+  machine,
+  mean,
+  onCleanup,
+  percentile,
+  round,
+  sessionStarts,
+  settlePool,
+  sleep,
+  sshOptions,
+  startPlainSshd,
+  table,
+  timeCommands,
 } from './support/common';
 
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 30);
@@ -98,7 +112,11 @@ export async function run(): Promise<Record<string, unknown>> {
 
     // warm-up: the first container starts, the first USERS refresh and the front's own start
     // (socket activation) are not what a login costs
-    await timeCommands(host, { bastion: ssh(22, user.name), fresh: ssh(FRESH_PORT, user.name), plain: ssh(PLAIN_PORT, 'root') }, 2, { bastion: settled, fresh: settledNoPool, plain: settled });
+    await timeCommands(host, { bastion: ssh(22, user.name), fresh: ssh(FRESH_PORT, user.name), plain: ssh(PLAIN_PORT, 'root') }, 2, {
+      bastion: settled,
+      fresh: settledNoPool,
+      plain: settled,
+    });
     const keysLog = path.join(host.dir, 'keys-service.log');
     const keysBefore = fs.readFileSync(keysLog, 'utf8').length;
     const journalBefore = host.journal().length;
@@ -114,17 +132,25 @@ export async function run(): Promise<Record<string, unknown>> {
     await sleep(11_000); // the front's summary line of the last 10 s
     const journal = host.journal().slice(journalBefore);
     const starts = sessionStarts(journal);
-    const readyBefore = fs.readFileSync(readyLog, 'utf8').trim().split('\n').map((l) => l.split(' ').slice(1).filter(Boolean));
+    const readyBefore = fs
+      .readFileSync(readyLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ').slice(1).filter(Boolean));
     // the bastion's sessions only (the fresh front's containers never appear in the ready lists)
     // one session start line per bastion and per fresh login, in the order of the rounds
-    if (starts.length !== 2 * LOGINS || readyBefore.length !== LOGINS) throw new Error(`${starts.length} session start lines and ${readyBefore.length} ready lists for ${LOGINS} rounds`);
+    if (starts.length !== 2 * LOGINS || readyBefore.length !== LOGINS)
+      throw new Error(`${starts.length} session start lines and ${readyBefore.length} ready lists for ${LOGINS} rounds`);
     const bastionStarts = starts.filter((_, i) => i % 2 === 0);
     const tookReady = bastionStarts.filter((s, i) => readyBefore[i].includes(s.container)).length;
     const ownStartsLogged = freshStarts(journal, READY);
 
     // breakdown: timestamped `ssh -v` lines and journal lines of the same logins
     const stamped = path.join(host.dir, 'journal-stamped.log');
-    const tail: ChildProcess = spawn('bash', ['-c', `tail -n 0 -F ${host.dir}/journal.log | ${STAMP} >${stamped}`], { stdio: 'ignore', detached: true });
+    const tail: ChildProcess = spawn('bash', ['-c', `tail -n 0 -F ${host.dir}/journal.log | ${STAMP} >${stamped}`], {
+      stdio: 'ignore',
+      detached: true,
+    });
     onCleanup(() => {
       try {
         process.kill(-tail.pid!, 'SIGKILL');
@@ -135,17 +161,35 @@ export async function run(): Promise<Record<string, unknown>> {
     await sleep(500);
     const verbose = (port: number, login: string, file: string) =>
       // the stamper runs before ssh's first line (its own start is not part of any stretch)
-      `{ sleep 0.2; exec ssh ${sshOptions(user.keyFiles[0], port).map((o) => (o === 'LogLevel=ERROR' ? 'LogLevel=DEBUG1' : o)).join(' ')} ${login}@127.0.0.1 true; } 2>&1 >/dev/null | ${STAMP} >>${file}`;
+      `{ sleep 0.2; exec ssh ${sshOptions(user.keyFiles[0], port)
+        .map((o) => (o === 'LogLevel=ERROR' ? 'LogLevel=DEBUG1' : o))
+        .join(' ')} ${login}@127.0.0.1 true; } 2>&1 >/dev/null | ${STAMP} >>${file}`;
     const bastionLines = path.join(host.dir, 'timeline-bastion.log');
     const plainLines = path.join(host.dir, 'timeline-plain.log');
-    await timeCommands(host, { bastion: verbose(22, user.name, bastionLines), plain: verbose(PLAIN_PORT, 'root', plainLines) }, BREAKDOWN_LOGINS, { bastion: settled, plain: settled });
+    await timeCommands(
+      host,
+      { bastion: verbose(22, user.name, bastionLines), plain: verbose(PLAIN_PORT, 'root', plainLines) },
+      BREAKDOWN_LOGINS,
+      { bastion: settled, plain: settled },
+    );
     await sleep(500);
     process.kill(-tail.pid!, 'SIGKILL');
-    const server = fs.readFileSync(stamped, 'utf8').split(/\r?\n/).map((l) => /^(\d+\.\d+) (.*)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null).map((m) => ({ t: Number(m[1]), text: m[2] }));
+    const server = fs
+      .readFileSync(stamped, 'utf8')
+      .split(/\r?\n/)
+      .map((l) => /^(\d+\.\d+) (.*)$/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ t: Number(m[1]), text: m[2] }));
     const bastionRuns = timelines(fs.readFileSync(bastionLines, 'utf8'));
     const plainRuns = timelines(fs.readFileSync(plainLines, 'utf8'));
-    for (const [file, runs] of [[bastionLines, bastionRuns], [plainLines, plainRuns]] as const) {
-      if (runs.length < BREAKDOWN_LOGINS) throw new Error(`${runs.length} of ${BREAKDOWN_LOGINS} ssh -v runs read from ${file}:\n${fs.existsSync(file) ? fs.readFileSync(file, 'utf8').slice(0, 3000) : '(no file)'}\n${fs.readFileSync(path.join(host.dir, 'bench-commands.err'), 'utf8').slice(-2000)}`);
+    for (const [file, runs] of [
+      [bastionLines, bastionRuns],
+      [plainLines, plainRuns],
+    ] as const) {
+      if (runs.length < BREAKDOWN_LOGINS)
+        throw new Error(
+          `${runs.length} of ${BREAKDOWN_LOGINS} ssh -v runs read from ${file}:\n${fs.existsSync(file) ? fs.readFileSync(file, 'utf8').slice(0, 3000) : '(no file)'}\n${fs.readFileSync(path.join(host.dir, 'bench-commands.err'), 'utf8').slice(-2000)}`,
+        );
     }
     const ms = (a: number, b: number) => (b - a) * 1000;
     const stretches: Record<string, number[]> = {};
@@ -197,7 +241,9 @@ export async function run(): Promise<Record<string, unknown>> {
     const p95 = (l: string) => percentile(times[l], 95);
     const added50 = p50('bastion') - p50('plain');
     const met = added50 <= TARGET_MS;
-    console.log(`\nlogins: ${LOGINS} each, interleaved, each on a settled host (ms, TCP connect to \`true\` done, measured inside the host's netns)`);
+    console.log(
+      `\nlogins: ${LOGINS} each, interleaved, each on a settled host (ms, TCP connect to \`true\` done, measured inside the host's netns)`,
+    );
     const label: Record<string, string> = {
       bastion: 'bastion (front → ready container → session → hand-off → sshd -i)',
       fresh: 'bastion, no ready container (BASTION_READY_SESSIONS=0)',
@@ -205,23 +251,72 @@ export async function run(): Promise<Record<string, unknown>> {
     };
     table(
       ['path', 'p50', 'p95', 'mean', 'min', 'max'],
-      ['bastion', 'fresh', 'plain'].map((l) => [label[l], round(p50(l), 0), round(p95(l), 0), round(mean(times[l]), 0), round(Math.min(...times[l]), 0), round(Math.max(...times[l]), 0)]),
+      ['bastion', 'fresh', 'plain'].map((l) => [
+        label[l],
+        round(p50(l), 0),
+        round(p95(l), 0),
+        round(mean(times[l]), 0),
+        round(Math.min(...times[l]), 0),
+        round(Math.max(...times[l]), 0),
+      ]),
     );
-    console.log(`logins that took a container ready before they came: ${tookReady} of ${LOGINS}; the front logged ${ownStartsLogged} sessions that started a container of their own`);
-    console.log(`added at p50: ${round(added50, 0)} ms (target ≤ ${TARGET_MS} ms): ${met ? 'met' : 'MISSED'}; ratio p50 ${round(p50('bastion') / p50('plain'), 2)}; without a ready container ${round(p50('fresh') - p50('plain'), 0)} ms added`);
+    console.log(
+      `logins that took a container ready before they came: ${tookReady} of ${LOGINS}; the front logged ${ownStartsLogged} sessions that started a container of their own`,
+    );
+    console.log(
+      `added at p50: ${round(added50, 0)} ms (target ≤ ${TARGET_MS} ms): ${met ? 'met' : 'MISSED'}; ratio p50 ${round(p50('bastion') / p50('plain'), 2)}; without a ready container ${round(p50('fresh') - p50('plain'), 0)} ms added`,
+    );
 
     const d = (b: string, p: string) => round(s50(b) - s50(p), 0);
-    console.log(`\nwhere the time goes: p50 of ${bastionRuns.length} bastion and ${plainRuns.length} plain logins with ssh -v, each stretch between two timestamps of the same login (ms):`);
+    console.log(
+      `\nwhere the time goes: p50 of ${bastionRuns.length} bastion and ${plainRuns.length} plain logins with ssh -v, each stretch between two timestamps of the same login (ms):`,
+    );
     table(
       ['stretch', 'bastion', 'plain', 'added', 'what happens'],
       [
-        ['connect → session program running', round(s50('b_front_unit'), 0), '', '', 'front: identification line, ready container taken; session socket; unit start (harness: unit-instance.py); with-settings; python3 session; fds received'],
-        ['  → entrypoint has made the accounts', round(s50('b_handoff_entrypoint'), 0), '', '', 'key lookup socket opened, host key FIFO, hand-off; receive-connection execs the entrypoint; USERS; accounts'],
+        [
+          'connect → session program running',
+          round(s50('b_front_unit'), 0),
+          '',
+          '',
+          'front: identification line, ready container taken; session socket; unit start (harness: unit-instance.py); with-settings; python3 session; fds received',
+        ],
+        [
+          '  → entrypoint has made the accounts',
+          round(s50('b_handoff_entrypoint'), 0),
+          '',
+          '',
+          'key lookup socket opened, host key FIFO, hand-off; receive-connection execs the entrypoint; USERS; accounts',
+        ],
         ['  → server banner', round(s50('b_sshd_start'), 0), '', '', 'setpriv ×2, undumpable, sshd -i start, host key read from the FIFO'],
-        ['connect → server banner', round(s50('b_connect_banner'), 0), round(s50('p_connect_banner'), 0), d('b_connect_banner', 'p_connect_banner'), 'plain: fork + exec sshd -i'],
-        ['banner → key exchange done', round(s50('b_kex'), 0), round(s50('p_kex'), 0), d('b_kex', 'p_kex'), 'same algorithms on both (sntrup761x25519)'],
-        ['key exchange → authenticated', round(s50('b_auth'), 0), round(s50('p_auth'), 0), d('b_auth', 'p_auth'), 'bastion: AuthorizedKeysCommand, live KEYS lookup; plain: authorized_keys file'],
-        ['authenticated → exit status', round(s50('b_session'), 0), round(s50('p_session'), 0), d('b_session', 'p_session'), 'bastion: PAM, pam_mkhomedir, session-command; plain: root\'s shell, which reads ~/.bashrc under sshd'],
+        [
+          'connect → server banner',
+          round(s50('b_connect_banner'), 0),
+          round(s50('p_connect_banner'), 0),
+          d('b_connect_banner', 'p_connect_banner'),
+          'plain: fork + exec sshd -i',
+        ],
+        [
+          'banner → key exchange done',
+          round(s50('b_kex'), 0),
+          round(s50('p_kex'), 0),
+          d('b_kex', 'p_kex'),
+          'same algorithms on both (sntrup761x25519)',
+        ],
+        [
+          'key exchange → authenticated',
+          round(s50('b_auth'), 0),
+          round(s50('p_auth'), 0),
+          d('b_auth', 'p_auth'),
+          'bastion: AuthorizedKeysCommand, live KEYS lookup; plain: authorized_keys file',
+        ],
+        [
+          'authenticated → exit status',
+          round(s50('b_session'), 0),
+          round(s50('p_session'), 0),
+          d('b_session', 'p_session'),
+          "bastion: PAM, pam_mkhomedir, session-command; plain: root's shell, which reads ~/.bashrc under sshd",
+        ],
         ['total (ssh -v runs)', round(s50('b_total'), 0), round(s50('p_total'), 0), d('b_total', 'p_total'), ''],
       ],
     );
@@ -229,12 +324,48 @@ export async function run(): Promise<Record<string, unknown>> {
     table(
       ['part', 'ms', 'how measured'],
       [
-        ['test-only: python3 start of unit-instance.py (plays systemd)', round(m('unit_instance_python'), 0), '/usr/bin/python3 -S with its imports, as the harness starts it; a real host has systemd start the unit'],
-        ['session program start: with-settings + /usr/bin/python3 + imports', round(m('session_start'), 0), 'with-settings /usr/bin/python3 -c "import ..."'],
-        ['key lookup socket: OPEN (on the login path)', round(percentile(openClose.filter((_, i) => i % 2 === 0), 50), 1), '10 OPEN requests as the session program makes them, timed in one process'],
-        ['  CLOSE (after the login)', round(percentile(openClose.filter((_, i) => i % 2 === 1), 50), 1), 'the same, CLOSE'],
-        ['KEYS live lookup (IAM calls to moto)', round(percentile(lookups, 50), 0), `the key lookup service's ms= of ${lookups.length} lookups`],
-        ['container start (not on the path when a ready one is taken)', round(p50('fresh') - p50('bastion'), 0), 'fresh-front p50 − bastion p50 above'],
+        [
+          'test-only: python3 start of unit-instance.py (plays systemd)',
+          round(m('unit_instance_python'), 0),
+          '/usr/bin/python3 -S with its imports, as the harness starts it; a real host has systemd start the unit',
+        ],
+        [
+          'session program start: with-settings + /usr/bin/python3 + imports',
+          round(m('session_start'), 0),
+          'with-settings /usr/bin/python3 -c "import ..."',
+        ],
+        [
+          'key lookup socket: OPEN (on the login path)',
+          round(
+            percentile(
+              openClose.filter((_, i) => i % 2 === 0),
+              50,
+            ),
+            1,
+          ),
+          '10 OPEN requests as the session program makes them, timed in one process',
+        ],
+        [
+          '  CLOSE (after the login)',
+          round(
+            percentile(
+              openClose.filter((_, i) => i % 2 === 1),
+              50,
+            ),
+            1,
+          ),
+          'the same, CLOSE',
+        ],
+        [
+          'KEYS live lookup (IAM calls to moto)',
+          round(percentile(lookups, 50), 0),
+          `the key lookup service's ms= of ${lookups.length} lookups`,
+        ],
+        [
+          'container start (not on the path when a ready one is taken)',
+          round(p50('fresh') - p50('bastion'), 0),
+          'fresh-front p50 − bastion p50 above',
+        ],
       ],
     );
     const breakdown = Object.fromEntries(Object.keys(stretches).map((k) => [k, round(s50(k), 0)]));
@@ -252,7 +383,13 @@ export async function run(): Promise<Record<string, unknown>> {
       apart_p50_ms: {
         unit_instance_python_test_only: round(m('unit_instance_python'), 0),
         session_program_start: round(m('session_start'), 0),
-        keys_open: round(percentile(openClose.filter((_, i) => i % 2 === 0), 50), 1),
+        keys_open: round(
+          percentile(
+            openClose.filter((_, i) => i % 2 === 0),
+            50,
+          ),
+          1,
+        ),
         keys_lookup_daemon: round(percentile(lookups, 50), 0),
       },
       target_added_p50_ms: TARGET_MS,

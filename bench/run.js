@@ -7,7 +7,17 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 
-const BENCHES = ['iam-calls', 'login-latency', 'concurrent-logins', 'held-connections', 'idle-connections', 'tunnel-throughput', 'session-density', 'audit-shipper', 'build'];
+const BENCHES = [
+  'iam-calls',
+  'login-latency',
+  'concurrent-logins',
+  'held-connections',
+  'idle-connections',
+  'tunnel-throughput',
+  'session-density',
+  'audit-shipper',
+  'build',
+];
 
 function registerTypeScript() {
   const swc = require('@swc/core');

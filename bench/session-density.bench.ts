@@ -37,7 +37,8 @@ interface Proc {
 
 async function processes(host: BastionTestHost): Promise<Proc[]> {
   // one pass inside the host's namespaces: pid ppid comm | Rss Pss (smaps_rollup) | in the host's netns | args
-  const script = `me=$(readlink /proc/self/ns/net); for d in /proc/[0-9]*; do p=\${d#/proc/}; s=$(cat $d/stat 2>/dev/null) || continue; ` +
+  const script =
+    `me=$(readlink /proc/self/ns/net); for d in /proc/[0-9]*; do p=\${d#/proc/}; s=$(cat $d/stat 2>/dev/null) || continue; ` +
     `h=0; [ "$(readlink $d/ns/net 2>/dev/null)" = "$me" ] && h=1; ` +
     `r=$(awk '/^Rss:/{r=$2} /^Pss:/{p=$2} /^Private_(Clean|Dirty):/{u+=$2} END{print r+0, p+0, u+0}' $d/smaps_rollup 2>/dev/null); ` +
     `a=$(tr '\\0' ' ' <$d/cmdline 2>/dev/null); c=\${s#*(}; c=\${c%)*}; rest=\${s##*) }; set -- $rest; echo "$p|$2|$c|$r|$h|$a"; done`;
@@ -48,16 +49,29 @@ async function processes(host: BastionTestHost): Promise<Proc[]> {
     .map((l) => {
       const [pid, ppid, comm, mem, inHost, ...args] = l.split('|');
       const [rss, pss, uss] = (mem ?? '0 0 0').split(' ').map(Number);
-      return { pid: Number(pid), ppid: Number(ppid), comm, args: args.join('|'), rssKib: rss || 0, pssKib: pss || 0, ussKib: uss || 0, inHost: inHost === '1' };
+      return {
+        pid: Number(pid),
+        ppid: Number(ppid),
+        comm,
+        args: args.join('|'),
+        rssKib: rss || 0,
+        pssKib: pss || 0,
+        ussKib: uss || 0,
+        inHost: inHost === '1',
+      };
     });
 }
 
 /** memory cgroup (v1 here; v2 memory.current on AL2023) of each of the named containers */
-async function containerMemory(host: BastionTestHost, names: string[]): Promise<{ name: string; id: string; usage: number; rss: number; cache: number }[]> {
+async function containerMemory(
+  host: BastionTestHost,
+  names: string[],
+): Promise<{ name: string; id: string; usage: number; rss: number; cache: number }[]> {
   if (names.length === 0) return [];
   // The container's memory cgroup wherever --cgroup-parent put it, from its first process's
   // /proc/<pid>/cgroup: the memory controller's line on v1, the unified one on v2.
-  const script = `for name in ${names.join(' ')}; do set -- $(docker inspect -f '{{.Id}} {{.State.Pid}}' $name); id=$1 pid=$2; ` +
+  const script =
+    `for name in ${names.join(' ')}; do set -- $(docker inspect -f '{{.Id}} {{.State.Pid}}' $name); id=$1 pid=$2; ` +
     `v1=$(sed -n 's/^[0-9]*:memory://p' /proc/$pid/cgroup); ` +
     `if [ -n "$v1" ]; then d=/sys/fs/cgroup/memory$v1; echo "$name $id $(cat $d/memory.usage_in_bytes) $(awk '/^total_rss /{r=$2} /^total_cache /{c=$2} END{print r, c}' $d/memory.stat)"; ` +
     `else d=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/$pid/cgroup); echo "$name $id $(cat $d/memory.current) $(awk '/^anon /{r=$2} /^file /{c=$2} END{print r, c}' $d/memory.stat)"; fi; done`;
@@ -93,10 +107,14 @@ export async function run(): Promise<Record<string, unknown>> {
     }
     // wait until every session has its login shell (bash -l from session-command, under sshd in the container)
     const isLoginShell = (p: Proc) => p.comm === 'bash' && (/^-bash/.test(p.args) || /^\S*bash -l\s*$/.test(p.args));
-    await waitFor(async () => (await processes(host)).filter(isLoginShell).length >= SESSIONS, 60_000, 'login shells').catch(async (error) => {
-      const shells = (await processes(host)).filter((p) => p.comm === 'bash' || /setpriv|session-command/.test(p.args)).map((p) => `${p.comm}: ${p.args}`);
-      throw new Error(`${(error as Error).message}; bash processes: ${shells.length}\n${[...new Set(shells)].join('\n')}`);
-    });
+    await waitFor(async () => (await processes(host)).filter(isLoginShell).length >= SESSIONS, 60_000, 'login shells').catch(
+      async (error) => {
+        const shells = (await processes(host))
+          .filter((p) => p.comm === 'bash' || /setpriv|session-command/.test(p.args))
+          .map((p) => `${p.comm}: ${p.args}`);
+        throw new Error(`${(error as Error).message}; bash processes: ${shells.length}\n${[...new Set(shells)].join('\n')}`);
+      },
+    );
     const loginSeconds = (Date.now() - started) / 1000;
     await sleep(10_000); // idle
 
@@ -120,7 +138,7 @@ export async function run(): Promise<Record<string, unknown>> {
     // the processes inside the session containers (descendants of their shims), for comparison with
     // the cgroup figure, which does not charge file pages (sshd, libc) first read by another cgroup
     const inside: Proc[] = [];
-    for (let level = new Set(shims.map((p) => p.pid)); level.size; ) {
+    for (let level = new Set(shims.map((p) => p.pid)); level.size;) {
       const next = childrenOf(level);
       inside.push(...next);
       level = new Set(next.map((p) => p.pid));
@@ -137,27 +155,51 @@ export async function run(): Promise<Record<string, unknown>> {
       ['container cgroup (usage: anon + page cache)', c.usage, c.usage, c.usage, containers.length],
       ['containerd-shim-runc-v2', sum(shims, 'rssKib'), sum(shims, 'pssKib'), sum(shims, 'ussKib'), shims.length],
       ['docker CLI processes (none expected)', sum(clis, 'rssKib'), sum(clis, 'pssKib'), sum(clis, 'ussKib'), clis.length],
-      ['session program (Python, reads sshd\'s log)', sum(sessions, 'rssKib'), sum(sessions, 'pssKib'), sum(sessions, 'ussKib'), sessions.length],
+      [
+        "session program (Python, reads sshd's log)",
+        sum(sessions, 'rssKib'),
+        sum(sessions, 'pssKib'),
+        sum(sessions, 'ussKib'),
+        sessions.length,
+      ],
     ];
     const totalRss = rows.reduce((a, r) => a + r[1], 0);
     const totalPss = rows.reduce((a, r) => a + r[2], 0);
     const totalUss = rows.reduce((a, r) => a + r[3], 0);
-    console.log(`\n${SESSIONS} idle login shells (${USERS} users), all logged in after ${round(loginSeconds, 0)} s; measured after 10 s idle`);
+    console.log(
+      `\n${SESSIONS} idle login shells (${USERS} users), all logged in after ${round(loginSeconds, 0)} s; measured after 10 s idle`,
+    );
     table(
       ['per session (MiB)', 'RSS', 'PSS', 'USS (private)', 'processes'],
       [
         ...rows.map((r) => [r[0], round(r[1], 2), round(r[2], 2), round(r[3], 2), r[4]]),
         ['total per session', round(totalRss, 2), round(totalPss, 2), round(totalUss, 2), ''],
-        ['(for comparison) processes inside the containers', round(sum(inside, 'rssKib'), 2), round(sum(inside, 'pssKib'), 2), round(sum(inside, 'ussKib'), 2), inside.length],
-        ['(harness only) unit-instance.py, plays systemd', round(sum(unitInstances, 'rssKib'), 2), round(sum(unitInstances, 'pssKib'), 2), round(sum(unitInstances, 'ussKib'), 2), unitInstances.length],
+        [
+          '(for comparison) processes inside the containers',
+          round(sum(inside, 'rssKib'), 2),
+          round(sum(inside, 'pssKib'), 2),
+          round(sum(inside, 'ussKib'), 2),
+          inside.length,
+        ],
+        [
+          '(harness only) unit-instance.py, plays systemd',
+          round(sum(unitInstances, 'rssKib'), 2),
+          round(sum(unitInstances, 'pssKib'), 2),
+          round(sum(unitInstances, 'ussKib'), 2),
+          unitInstances.length,
+        ],
       ],
     );
     console.log(`container cgroup split: anon/rss ${round(c.rss, 2)} MiB, page cache ${round(c.cache, 2)} MiB`);
     const readyCgroup = readyMemory.reduce((a, x) => a + x.usage, 0) / MIB;
     const readyShimPss = readyShims.reduce((a, p) => a + p.pssKib, 0) / 1024;
-    console.log(`fixed, not per session: ${readyMemory.length} ready containers ${round(readyCgroup, 2)} MiB (cgroups) + their ${readyShims.length} shims ${round(readyShimPss, 2)} MiB PSS; ` +
-      `the front ${round(front.pssKib / 1024, 2)} MiB PSS (${round(front.rssKib / 1024, 2)} MiB RSS)`);
-    console.log(`shared, not counted above: dockerd + containerd ${round(dockerdAfter / 1024, 1)} MiB RSS with ${SESSIONS} sessions (${round(dockerdAfter / 1024 / SESSIONS, 2)} MiB per session if charged to them)`);
+    console.log(
+      `fixed, not per session: ${readyMemory.length} ready containers ${round(readyCgroup, 2)} MiB (cgroups) + their ${readyShims.length} shims ${round(readyShimPss, 2)} MiB PSS; ` +
+        `the front ${round(front.pssKib / 1024, 2)} MiB PSS (${round(front.rssKib / 1024, 2)} MiB RSS)`,
+    );
+    console.log(
+      `shared, not counted above: dockerd + containerd ${round(dockerdAfter / 1024, 1)} MiB RSS with ${SESSIONS} sessions (${round(dockerdAfter / 1024 / SESSIONS, 2)} MiB per session if charged to them)`,
+    );
     console.log(`sessions per GiB: ${round(1024 / totalPss, 0)} (PSS) / ${round(1024 / totalRss, 0)} (RSS)`);
     console.log(`target (≤ 15 MiB per idle session, PSS): ${totalPss <= 15 ? 'met' : 'MISSED'}`);
     fs.writeFileSync(path.join(host.dir, 'density-procs.json'), JSON.stringify(procs));

@@ -26,7 +26,9 @@ export async function run(): Promise<Record<string, unknown>> {
     const user = users[0];
     await startPlainSshd(host, PLAIN_PORT, [fs.readFileSync(`${user.keyFiles[0]}.pub`, 'utf8').trim()]);
     const stream = path.join(__dirname, 'support', 'stream.py');
-    const server = spawn('nsenter', [`--net=/run/netns/${host.vpcNetns}`, 'python3', stream, 'serve', VPC_ADDRESS, String(SOURCE_PORT)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const server = spawn('nsenter', [`--net=/run/netns/${host.vpcNetns}`, 'python3', stream, 'serve', VPC_ADDRESS, String(SOURCE_PORT)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     onCleanup(() => void server.kill('SIGKILL'));
     let ready = '';
     server.stdout!.on('data', (d: Buffer) => (ready += d.toString()));
@@ -39,7 +41,21 @@ export async function run(): Promise<Record<string, unknown>> {
       const port = via === 'bastion' ? 22 : PLAIN_PORT;
       const login = via === 'plain' ? 'root' : user.name;
       const target = direction === 'download' ? SOURCE_PORT : SOURCE_PORT + 1;
-      const args = [...host.enter, 'ssh', ...sshOptions(user.keyFiles[0], port), '-c', CIPHER, '-o', 'Compression=no', '-N', '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${localPort}:${VPC_ADDRESS}:${target}`, `${login}@127.0.0.1`];
+      const args = [
+        ...host.enter,
+        'ssh',
+        ...sshOptions(user.keyFiles[0], port),
+        '-c',
+        CIPHER,
+        '-o',
+        'Compression=no',
+        '-N',
+        '-o',
+        'ExitOnForwardFailure=yes',
+        '-L',
+        `127.0.0.1:${localPort}:${VPC_ADDRESS}:${target}`,
+        `${login}@127.0.0.1`,
+      ];
       const tunnel = spawn(args[0], args.slice(1), { stdio: 'ignore', env: host.env });
       tunnels.push(tunnel);
       try {
@@ -83,8 +99,16 @@ export async function run(): Promise<Record<string, unknown>> {
       mib: BYTES / 1048576,
       cipher: CIPHER,
       rounds: ROUNDS,
-      download_mib_s: { bastion: round(med('bastion/download')), plain: round(med('plain/download')), ratio: round(med('bastion/download') / med('plain/download'), 2) },
-      upload_mib_s: { bastion: round(med('bastion/upload')), plain: round(med('plain/upload')), ratio: round(med('bastion/upload') / med('plain/upload'), 2) },
+      download_mib_s: {
+        bastion: round(med('bastion/download')),
+        plain: round(med('plain/download')),
+        ratio: round(med('bastion/download') / med('plain/download'), 2),
+      },
+      upload_mib_s: {
+        bastion: round(med('bastion/upload')),
+        plain: round(med('plain/upload')),
+        ratio: round(med('bastion/upload') / med('plain/upload'), 2),
+      },
       container_cpus: Number(cpus),
       met: ratio >= 0.9,
       machine: machine(),

@@ -29,7 +29,8 @@ const CDKTF_MODULE = /(["'])((?:cdktf|@cdktf\/[a-z0-9-]+)(?:\/[^"'\s]*)?)\1/g;
 function mapModules(source, file = 'source') {
   return source.replace(CDKTF_MODULE, (_quoted, quote, name) => {
     const base = Object.keys(CDKTN_MODULES).find((module) => name === module || name.startsWith(`${module}/`));
-    if (base === undefined) throw new Error(`${file} imports ${name}, which has no cdktn counterpart (known: ${Object.keys(CDKTN_MODULES).join(', ')})`);
+    if (base === undefined)
+      throw new Error(`${file} imports ${name}, which has no cdktn counterpart (known: ${Object.keys(CDKTN_MODULES).join(', ')})`);
     return `${quote}${CDKTN_MODULES[base]}${name.slice(base.length)}${quote}`;
   });
 }

@@ -64,7 +64,9 @@ async function main(): Promise<void> {
 
     // This machine's 127.0.0.1:PORT → a unix socket → the host's 127.0.0.1:SERVICE_PORT.
     const socket = path.join(host.dir, 'demo.sock');
-    const inside = spawn(host.enter[0], [...host.enter.slice(1), 'socat', `UNIX-LISTEN:${socket},fork`, `TCP:127.0.0.1:${SERVICE_PORT}`], { stdio: 'ignore' });
+    const inside = spawn(host.enter[0], [...host.enter.slice(1), 'socat', `UNIX-LISTEN:${socket},fork`, `TCP:127.0.0.1:${SERVICE_PORT}`], {
+      stdio: 'ignore',
+    });
     const outside = spawn('socat', [`TCP-LISTEN:${PORT},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${socket}`], { stdio: 'ignore' });
     relays.push(inside, outside);
 

@@ -15,12 +15,7 @@ const END = '<!-- END_TF_DOCS -->';
 
 /** Text for a Markdown table cell: no line breaks, no column separators, no HTML tags. */
 function cell(text) {
-  return String(text)
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/\|/g, '\\|')
-    .replace(/\r?\n/g, '<br>');
+  return String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
 }
 
 /** A value as it is written in Terraform (JSON and HCL agree for these types). */
@@ -28,7 +23,9 @@ function hclValue(value) {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `[${value.map(hclValue).join(', ')}]`;
   if (typeof value === 'object') {
-    const entries = Object.keys(value).sort().map((key) => `${JSON.stringify(key)} = ${hclValue(value[key])}`);
+    const entries = Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)} = ${hclValue(value[key])}`);
     return entries.length === 0 ? '{}' : `{ ${entries.join(', ')} }`;
   }
   return JSON.stringify(value);
@@ -55,7 +52,13 @@ function inputsTable(variables) {
     const defaultValue = required(name) ? 'n/a' : code(hclValue(variable.default));
     return `| ${anchor('input', name)} | ${cell(variable.description)} | ${code(variable.type)} | ${defaultValue} | ${required(name) ? 'yes' : 'no'} |`;
   });
-  return ['## Inputs', '', '| Name | Description | Type | Default | Required |', '|------|-------------|------|---------|:--------:|', ...rows].join('\n');
+  return [
+    '## Inputs',
+    '',
+    '| Name | Description | Type | Default | Required |',
+    '|------|-------------|------|---------|:--------:|',
+    ...rows,
+  ].join('\n');
 }
 
 function outputsTable(outputs) {
@@ -74,14 +77,18 @@ function requirementsTable(terraform) {
   const rows = [];
   if (terraform.required_version) rows.push(`| terraform | ${code(terraform.required_version)} |`);
   const providers = terraform.required_providers ?? {};
-  for (const name of Object.keys(providers).sort()) rows.push(`| ${name} (${cell(providers[name].source)}) | ${code(providers[name].version ?? 'any')} |`);
+  for (const name of Object.keys(providers).sort())
+    rows.push(`| ${name} (${cell(providers[name].source)}) | ${code(providers[name].version ?? 'any')} |`);
   return ['## Requirements', '', '| Name | Version |', '|------|---------|', ...rows].join('\n');
 }
 
 /** Resources, then data sources, each by address. */
 function resourcesTable(main) {
   const rows = [];
-  for (const [blocks, kind, prefix] of [[main.resource, 'resource', ''], [main.data, 'data source', 'data.']]) {
+  for (const [blocks, kind, prefix] of [
+    [main.resource, 'resource', ''],
+    [main.data, 'data source', 'data.'],
+  ]) {
     for (const type of Object.keys(blocks ?? {}).sort()) {
       for (const name of Object.keys(blocks[type]).sort()) rows.push(`| ${code(`${prefix}${type}.${name}`)} | ${kind} |`);
     }
@@ -117,7 +124,8 @@ function renderReadme(template, { version, ...moduleJson }) {
   const values = { version, version_constraint: versionConstraint(version) };
   const filled = (text) =>
     text.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (match, key) => {
-      if (!(key in values)) throw new Error(`unknown placeholder ${match} in the README template; known: ${Object.keys(values).join(', ')}`);
+      if (!(key in values))
+        throw new Error(`unknown placeholder ${match} in the README template; known: ${Object.keys(values).join(', ')}`);
       return values[key];
     });
   return `${filled(template.slice(0, begin))}${BEGIN}\n${renderDocs(moduleJson)}\n${END}${filled(template.slice(end + END.length))}`;

@@ -21,7 +21,8 @@ const ROOT = path.resolve(__dirname, '..');
 const CHANGELOG = 'CHANGELOG.md';
 
 // From semver.org (2.0.0), the suggested regular expression.
-const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+const SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 
 class ReleaseRefused extends Error {}
 
@@ -32,8 +33,10 @@ function escapeRegExp(text) {
 /** Why `version` cannot be released, or undefined. */
 function versionProblem(version) {
   if (typeof version !== 'string' || version === '') return 'no version given: npm run release -- <MAJOR.MINOR.PATCH>';
-  if (/^v\d/.test(version) && SEMVER.test(version.slice(1))) return `version ${version} is not semver: write ${version.slice(1)} (the git tag gets the v)`;
-  if (!SEMVER.test(version)) return `version ${JSON.stringify(version)} is not semver: expected MAJOR.MINOR.PATCH with optional -prerelease and +build, e.g. 1.2.0 or 1.2.0-rc.1`;
+  if (/^v\d/.test(version) && SEMVER.test(version.slice(1)))
+    return `version ${version} is not semver: write ${version.slice(1)} (the git tag gets the v)`;
+  if (!SEMVER.test(version))
+    return `version ${JSON.stringify(version)} is not semver: expected MAJOR.MINOR.PATCH with optional -prerelease and +build, e.g. 1.2.0 or 1.2.0-rc.1`;
   return undefined;
 }
 
@@ -50,7 +53,13 @@ function changelogEntry(changelog, version) {
   const start = lines.findIndex((line) => heading.test(line));
   if (start < 0) return undefined;
   const next = lines.findIndex((line, index) => index > start && /^## /.test(line));
-  return { heading: lines[start], body: lines.slice(start + 1, next < 0 ? lines.length : next).join('\n').trim() };
+  return {
+    heading: lines[start],
+    body: lines
+      .slice(start + 1, next < 0 ? lines.length : next)
+      .join('\n')
+      .trim(),
+  };
 }
 
 /** Why the CHANGELOG does not allow releasing `version`, or undefined. */
@@ -85,7 +94,8 @@ function release(version, options = {}) {
   const runTests = options.runTests ?? (() => run('npm', ['test'], { cwd: root, env: { ...process.env, CI: 'true' } }));
   const runBuild = options.runBuild ?? (() => run('npm', ['run', 'build'], { cwd: root }));
   const updateSnapshot =
-    options.updateSnapshot ?? (() => run('npx', ['jest', '--ci=false', '--updateSnapshot', 'test/release/published-files.test.ts'], { cwd: root }));
+    options.updateSnapshot ??
+    (() => run('npx', ['jest', '--ci=false', '--updateSnapshot', 'test/release/published-files.test.ts'], { cwd: root }));
   const date = options.date ?? new Date().toISOString().slice(0, 10);
 
   const problem = versionProblem(version);
@@ -110,7 +120,8 @@ function release(version, options = {}) {
   log('building');
   if (!runBuild()) throw new Error('the build failed after the version was stamped: fix it and run npm run build');
   log('updating the snapshot of the published files');
-  if (!updateSnapshot()) throw new Error('updating the snapshot of the published files failed: run npx jest -u test/release/published-files.test.ts');
+  if (!updateSnapshot())
+    throw new Error('updating the snapshot of the published files failed: run npx jest -u test/release/published-files.test.ts');
   log(
     `${version} is ready: commit package.json, package-lock.json, ${CHANGELOG} and __snapshots__/release__published-files.test.ts.snap, ` +
       `tag v${version}, and publish dist/terraform-aws-ssh-bastion-service with the same tag`,

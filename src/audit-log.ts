@@ -16,7 +16,11 @@ export interface AuditLog {
  * one JSON object per event, one log stream per host. Its name is derived from the inputs alone
  * (`/<environment>/<vpc label>/<service>/audit`), so the hosts' user data stays literal.
  */
-export function defineAuditLog(scope: Construct, config: BastionConfig, where: { region: string; account: string; partition: string }): AuditLog {
+export function defineAuditLog(
+  scope: Construct,
+  config: BastionConfig,
+  where: { region: string; account: string; partition: string },
+): AuditLog {
   const { region, account, partition } = where;
   const logGroupName = config.auditLogGroupName;
   const logGroup = new CloudwatchLogGroup(scope, 'audit_log_group', {

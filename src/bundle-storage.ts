@@ -35,7 +35,12 @@ export interface BundleStorage {
  * one object whose key holds the bundle's SHA-256, so a new bundle is a new object, a new user
  * data and a rolling instance refresh.
  */
-export function defineBundleStorage(scope: Construct, config: BastionConfig, where: { region: string; partition: string }, nameSuffix: Id): BundleStorage {
+export function defineBundleStorage(
+  scope: Construct,
+  config: BastionConfig,
+  where: { region: string; partition: string },
+  nameSuffix: Id,
+): BundleStorage {
   const bundle = buildHostBundle();
   const moduleSource = scope.node.tryGetContext(BUNDLE_SOURCE_CONTEXT) as string | undefined;
   const source = moduleSource ?? new TerraformAsset(scope, 'bundle_asset', { path: writeHostBundle(bundle), type: AssetType.FILE }).path;
@@ -45,7 +50,10 @@ export function defineBundleStorage(scope: Construct, config: BastionConfig, whe
   if (createBucket.declare) {
     const bucket = defineBucket(scope, config, createBucket.count);
     const created = attributeOf(scope, bucket, 'bucket');
-    bucketName = createBucket.count === undefined ? created : Token.asString(choose(nonEmpty(config.bundleBucketName), config.bundleBucketName, created));
+    bucketName =
+      createBucket.count === undefined
+        ? created
+        : Token.asString(choose(nonEmpty(config.bundleBucketName), config.bundleBucketName, created));
   }
 
   const key = `${config.nameStem}-${nameSuffix.hex}/${BUNDLE_FILE_NAME.replace(/\.tar\.gz$/, '')}-${bundle.sha256}.tar.gz`;

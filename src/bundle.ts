@@ -35,7 +35,10 @@ const MAX_NAME_BYTES = 100;
  */
 export function isExecutableLocation(relativePath: string): boolean {
   if (relativePath.endsWith('.sh')) return false;
-  return relativePath.split('/').slice(0, -1).some((folder) => folder === 'bin' || folder === 'libexec');
+  return relativePath
+    .split('/')
+    .slice(0, -1)
+    .some((folder) => folder === 'bin' || folder === 'libexec');
 }
 
 /**
@@ -48,15 +51,27 @@ export function buildHostBundle(userDataDir: string = packageUserDataDir()): Hos
   const hostDir = path.join(userDataDir, 'host');
   const workerDir = path.join(userDataDir, 'worker');
   const files = [
-    ...hostContentFiles(hostDir).map((rel) => ({ path: rel, source: path.join(hostDir, rel), mode: isExecutableLocation(rel) ? 0o755 : 0o644 })),
-    ...hostContentFiles(workerDir).map((rel) => ({ path: `${WORKER_RECIPE_DIR.slice(1)}/${rel}`, source: path.join(workerDir, rel), mode: 0o644 })),
+    ...hostContentFiles(hostDir).map((rel) => ({
+      path: rel,
+      source: path.join(hostDir, rel),
+      mode: isExecutableLocation(rel) ? 0o755 : 0o644,
+    })),
+    ...hostContentFiles(workerDir).map((rel) => ({
+      path: `${WORKER_RECIPE_DIR.slice(1)}/${rel}`,
+      source: path.join(workerDir, rel),
+      mode: 0o644,
+    })),
   ].sort((a, b) => compareText(a.path, b.path));
   if (files.length === 0) {
-    throw new Error(`${userDataDir} holds no host files: it must be the folder holding host/ and worker/, such as the package's userdata folder.`);
+    throw new Error(
+      `${userDataDir} holds no host files: it must be the folder holding host/ and worker/, such as the package's userdata folder.`,
+    );
   }
   const items = files.map((file) => {
     if (Buffer.byteLength(file.path) > MAX_NAME_BYTES) {
-      throw new Error(`${file.source}: its host path ${file.path} is longer than ${MAX_NAME_BYTES} bytes, which a tar archive cannot hold; shorten it.`);
+      throw new Error(
+        `${file.source}: its host path ${file.path} is longer than ${MAX_NAME_BYTES} bytes, which a tar archive cannot hold; shorten it.`,
+      );
     }
     const data = fs.readFileSync(file.source);
     return { name: file.path, data, attrs: { mode: file.mode.toString(8), uid: 0, gid: 0, user: 'root', group: 'root', mtime: 0 } };

@@ -7,7 +7,6 @@ import { HostOs } from './props';
 export const USER_DATA_SECTIONS = ['host-keys', 'key-lookup', 'container-image', 'units'] as const;
 export type UserDataSection = (typeof USER_DATA_SECTIONS)[number];
 
-
 /**
  * The packages cloud-init installs, per host OS: Docker runs the session containers, boto3 serves
  * the boot's bundle download, the host key read and the key lookup daemon. Installed from the

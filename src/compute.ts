@@ -30,7 +30,13 @@ function imageId(scope: Construct, config: BastionConfig): string {
   return lookup.count === undefined ? latestId : Token.asString(choose(nonEmpty(config.amiId), config.amiId, latestId));
 }
 
-export function defineCompute(scope: Construct, config: BastionConfig, network: Network, identity: Identity, bundle: BundleLocation): Compute {
+export function defineCompute(
+  scope: Construct,
+  config: BastionConfig,
+  network: Network,
+  identity: Identity,
+  bundle: BundleLocation,
+): Compute {
   const image = new DataAwsAmi(scope, 'image', {
     owners: ['amazon', 'self', 'aws-marketplace'],
     filter: [{ name: 'image-id', values: [imageId(scope, config)] }],
@@ -84,13 +90,20 @@ export function defineCompute(scope: Construct, config: BastionConfig, network: 
   });
 
   const targetGroupArns = network.adminTargetGroup
-    ? (Fn.concat([[network.serviceTargetGroup.arn], network.adminTargetGroup.count === undefined ? [network.adminTargetGroup.arn] : Token.asList(ref(`${network.adminTargetGroup.fqn}[*].arn`, TerraformStack.of(scope)))]) as unknown as string[])
+    ? (Fn.concat([
+        [network.serviceTargetGroup.arn],
+        network.adminTargetGroup.count === undefined
+          ? [network.adminTargetGroup.arn]
+          : Token.asList(ref(`${network.adminTargetGroup.fqn}[*].arn`, TerraformStack.of(scope))),
+      ]) as unknown as string[])
     : [network.serviceTargetGroup.arn];
 
   // Keyed "00", "01", ...: dynamic blocks iterate maps in key order, so the preference order holds
   // (a set would sort the types by name).
   const instanceTypes = TerraformIterator.fromMap(
-    Fn.zipmap(Fn.formatlist('%02d', [Fn.range(0, Fn.lengthOf(config.instanceTypes))]), config.instanceTypes) as unknown as { [key: string]: string },
+    Fn.zipmap(Fn.formatlist('%02d', [Fn.range(0, Fn.lengthOf(config.instanceTypes))]), config.instanceTypes) as unknown as {
+      [key: string]: string;
+    },
   );
   const tags = TerraformIterator.fromMap(withTags(config.tags, { Name: config.nameStem }));
   const autoscalingGroup = new AutoscalingGroup(scope, 'autoscaling_group', {

@@ -18,9 +18,16 @@ export function connectionDetails(config: BastionConfig, dnsName: string, lbDnsN
       ? port === 22
         ? name
         : `[${name}]:${port}`
-      : Token.asString(Fn.conditional(Op.eq(22, port), name, Fn.format("[%s]:%s", [name, port])));
-  const names = dnsName === '' ? hostPattern(lbDnsName) : Fn.join(',', Fn.compact([dnsName === '' ? '' : Token.asString(choose(nonEmpty(dnsName), hostPattern(dnsName), '')), hostPattern(lbDnsName)]));
-  const knownHosts = hostPublicKey === '' ? '' : Token.asString(choose(nonEmpty(hostPublicKey), `${names} ${Fn.trimspace(hostPublicKey)}`, ''));
+      : Token.asString(Fn.conditional(Op.eq(22, port), name, Fn.format('[%s]:%s', [name, port])));
+  const names =
+    dnsName === ''
+      ? hostPattern(lbDnsName)
+      : Fn.join(
+          ',',
+          Fn.compact([dnsName === '' ? '' : Token.asString(choose(nonEmpty(dnsName), hostPattern(dnsName), '')), hostPattern(lbDnsName)]),
+        );
+  const knownHosts =
+    hostPublicKey === '' ? '' : Token.asString(choose(nonEmpty(hostPublicKey), `${names} ${Fn.trimspace(hostPublicKey)}`, ''));
   const sshConfig = [
     `Host ${endpoint}`,
     `  HostName ${endpoint}`,

@@ -25,22 +25,35 @@ export interface HostKeys {
  * A new hostKeyGeneration replaces the key: the terraform_data resource changes, and
  * replace_triggered_by replaces tls_private_key (adding it to an existing state replaces nothing).
  */
-export function defineHostKeys(scope: Construct, config: BastionConfig, where: { region: string; account: string; partition: string }): HostKeys {
+export function defineHostKeys(
+  scope: Construct,
+  config: BastionConfig,
+  where: { region: string; account: string; partition: string },
+): HostKeys {
   const { region, account, partition } = where;
   const parameterName = config.hostKeyParameterName;
   const parameterArn = `arn:${partition}:ssm:${region}:${account}:parameter${parameterName}`;
   const stable = presence(config.stableHostKeys);
   if (!stable.declare) return { publicKey: '', parameterArn, parameterName: '', customKmsKey: false, kmsKeyArn: '' };
 
-  const generation = new DataResource(scope, 'host_key_generation', { count: stable.count, input: { generation: config.hostKeyGeneration } });
+  const generation = new DataResource(scope, 'host_key_generation', {
+    count: stable.count,
+    input: { generation: config.hostKeyGeneration },
+  });
   // A plain address: cdktf renders a resource given here as "${terraform_data.x}", which Terraform's
   // JSON syntax refuses in replace_triggered_by.
   const generationAddress = Lazy.stringValue({ produce: () => `${generation.terraformResourceType}.${generation.friendlyUniqueId}` });
-  const key = new TlsPrivateKey(scope, 'host_key', { count: stable.count, algorithm: 'ED25519', lifecycle: { replaceTriggeredBy: [generationAddress] } });
+  const key = new TlsPrivateKey(scope, 'host_key', {
+    count: stable.count,
+    algorithm: 'ED25519',
+    lifecycle: { replaceTriggeredBy: [generationAddress] },
+  });
   const customKmsKey = both(config.stableHostKeys, nonEmpty(config.hostKeyKmsKeyId));
   const kms = presence(customKmsKey);
   // The key's ARN whatever form hostKeyKmsKeyId takes (an alias cannot scope an IAM policy).
-  const kmsKey = kms.declare ? new DataAwsKmsKey(scope, 'host_key_kms_key', { count: kms.count, keyId: config.hostKeyKmsKeyId }) : undefined;
+  const kmsKey = kms.declare
+    ? new DataAwsKmsKey(scope, 'host_key_kms_key', { count: kms.count, keyId: config.hostKeyKmsKeyId })
+    : undefined;
   new SsmParameter(scope, 'host_key_parameter', {
     count: stable.count,
     name: parameterName,

@@ -98,5 +98,9 @@ export const HOST_SETTING_VARIABLES: { readonly [K in keyof HostSettings]: strin
 
 /** bastion.env as pieces: `KEY=`, value, newline, per setting in a fixed order. */
 export function hostEnvironmentParts(settings: HostSettings): string[] {
-  return (Object.keys(HOST_SETTING_VARIABLES) as (keyof HostSettings)[]).flatMap((key) => [`${HOST_SETTING_VARIABLES[key]}=`, settings[key], '\n']);
+  return (Object.keys(HOST_SETTING_VARIABLES) as (keyof HostSettings)[]).flatMap((key) => [
+    `${HOST_SETTING_VARIABLES[key]}=`,
+    settings[key],
+    '\n',
+  ]);
 }

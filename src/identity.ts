@@ -22,15 +22,20 @@ function lookupStatements(partition: string, account: string, groups: string[]):
   const hasGroups = nonEmptyList(groups);
   const groupArns = Token.isUnresolved(groups)
     ? Fn.concat([
-        Fn.formatlist("arn:%s:iam::%s:group/%s", [partition, account, groups]),
-        Fn.formatlist("arn:%s:iam::%s:group/*/%s", [partition, account, groups]),
+        Fn.formatlist('arn:%s:iam::%s:group/%s', [partition, account, groups]),
+        Fn.formatlist('arn:%s:iam::%s:group/*/%s', [partition, account, groups]),
       ])
     : groups.flatMap((group) => [`arn:${partition}:iam::${account}:group/${group}`, `arn:${partition}:iam::${account}:group/*/${group}`]);
   const userActions = choose(hasGroups, USER_LOOKUP_ACTIONS, [...USER_LOOKUP_ACTIONS, 'iam:ListUsers'].sort());
   return [
     { Sid: 'ReadUserKeys', Effect: 'Allow', Action: userActions, Resource: `arn:${partition}:iam::${account}:user/*` },
     // GetGroup on an empty resource list is invalid; with no groups it is never called.
-    { Sid: 'ReadAllowedGroups', Effect: 'Allow', Action: ['iam:GetGroup'], Resource: choose(hasGroups, groupArns, [Fn.format('arn:%s:iam::%s:group/*', [partition, account])]) },
+    {
+      Sid: 'ReadAllowedGroups',
+      Effect: 'Allow',
+      Action: ['iam:GetGroup'],
+      Resource: choose(hasGroups, groupArns, [Fn.format('arn:%s:iam::%s:group/*', [partition, account])]),
+    },
   ];
 }
 
@@ -54,9 +59,7 @@ export function defineIdentity(
   const role = new IamRole(scope, 'host_role', {
     namePrefix,
     description: `Bastion hosts of ${config.nameStem}: IAM SSH key lookup`,
-    assumeRolePolicy: policyDocument([
-      { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' },
-    ]),
+    assumeRolePolicy: policyDocument([{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }]),
     tags: config.tags,
   });
 
@@ -75,7 +78,12 @@ export function defineIdentity(
   ]);
   // The audit shipper: new streams and events in the audit log group, nothing else of CloudWatch Logs.
   rolePolicy('audit_log_policy', true, 'audit-log-', [
-    { Sid: 'WriteAuditLog', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [auditLogGroupArn, `${auditLogGroupArn}:log-stream:*`] },
+    {
+      Sid: 'WriteAuditLog',
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: [auditLogGroupArn, `${auditLogGroupArn}:log-stream:*`],
+    },
   ]);
   rolePolicy('host_key_policy', stableHostKeys, 'host-key-', [
     { Sid: 'ReadHostKey', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: hostKeys.parameterArn },

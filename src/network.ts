@@ -25,7 +25,15 @@ export interface Network {
  * Ingress rules on `port` from each CIDR block, IPv4 or IPv6; nothing when the list is empty.
  * One rule per block (for_each) so adding a block never replaces the others.
  */
-function allowFromCidrBlocks(scope: Construct, id: string, securityGroup: SecurityGroup, port: number, cidrBlocks: string[], description: string, tags: { [key: string]: string }): void {
+function allowFromCidrBlocks(
+  scope: Construct,
+  id: string,
+  securityGroup: SecurityGroup,
+  port: number,
+  cidrBlocks: string[],
+  description: string,
+  tags: { [key: string]: string },
+): void {
   if (!Token.isUnresolved(cidrBlocks) && cidrBlocks.length === 0) return;
   const blocks = TerraformIterator.fromList(cidrBlocks);
   const cidr = blocks.value as string;
@@ -43,7 +51,15 @@ function allowFromCidrBlocks(scope: Construct, id: string, securityGroup: Securi
   });
 }
 
-function allowFromSecurityGroup(scope: Construct, id: string, securityGroup: SecurityGroup, port: number, source: SecurityGroup, description: string, tags: { [key: string]: string }): void {
+function allowFromSecurityGroup(
+  scope: Construct,
+  id: string,
+  securityGroup: SecurityGroup,
+  port: number,
+  source: SecurityGroup,
+  description: string,
+  tags: { [key: string]: string },
+): void {
   new VpcSecurityGroupIngressRule(scope, id, {
     securityGroupId: securityGroup.id,
     description,
@@ -78,11 +94,51 @@ export function defineNetwork(scope: Construct, config: BastionConfig, nameSuffi
   });
 
   // The load balancer keeps client addresses, so both groups admit the client CIDR blocks.
-  allowFromCidrBlocks(scope, 'lb_service_ingress', loadBalancerSecurityGroup, config.servicePort, config.allowedCidrBlocks, 'SSH clients to the bastion service', tags);
-  allowFromCidrBlocks(scope, 'host_service_ingress', hostSecurityGroup, config.servicePort, config.allowedCidrBlocks, 'SSH clients to the bastion service', tags);
-  allowFromCidrBlocks(scope, 'lb_admin_ingress', loadBalancerSecurityGroup, ADMIN_PORT, config.hostAllowedCidrBlocks, 'Administrators to the hosts\' own sshd', tags);
-  allowFromCidrBlocks(scope, 'host_admin_ingress', hostSecurityGroup, ADMIN_PORT, config.hostAllowedCidrBlocks, 'Administrators to the hosts\' own sshd', tags);
-  allowFromSecurityGroup(scope, 'host_health_ingress', hostSecurityGroup, config.healthCheckPort, loadBalancerSecurityGroup, 'Load balancer health checks', tags);
+  allowFromCidrBlocks(
+    scope,
+    'lb_service_ingress',
+    loadBalancerSecurityGroup,
+    config.servicePort,
+    config.allowedCidrBlocks,
+    'SSH clients to the bastion service',
+    tags,
+  );
+  allowFromCidrBlocks(
+    scope,
+    'host_service_ingress',
+    hostSecurityGroup,
+    config.servicePort,
+    config.allowedCidrBlocks,
+    'SSH clients to the bastion service',
+    tags,
+  );
+  allowFromCidrBlocks(
+    scope,
+    'lb_admin_ingress',
+    loadBalancerSecurityGroup,
+    ADMIN_PORT,
+    config.hostAllowedCidrBlocks,
+    "Administrators to the hosts' own sshd",
+    tags,
+  );
+  allowFromCidrBlocks(
+    scope,
+    'host_admin_ingress',
+    hostSecurityGroup,
+    ADMIN_PORT,
+    config.hostAllowedCidrBlocks,
+    "Administrators to the hosts' own sshd",
+    tags,
+  );
+  allowFromSecurityGroup(
+    scope,
+    'host_health_ingress',
+    hostSecurityGroup,
+    config.healthCheckPort,
+    loadBalancerSecurityGroup,
+    'Load balancer health checks',
+    tags,
+  );
 
   const lbEgressPorts: [string, number][] = [
     ['lb_service_egress', config.servicePort],
@@ -103,7 +159,7 @@ export function defineNetwork(scope: Construct, config: BastionConfig, nameSuffi
     new VpcSecurityGroupEgressRule(scope, 'lb_admin_egress', {
       count: admin.count,
       securityGroupId: loadBalancerSecurityGroup.id,
-      description: 'Load balancer to the hosts\' own sshd',
+      description: "Load balancer to the hosts' own sshd",
       ipProtocol: 'tcp',
       fromPort: ADMIN_PORT,
       toPort: ADMIN_PORT,

@@ -66,12 +66,7 @@ function stableHostKeyParameter(config: BastionConfig): string {
  * cdktf nor Terraform reads them as interpolation; cdktf escapes the newlines.
  */
 function hclLiteral(text: string): string {
-  return text
-    .replace(/\\/g, '\\\\')
-    .replace(/"/g, '\\"')
-    .replace(/\r/g, '\\r')
-    .replace(/\$\{/g, '\\u0024{')
-    .replace(/%\{/g, '\\u0025{');
+  return text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r/g, '\\r').replace(/\$\{/g, '\\u0024{').replace(/%\{/g, '\\u0025{');
 }
 
 /** Values only Terraform knows become placeholders in the YAML, then JSON strings (valid YAML scalars). */
@@ -207,9 +202,7 @@ function userDataExpression(config: BastionConfig, bundle: BundleLocation): stri
   if (Token.isUnresolved(extra)) {
     const hasExtra = nonEmpty(extra);
     const head = placeholders.raw(Fn.conditional(hasExtra, `${MIME_HEADER}${mimePart('')}`, ''));
-    const tail = placeholders.raw(
-      Fn.conditional(hasExtra, Fn.join('', [`\n${mimePart('')}`, extra, `\n--${MIME_BOUNDARY}--\n`]), ''),
-    );
+    const tail = placeholders.raw(Fn.conditional(hasExtra, Fn.join('', [`\n${mimePart('')}`, extra, `\n--${MIME_BOUNDARY}--\n`]), ''));
     text = head + cloudConfig + tail;
   } else {
     text = extra === '' ? cloudConfig : multipart(cloudConfig, extra);

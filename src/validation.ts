@@ -115,9 +115,12 @@ const SCHEDULE_NAME = '^[A-Za-z0-9._-]{1,200}$';
 const LIFETIME_MIN = 86400;
 const LIFETIME_MAX = 31536000;
 /** A KMS key ARN (single- or multi-Region key), as CloudWatch Logs takes it: no alias. */
-const KMS_KEY_ARN = '^arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:key/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$';
+const KMS_KEY_ARN =
+  '^arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:key/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$';
 /** The retention periods CloudWatch Logs accepts (PutRetentionPolicy), and 0: never expire. */
-export const LOG_RETENTION_DAYS = [0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+export const LOG_RETENTION_DAYS = [
+  0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
 
 /**
  * Derived names and their limits. The binding one is the generated DNS label
@@ -179,7 +182,8 @@ const cidrList = (prop: Prop): RuleDefinition => ({
   prop,
   // The network address equals the address given: no host bits set (AWS refuses them).
   condition: `alltrue([for cidr in ${v(prop)} : try(cidrhost(cidr, 0) == cidrhost(format("%s/%d", split("/", cidr)[0], strcontains(cidr, ":") ? 128 : 32), 0), false)])`,
-  requirement: 'must be a list of IPv4 or IPv6 CIDR blocks like "203.0.113.0/24" or "2001:db8::/32": a network address (no host bits set: 10.0.0.0/8, not 10.0.0.1/8), a slash and a prefix length (up to 32 for IPv4, 128 for IPv6)',
+  requirement:
+    'must be a list of IPv4 or IPv6 CIDR blocks like "203.0.113.0/24" or "2001:db8::/32": a network address (no host bits set: 10.0.0.0/8, not 10.0.0.1/8), a slash and a prefix length (up to 32 for IPv4, 128 for IPv6)',
   check: (value: string[]) => value.every(isCidr),
 });
 const idList = (prop: Prop, pattern: string, what: string, nonEmpty: boolean): RuleDefinition => ({
@@ -204,7 +208,8 @@ const needsZone = (prop: Prop): RuleDefinition => ({
   prop,
   uses: ['route53ZoneId'],
   condition: `${v(prop)} == "" || var.route53_zone_id != ""`,
-  requirement: 'must be "" when route53_zone_id (route53ZoneId) is "": without a hosted zone no DNS record is made; set route53_zone_id or leave this out',
+  requirement:
+    'must be "" when route53_zone_id (route53ZoneId) is "": without a hosted zone no DNS record is made; set route53_zone_id or leave this out',
   check: (value: string, inputs) => value === '' || inputs.route53ZoneId !== '',
 });
 const integerRule = (prop: Prop, min: number, max: number | undefined, requirement: string): RuleDefinition => ({
@@ -224,7 +229,12 @@ const DEFINITIONS: RuleDefinition[] = [
     requirement: 'must be a VPC id: vpc- followed by 8 or 17 hexadecimal digits (lower case), like "vpc-0123456789abcdef0"',
     check: matching(VPC_ID),
   },
-  idList('subnetIds', SUBNET_ID, 'subnet ids (subnet- followed by 8 or 17 lower-case hexadecimal digits), ideally one per availability zone', true),
+  idList(
+    'subnetIds',
+    SUBNET_ID,
+    'subnet ids (subnet- followed by 8 or 17 lower-case hexadecimal digits), ideally one per availability zone',
+    true,
+  ),
   {
     prop: 'subnetIds',
     condition: `length(distinct(${v('subnetIds')})) == length(${v('subnetIds')})`,
@@ -234,16 +244,23 @@ const DEFINITIONS: RuleDefinition[] = [
   {
     prop: 'lbSubnetIds',
     condition: nullOr(v('lbSubnetIds'), `length(${v('lbSubnetIds')}) > 0 && ${allMatch(SUBNET_ID, v('lbSubnetIds'))}`),
-    requirement: 'must be null (the hosts\' subnets) or a non-empty list of subnet ids (subnet- followed by 8 or 17 lower-case hexadecimal digits)',
+    requirement:
+      "must be null (the hosts' subnets) or a non-empty list of subnet ids (subnet- followed by 8 or 17 lower-case hexadecimal digits)",
     check: (value: string[]) => value.length > 0 && value.every(matching(SUBNET_ID)),
   },
-  idList('additionalSecurityGroupIds', SECURITY_GROUP_ID, 'security group ids (sg- followed by 8 or 17 lower-case hexadecimal digits)', false),
+  idList(
+    'additionalSecurityGroupIds',
+    SECURITY_GROUP_ID,
+    'security group ids (sg- followed by 8 or 17 lower-case hexadecimal digits)',
+    false,
+  ),
 
   // Names
   {
     prop: 'environmentName',
     condition: `${matches(NAME_PART, v('environmentName'))} && ${v('environmentName')} != "internal"`,
-    requirement: 'must start with a lower-case letter, hold only lower-case letters, digits and hyphens, not end with a hyphen, and not be "internal" (load balancer names must not start with "internal-")',
+    requirement:
+      'must start with a lower-case letter, hold only lower-case letters, digits and hyphens, not end with a hyphen, and not be "internal" (load balancer names must not start with "internal-")',
     check: (value: string) => matching(NAME_PART)(value) && value !== 'internal',
   },
   {
@@ -257,19 +274,29 @@ const DEFINITIONS: RuleDefinition[] = [
     uses: ['environmentName', 'vpcName', 'vpcId'],
     condition: `length(var.environment_name) + length(var.service_name) + (var.vpc_name == null ? length(var.vpc_id) + 1 : (var.vpc_name == "" ? 0 : length(var.vpc_name) + 1)) <= ${NAME_BUDGET + 1}`,
     requirement: `together with environment_name (environmentName) and the VPC label (vpc_name, or vpc_id when vpc_name is null) must fit the generated DNS label <environment>-<region>-<vpc label>-<service> into ${DNS_LABEL_MAX} characters with the longest region names (${LONGEST_REGION} characters): the three may have ${NAME_BUDGET} characters together (${NAME_BUDGET + 1} without a VPC label; the default label, the VPC id, has 21); shorten the names or set a short vpc_name`,
-    check: (value: string, inputs) => length(inputs.environmentName) + length(value) + (inputs.vpcLabel === '' ? 0 : length(inputs.vpcLabel) + 1) <= NAME_BUDGET + 1,
+    check: (value: string, inputs) =>
+      length(inputs.environmentName) + length(value) + (inputs.vpcLabel === '' ? 0 : length(inputs.vpcLabel) + 1) <= NAME_BUDGET + 1,
   },
   {
     prop: 'vpcName',
     condition: nullOr(v('vpcName'), `${v('vpcName')} == "" || ${matches(LOWER_LABEL, v('vpcName'))}`),
-    requirement: 'must be null (the VPC id), "" (no VPC label) or a DNS label: 1 to 63 lower-case letters, digits and hyphens, not starting or ending with a hyphen',
+    requirement:
+      'must be null (the VPC id), "" (no VPC label) or a DNS label: 1 to 63 lower-case letters, digits and hyphens, not starting or ending with a hyphen',
     check: (value: string) => value === '' || matching(LOWER_LABEL)(value),
   },
 
   // DNS
-  dnsName('dnsDomain', DNS_DOMAIN_MAX, ` (the generated name adds a label of up to ${DNS_LABEL_MAX} characters and a dot, within DNS's ${DNS_NAME_MAX})`),
+  dnsName(
+    'dnsDomain',
+    DNS_DOMAIN_MAX,
+    ` (the generated name adds a label of up to ${DNS_LABEL_MAX} characters and a dot, within DNS's ${DNS_NAME_MAX})`,
+  ),
   needsZone('dnsDomain'),
-  emptyOr('route53ZoneId', HOSTED_ZONE_ID, 'a Route53 hosted zone id: Z followed by 1 to 31 upper-case letters and digits, like "Z0123456789ABCDEFGHIJ"'),
+  emptyOr(
+    'route53ZoneId',
+    HOSTED_ZONE_ID,
+    'a Route53 hosted zone id: Z followed by 1 to 31 upper-case letters and digits, like "Z0123456789ABCDEFGHIJ"',
+  ),
   dnsName('route53Fqdn', DNS_NAME_MAX, ''),
   needsZone('route53Fqdn'),
 
@@ -292,7 +319,12 @@ const DEFINITIONS: RuleDefinition[] = [
   },
 
   // Who may log in
-  idList('allowedIamGroups', IAM_GROUP, 'IAM group names: 1 to 128 letters, digits and _+=.@- each (IAM also allows commas, which this list cannot hold)', false),
+  idList(
+    'allowedIamGroups',
+    IAM_GROUP,
+    'IAM group names: 1 to 128 letters, digits and _+=.@- each (IAM also allows commas, which this list cannot hold)',
+    false,
+  ),
   {
     prop: 'allowedIamGroups',
     uses: ['allowAllIamUsers'],
@@ -303,13 +335,21 @@ const DEFINITIONS: RuleDefinition[] = [
     check: (value: string[], inputs) => value.length > 0 || inputs.allowAllIamUsers === true,
   },
 
-  emptyOr('assumeRoleArn', ROLE_ARN, 'an IAM role ARN like "arn:aws:iam::123456789012:role/bastion-key-lookup": 12-digit account, role path and name of letters, digits and _+=,.@-/'),
+  emptyOr(
+    'assumeRoleArn',
+    ROLE_ARN,
+    'an IAM role ARN like "arn:aws:iam::123456789012:role/bastion-key-lookup": 12-digit account, role path and name of letters, digits and _+=,.@-/',
+  ),
 
   // Hosts
   {
     prop: 'instanceTypes',
-    condition: nullOr(v('instanceTypes'), `length(${v('instanceTypes')}) > 0 && length(${v('instanceTypes')}) <= 40 && ${allMatch(INSTANCE_TYPE, v('instanceTypes'))}`),
-    requirement: 'must be null (the defaults of the architecture) or a list of 1 to 40 EC2 instance types written family.size, like "t4g.small" or "m7i-flex.large"',
+    condition: nullOr(
+      v('instanceTypes'),
+      `length(${v('instanceTypes')}) > 0 && length(${v('instanceTypes')}) <= 40 && ${allMatch(INSTANCE_TYPE, v('instanceTypes'))}`,
+    ),
+    requirement:
+      'must be null (the defaults of the architecture) or a list of 1 to 40 EC2 instance types written family.size, like "t4g.small" or "m7i-flex.large"',
     check: (value: string[]) => value.length > 0 && value.length <= 40 && value.every(matching(INSTANCE_TYPE)),
   },
   {
@@ -319,7 +359,8 @@ const DEFINITIONS: RuleDefinition[] = [
       v('instanceTypes'),
       `alltrue([for item in ${v('instanceTypes')} : var.architecture == "arm64" ? ${matches(ARM64_INSTANCE_TYPE, 'item')} : (var.architecture == "x86_64" ? !${matches(ARM64_INSTANCE_TYPE, 'item')} : true)])`,
     ),
-    requirement: 'must match architecture: Graviton types (a "g" after the generation digit, like t4g, m7g, c7gn, or a1) for arm64, the others (t3, m7i, c6a, ...) for x86_64; change the types or the architecture',
+    requirement:
+      'must match architecture: Graviton types (a "g" after the generation digit, like t4g, m7g, c7gn, or a1) for arm64, the others (t3, m7i, c6a, ...) for x86_64; change the types or the architecture',
     check: (value: string[], inputs) => {
       const arm = matching(ARM64_INSTANCE_TYPE);
       if (inputs.architecture === 'arm64') return value.every(arm);
@@ -340,7 +381,11 @@ const DEFINITIONS: RuleDefinition[] = [
     check: (value: string) => HOST_OPERATING_SYSTEMS.includes(value),
   },
   emptyOr('amiId', AMI_ID, 'an AMI id: ami- followed by 8 or 17 lower-case hexadecimal digits'),
-  emptyOr('bundleBucketName', BUCKET_NAME, 'an S3 bucket name: 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit'),
+  emptyOr(
+    'bundleBucketName',
+    BUCKET_NAME,
+    'an S3 bucket name: 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit',
+  ),
   {
     prop: 'minSize',
     uses: ['maxSize'],
@@ -353,13 +398,20 @@ const DEFINITIONS: RuleDefinition[] = [
     // Checked only when given: left out, it is min_size, whose own rule explains any problem.
     prop: 'desiredCapacity',
     uses: ['minSize', 'maxSize'],
-    condition: nullOr(v('desiredCapacity'), `${isInteger(v('desiredCapacity'))} && ${v('desiredCapacity')} >= var.min_size && ${v('desiredCapacity')} <= var.max_size`),
+    condition: nullOr(
+      v('desiredCapacity'),
+      `${isInteger(v('desiredCapacity'))} && ${v('desiredCapacity')} >= var.min_size && ${v('desiredCapacity')} <= var.max_size`,
+    ),
     requirement: 'must be a whole number from min_size (minSize) up to max_size (maxSize)',
     check: (value: number, inputs) => integerIn(value, inputs.minSize, inputs.maxSize),
   },
   emptyOr('keyName', KEY_PAIR_NAME, 'an EC2 key pair name: 1 to 255 printable ASCII characters'),
-  integerRule('rootVolumeSize', 8, 16384, 'must be a whole number of GiB from 8 (the AMI\'s snapshot) to 16384 (gp3\'s largest volume)'),
-  emptyOr('hostKeyKmsKeyId', KMS_KEY, 'a KMS key id ("1234abcd-12ab-34cd-56ef-1234567890ab" or "mrk-..."), key ARN, alias name ("alias/bastion") or alias ARN'),
+  integerRule('rootVolumeSize', 8, 16384, "must be a whole number of GiB from 8 (the AMI's snapshot) to 16384 (gp3's largest volume)"),
+  emptyOr(
+    'hostKeyKmsKeyId',
+    KMS_KEY,
+    'a KMS key id ("1234abcd-12ab-34cd-56ef-1234567890ab" or "mrk-..."), key ARN, alias name ("alias/bastion") or alias ARN',
+  ),
   integerRule('hostKeyGeneration', 1, undefined, 'must be a whole number of at least 1; change it to replace the host key'),
   integerRule('healthCheckGracePeriod', 0, 86400, 'must be a whole number of seconds from 0 to 86400 (a day)'),
 
@@ -373,20 +425,28 @@ const DEFINITIONS: RuleDefinition[] = [
   {
     prop: 'schedules',
     condition: `alltrue([for s in ${v('schedules')} : ${matches(CRON, 's.recurrence')}])`,
-    requirement: 'must have a recurrence of five cron fields separated by single spaces (minute hour day-of-month month day-of-week) made of digits, *, /, , and - (month and weekday also of names such as JAN or MON-FRI), like "0 19 * * MON-FRI"',
+    requirement:
+      'must have a recurrence of five cron fields separated by single spaces (minute hour day-of-month month day-of-week) made of digits, *, /, , and - (month and weekday also of names such as JAN or MON-FRI), like "0 19 * * MON-FRI"',
     check: (value: BastionSchedule[]) => value.every((s) => matching(CRON)(s.recurrence)),
   },
   {
     prop: 'schedules',
     condition: `alltrue([for s in ${v('schedules')} : ${integerBetween('s.min_size', 0)} && ${isInteger('s.max_size')} && s.min_size <= s.max_size && (${nullOr('s.desired_capacity', `${isInteger('s.desired_capacity')} && s.desired_capacity >= s.min_size && s.desired_capacity <= s.max_size`)})])`,
-    requirement: 'must have whole numbers with 0 <= min_size <= desired_capacity <= max_size in every schedule (desired_capacity may be left out: unchanged)',
+    requirement:
+      'must have whole numbers with 0 <= min_size <= desired_capacity <= max_size in every schedule (desired_capacity may be left out: unchanged)',
     check: (value: BastionSchedule[]) =>
-      value.every((s) => integerIn(s.minSize, 0) && integerIn(s.maxSize, s.minSize) && (s.desiredCapacity === undefined || s.desiredCapacity === null || integerIn(s.desiredCapacity, s.minSize, s.maxSize))),
+      value.every(
+        (s) =>
+          integerIn(s.minSize, 0) &&
+          integerIn(s.maxSize, s.minSize) &&
+          (s.desiredCapacity === undefined || s.desiredCapacity === null || integerIn(s.desiredCapacity, s.minSize, s.maxSize)),
+      ),
   },
   {
     prop: 'schedules',
     condition: `alltrue([for s in ${v('schedules')} : s.name == null ? true : (s.name == "" || ${matches(SCHEDULE_NAME, 's.name')})]) && length(distinct([for i, s in ${v('schedules')} : coalesce(s.name, format("schedule-%02d", i))])) == length(${v('schedules')})`,
-    requirement: 'must have names of 1 to 200 letters, digits and ._- that differ from each other and from schedule-NN, the name of an unnamed schedule at position NN',
+    requirement:
+      'must have names of 1 to 200 letters, digits and ._- that differ from each other and from schedule-NN, the name of an unnamed schedule at position NN',
     check: (value: BastionSchedule[]) => {
       const named = value.map((s, i) => (s.name ? s.name : `schedule-${String(i).padStart(2, '0')}`));
       return value.every((s) => !s.name || matching(SCHEDULE_NAME)(s.name)) && new Set(named).size === named.length;
@@ -401,7 +461,8 @@ const DEFINITIONS: RuleDefinition[] = [
   {
     prop: 'drainTimeoutSeconds',
     condition: nullOr(v('drainTimeoutSeconds'), integerBetween(v('drainTimeoutSeconds'), 0, 172800)),
-    requirement: 'must be null (session_max_seconds, at most 172800) or a whole number of seconds from 0 to 172800 (48 hours, the longest AWS keeps a lifecycle hook waiting)',
+    requirement:
+      'must be null (session_max_seconds, at most 172800) or a whole number of seconds from 0 to 172800 (48 hours, the longest AWS keeps a lifecycle hook waiting)',
     check: (value: number) => integerIn(value, 0, 172800),
   },
   {
@@ -419,20 +480,25 @@ const DEFINITIONS: RuleDefinition[] = [
     requirement: `must be a retention period CloudWatch Logs accepts, in days: ${LOG_RETENTION_DAYS.filter((days) => days > 0).join(', ')}, or 0 to keep the events forever`,
     check: (value: number) => LOG_RETENTION_DAYS.includes(value),
   },
-  emptyOr('logKmsKeyArn', KMS_KEY_ARN, 'a KMS key ARN like "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" (CloudWatch Logs takes no key id or alias)'),
+  emptyOr(
+    'logKmsKeyArn',
+    KMS_KEY_ARN,
+    'a KMS key ARN like "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" (CloudWatch Logs takes no key id or alias)',
+  ),
   integerRule('containerMemoryMb', 64, undefined, 'must be a whole number of MiB of at least 64 (what sshd and a shell need)'),
   {
     prop: 'sessionDiskMb',
     uses: ['containerMemoryMb'],
     condition: `${integerBetween(v('sessionDiskMb'), 16)} && ${v('sessionDiskMb')} <= var.container_memory_mb`,
-    requirement: 'must be a whole number of MiB from 16 up to container_memory_mb (containerMemoryMb): a session\'s files are held in memory and count against its memory limit',
+    requirement:
+      "must be a whole number of MiB from 16 up to container_memory_mb (containerMemoryMb): a session's files are held in memory and count against its memory limit",
     check: (value: number, inputs) => integerIn(value, 16, inputs.containerMemoryMb),
   },
   integerRule('containerPidsLimit', 16, undefined, 'must be a whole number of at least 16 (sshd, its privilege separation and a shell)'),
   {
     prop: 'containerCpus',
     condition: `${v('containerCpus')} >= 0.01`,
-    requirement: 'must be a number of CPUs of at least 0.01 (docker\'s smallest --cpus), like 0.5 or 2',
+    requirement: "must be a number of CPUs of at least 0.01 (docker's smallest --cpus), like 0.5 or 2",
     check: (value: number) => typeof value === 'number' && value >= 0.01,
   },
   integerRule('maxConnectionsPerSource', 1, undefined, 'must be a whole number of at least 1'),
@@ -442,15 +508,21 @@ const DEFINITIONS: RuleDefinition[] = [
   {
     prop: 'workerBaseImage',
     condition: matches(DOCKER_REFERENCE, v('workerBaseImage')),
-    requirement: 'must be a docker image reference like "public.ecr.aws/docker/library/ubuntu:24.04": [registry/]path[:tag][@digest], lower-case path, no whitespace, quotes, $ or backslashes',
+    requirement:
+      'must be a docker image reference like "public.ecr.aws/docker/library/ubuntu:24.04": [registry/]path[:tag][@digest], lower-case path, no whitespace, quotes, $ or backslashes',
     check: matching(DOCKER_REFERENCE),
   },
-  emptyOr('workerImage', DOCKER_REFERENCE, 'a docker image reference like "123456789012.dkr.ecr.eu-west-1.amazonaws.com/bastion-worker:1.4": [registry/]path[:tag][@digest], lower-case path, no whitespace, quotes, $ or backslashes'),
+  emptyOr(
+    'workerImage',
+    DOCKER_REFERENCE,
+    'a docker image reference like "123456789012.dkr.ecr.eu-west-1.amazonaws.com/bastion-worker:1.4": [registry/]path[:tag][@digest], lower-case path, no whitespace, quotes, $ or backslashes',
+  ),
 
   {
     prop: 'extraCloudConfig',
     condition: `${v('extraCloudConfig')} == "" || can(keys(yamldecode(${v('extraCloudConfig')})))`,
-    requirement: 'must be "" or a cloud-config document: YAML whose top level is a mapping (keys such as runcmd, packages, write_files), usually starting with the line #cloud-config',
+    requirement:
+      'must be "" or a cloud-config document: YAML whose top level is a mapping (keys such as runcmd, packages, write_files), usually starting with the line #cloud-config',
     check: (value: string) => value === '' || isYamlMapping(value),
   },
 
@@ -458,9 +530,12 @@ const DEFINITIONS: RuleDefinition[] = [
   {
     prop: 'tags',
     condition: `alltrue([for key, value in ${v('tags')} : length(key) >= 1 && length(key) <= 128 && length(value) <= 256 && !startswith(lower(key), "aws:")])`,
-    requirement: 'must have keys of 1 to 128 characters that do not start with "aws:" (reserved by AWS) and values of at most 256 characters',
+    requirement:
+      'must have keys of 1 to 128 characters that do not start with "aws:" (reserved by AWS) and values of at most 256 characters',
     check: (value: { [key: string]: string }) =>
-      Object.entries(value).every(([key, tag]) => length(key) >= 1 && length(key) <= 128 && length(tag) <= 256 && !key.toLowerCase().startsWith('aws:')),
+      Object.entries(value).every(
+        ([key, tag]) => length(key) >= 1 && length(key) <= 128 && length(tag) <= 256 && !key.toLowerCase().startsWith('aws:'),
+      ),
   },
 ];
 

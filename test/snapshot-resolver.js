@@ -8,7 +8,6 @@ const testDir = path.join(root, 'test');
 module.exports = {
   resolveSnapshotPath: (testPath, extension) =>
     path.join(snapshotDir, path.relative(testDir, testPath).split(path.sep).join('__') + extension),
-  resolveTestPath: (snapshotPath, extension) =>
-    path.join(testDir, path.basename(snapshotPath, extension).split('__').join(path.sep)),
+  resolveTestPath: (snapshotPath, extension) => path.join(testDir, path.basename(snapshotPath, extension).split('__').join(path.sep)),
   testPathForConsistencyCheck: path.join(testDir, 'construct', 'example.test.ts'),
 };

@@ -38,7 +38,13 @@ class SummaryReporter {
   onTestResult(_test, result) {
     const failed = result.testResults.filter((t) => t.status === 'failed');
     const found = failed.map((t, i) =>
-      describeFailure(this.rootDir, result.testFilePath, t.fullName, t.failureMessages.join('\n'), i === 0 ? FIRST_MESSAGE_LINES : FURTHER_MESSAGE_LINES),
+      describeFailure(
+        this.rootDir,
+        result.testFilePath,
+        t.fullName,
+        t.failureMessages.join('\n'),
+        i === 0 ? FIRST_MESSAGE_LINES : FURTHER_MESSAGE_LINES,
+      ),
     );
     // failed outside its tests: it did not compile or load, or a hook (afterAll) threw
     if (found.length === 0 && (result.testExecError || result.failureMessage)) {

@@ -51,7 +51,11 @@ export function round(n: number, digits = 1): number {
 export function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): void {
   const cells = [headers.map(String), ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: readonly string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (r: readonly string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   console.log(line(cells[0]));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of cells.slice(1)) console.log(line(r));
@@ -131,7 +135,11 @@ export function keyPair(dir: string, name: string): { file: string; publicKey: s
  * group bench-users (bench000 ... with one key each; the first `withKeys` get real key pairs the
  * benches can log in with).
  */
-export async function bootHost(options: { members: number; withKeys: number; settings?: Settings }): Promise<{ host: BastionTestHost; users: BenchUser[]; ms: number }> {
+export async function bootHost(options: {
+  members: number;
+  withKeys: number;
+  settings?: Settings;
+}): Promise<{ host: BastionTestHost; users: BenchUser[]; ms: number }> {
   const started = Date.now();
   const host = new BastionTestHost({ ...DEFAULT_SETTINGS, ...options.settings });
   onCleanup(() => host.stop());
@@ -152,7 +160,9 @@ export async function bootHost(options: { members: number; withKeys: number; set
   }
   await host.moto!.seedUsers(seed);
   // the audit log group the module creates: the hosts' audit shipper writes to it from the start
-  execFileSync('aws', ['logs', 'create-log-group', '--log-group-name', host.settings.BASTION_AUDIT_LOG_GROUP], { env: { ...process.env, ...host.moto!.awsEnv() } });
+  execFileSync('aws', ['logs', 'create-log-group', '--log-group-name', host.settings.BASTION_AUDIT_LOG_GROUP], {
+    env: { ...process.env, ...host.moto!.awsEnv() },
+  });
   const boot = await host.boot();
   if (boot.status !== 0) throw new Error(`boot failed:\n${boot.stdout}\n${boot.stderr}`);
   return { host, users, ms: Date.now() - started };
@@ -161,10 +171,26 @@ export async function bootHost(options: { members: number; withKeys: number; set
 /** ssh client options shared by the bastion and the plain sshd runs. */
 export function sshOptions(key: string, port: number): string[] {
   return [
-    '-i', key, '-p', String(port),
-    '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'ConnectTimeout=20', '-o', 'LogLevel=ERROR',
-    '-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no',
-    '-o', 'ControlMaster=no', '-o', 'ControlPath=none',
+    '-i',
+    key,
+    '-p',
+    String(port),
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'ConnectTimeout=20',
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'ControlMaster=no',
+    '-o',
+    'ControlPath=none',
   ];
 }
 
@@ -196,7 +222,11 @@ export async function startPlainSshd(host: BastionTestHost, port: number, public
       '',
     ].join('\n'),
   );
-  await host.must(['bash', '-c', `setsid systemd-socket-activate --accept --inetd -l 127.0.0.1:${port} /usr/sbin/sshd -i -e -f ${dir}/sshd_config >>${dir}/sshd.log 2>&1 </dev/null &`]);
+  await host.must([
+    'bash',
+    '-c',
+    `setsid systemd-socket-activate --accept --inetd -l 127.0.0.1:${port} /usr/sbin/sshd -i -e -f ${dir}/sshd_config >>${dir}/sshd.log 2>&1 </dev/null &`,
+  ]);
   await host.waitForPort(port);
 }
 
@@ -209,7 +239,12 @@ export function sleep(ms: number): Promise<void> {
  * both sides see the same machine load; returns the wall time of each (ms) by label. `before`
  * (by label) runs untimed before each run of that command.
  */
-export async function timeCommands(host: BastionTestHost, commands: Record<string, string>, rounds: number, before: Record<string, string> = {}): Promise<Record<string, number[]>> {
+export async function timeCommands(
+  host: BastionTestHost,
+  commands: Record<string, string>,
+  rounds: number,
+  before: Record<string, string> = {},
+): Promise<Record<string, number[]>> {
   const labels = Object.keys(commands);
   const script = [
     'set -u',
@@ -226,7 +261,8 @@ export async function timeCommands(host: BastionTestHost, commands: Record<strin
   const result: Record<string, number[]> = Object.fromEntries(labels.map((l) => [l, []]));
   for (const line of out.trim().split('\n')) {
     const [label, us, status] = line.split(' ');
-    if (status !== '0') throw new Error(`${label} failed (${status}): ${fs.existsSync(errlog) ? fs.readFileSync(errlog, 'utf8').slice(-2000) : ''}`);
+    if (status !== '0')
+      throw new Error(`${label} failed (${status}): ${fs.existsSync(errlog) ? fs.readFileSync(errlog, 'utf8').slice(-2000) : ''}`);
     result[label].push(Number(us) / 1000);
   }
   return result;
@@ -250,13 +286,18 @@ export function settlePool(ready: number, record?: string, sessionSocket = SESSI
     '  sleep 0.1',
     'done',
     'sleep 0.3',
-    ...(record ? [`echo "READY $(docker ps --filter label=ssh-bastion.session=${sessionSocket} --format '{{.Names}}' | tr '\\n' ' ')" >>${record}`] : []),
+    ...(record
+      ? [`echo "READY $(docker ps --filter label=ssh-bastion.session=${sessionSocket} --format '{{.Names}}' | tr '\\n' ' ')" >>${record}`]
+      : []),
   ].join('\n');
 }
 
 /** Containers named in the front's "session start" lines of `journal`, in order. */
 export function sessionStarts(journal: string): { client: string; container: string }[] {
-  return [...journal.matchAll(/session start client=(\S+) container=(ssh-bastion-[0-9a-f]+)/g)].map((m) => ({ client: m[1], container: m[2] }));
+  return [...journal.matchAll(/session start client=(\S+) container=(ssh-bastion-[0-9a-f]+)/g)].map((m) => ({
+    client: m[1],
+    container: m[2],
+  }));
 }
 
 /**
@@ -271,7 +312,8 @@ export function freshStarts(journal: string, ready: number): number {
 
 /** The pid of the test host's front (the one in the host's network namespace). */
 export async function frontPid(host: BastionTestHost, sessionSocket = SESSION_SOCKET): Promise<number> {
-  const script = `me=$(readlink /proc/self/ns/net); for d in /proc/[0-9]*; do ` +
+  const script =
+    `me=$(readlink /proc/self/ns/net); for d in /proc/[0-9]*; do ` +
     `[ "$(readlink $d/ns/net 2>/dev/null)" = "$me" ] || continue; ` +
     `tr '\\0' ' ' <$d/cmdline 2>/dev/null | grep -Eq '^/usr/bin/python3 (-IS )?/usr/local/libexec/ssh-bastion/front' || continue; ` +
     `tr '\\0' '\\n' <$d/environ | grep -qx 'BASTION_SESSION_SOCKET=${sessionSocket}' && echo \${d#/proc/}; done`;
@@ -282,7 +324,11 @@ export async function frontPid(host: BastionTestHost, sessionSocket = SESSION_SO
 
 /** Rss, Pss and private (USS) KiB of one process, from /proc/<pid>/smaps_rollup. */
 export async function memoryOf(host: BastionTestHost, pid: number): Promise<{ rssKib: number; pssKib: number; ussKib: number }> {
-  const out = await host.must(['awk', '/^Rss:/{r=$2} /^Pss:/{p=$2} /^Private_(Clean|Dirty):/{u+=$2} END{print r+0, p+0, u+0}', `/proc/${pid}/smaps_rollup`]);
+  const out = await host.must([
+    'awk',
+    '/^Rss:/{r=$2} /^Pss:/{p=$2} /^Private_(Clean|Dirty):/{u+=$2} END{print r+0, p+0, u+0}',
+    `/proc/${pid}/smaps_rollup`,
+  ]);
   const [rssKib, pssKib, ussKib] = out.trim().split(' ').map(Number);
   return { rssKib, pssKib, ussKib };
 }
@@ -292,7 +338,8 @@ export async function memoryOf(host: BastionTestHost, pid: number): Promise<{ rs
  * bench/support/holder.py, left out), and those in containers.
  */
 export async function processCounts(host: BastionTestHost): Promise<{ host: number; containers: number; inContainers: number }> {
-  const script = `me=$(readlink /proc/self/ns/net); n=0; for d in /proc/[0-9]*; do [ "$(readlink $d/ns/net 2>/dev/null)" = "$me" ] || continue; ` +
+  const script =
+    `me=$(readlink /proc/self/ns/net); n=0; for d in /proc/[0-9]*; do [ "$(readlink $d/ns/net 2>/dev/null)" = "$me" ] || continue; ` +
     `grep -qs bench/support/holder.py $d/cmdline || n=$((n + 1)); done; ` +
     `ids=$(docker ps -q); c=0; i=0; [ -n "$ids" ] && for p in $(docker inspect -f '{{.State.Pid}}' $ids); do c=$((c + 1)); ` +
     `i=$((i + $(cat /sys/fs/cgroup/pids$(sed -n 's/^[0-9]*:pids://p' /proc/$p/cgroup 2>/dev/null)/pids.current 2>/dev/null || echo 0))); done; echo "$n $c $i"`;
@@ -320,12 +367,28 @@ export interface HeldSummary {
   open_s: number;
 }
 
-export function holdConnections(host: BastionTestHost, options: { port: number; spec: string; mode: 'silent' | 'banner'; seconds: number; reopen?: boolean; name: string }): { ready: Promise<void>; stop: () => void; done: Promise<HeldSummary> } {
+export function holdConnections(
+  host: BastionTestHost,
+  options: { port: number; spec: string; mode: 'silent' | 'banner'; seconds: number; reopen?: boolean; name: string },
+): { ready: Promise<void>; stop: () => void; done: Promise<HeldSummary> } {
   const readyFile = path.join(host.dir, `holder-${options.name}.ready`);
   const stopFile = path.join(host.dir, `holder-${options.name}.stop`);
   const script = path.join(__dirname, 'holder.py');
   const done = host
-    .run(['python3', script, String(options.port), options.spec, options.mode, String(options.seconds), readyFile, stopFile, options.reopen ? 'reopen' : 'once'], { timeoutMs: (options.seconds + 120) * 1000 })
+    .run(
+      [
+        'python3',
+        script,
+        String(options.port),
+        options.spec,
+        options.mode,
+        String(options.seconds),
+        readyFile,
+        stopFile,
+        options.reopen ? 'reopen' : 'once',
+      ],
+      { timeoutMs: (options.seconds + 120) * 1000 },
+    )
     .then((r) => {
       if (r.status !== 0) throw new Error(`holder ${options.name} failed (${r.status}): ${r.stderr.slice(-2000)}`);
       return JSON.parse(r.stdout.trim().split('\n').pop()!) as HeldSummary;
@@ -359,7 +422,15 @@ export interface DockerEvent {
 export async function recordDockerEvents(host: BastionTestHost): Promise<() => Promise<DockerEvent[]>> {
   const file = path.join(host.dir, `docker-events-${Date.now()}.log`);
   const fd = fs.openSync(file, 'w');
-  const args = [...host.enter, 'docker', 'events', '--filter', 'type=container', '--format', '{{.TimeNano}} {{.Action}} {{.Actor.Attributes.name}}'];
+  const args = [
+    ...host.enter,
+    'docker',
+    'events',
+    '--filter',
+    'type=container',
+    '--format',
+    '{{.TimeNano}} {{.Action}} {{.Actor.Attributes.name}}',
+  ];
   const child = spawn(args[0], args.slice(1), { stdio: ['ignore', fd, 'ignore'], env: host.env });
   fs.closeSync(fd);
   onCleanup(() => void child.kill('SIGKILL'));

@@ -45,7 +45,7 @@ export function blocksOf(value: unknown): Json[] {
 
 /** The text of an attribute to scan for references and literals: a string as it is, anything else as JSON. */
 export function textOf(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value) ?? '';
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
 }
 
 /** A registry module declares variables; a CDKTF stack with literal properties need not. */

@@ -12,11 +12,13 @@ const auditPolicy = (json: Json) => resources(json, 'aws_iam_role_policy').find(
 
 /** Every logs: action any policy of the role grants, with the resources it names (HCL jsonencode text). */
 function logsStatements(json: Json): string[] {
-  return resources(json, 'aws_iam_role_policy').map((p) => p.policy as string).filter((policy) => policy.includes('"logs:'));
+  return resources(json, 'aws_iam_role_policy')
+    .map((p) => p.policy as string)
+    .filter((policy) => policy.includes('"logs:'));
 }
 
 describe('audit log group', () => {
-  test('defaults: 365 days, CloudWatch Logs\' own encryption, a name derived from the inputs', () => {
+  test("defaults: 365 days, CloudWatch Logs' own encryption, a name derived from the inputs", () => {
     const group = onlyResource(synthBastion(), 'aws_cloudwatch_log_group');
     expect(group.retention_in_days).toBe(365);
     expect(group.kms_key_id ?? null).toBeNull();
@@ -53,20 +55,23 @@ describe('audit log group in the registry module', () => {
   test('variables with defaults and validation reach the group', () => {
     expect(module.variable.log_retention_days.default).toBe(365);
     expect(module.variable.log_kms_key_arn.default).toBe('');
-    expect(module.variable.log_retention_days.validation[0].condition).toContain('contains([0,1,3,5,7,14,30,60,90,120,150,180,365,400,545,731,1096,1827,2192,2557,2922,3288,3653], var.log_retention_days)');
+    expect(module.variable.log_retention_days.validation[0].condition).toContain(
+      'contains([0,1,3,5,7,14,30,60,90,120,150,180,365,400,545,731,1096,1827,2192,2557,2922,3288,3653], var.log_retention_days)',
+    );
     const group = module.resource.aws_cloudwatch_log_group.audit_log_group;
     expect(group.retention_in_days).toBe('${var.log_retention_days}');
     expect(group.kms_key_id).toBe('${("" != var.log_kms_key_arn) ? var.log_kms_key_arn : null}');
     expect(module.output.audit_log_group_name.value).toBeDefined();
   });
 
-  test('the role\'s only CloudWatch Logs permission is the audit group and its streams', () => {
+  test("the role's only CloudWatch Logs permission is the audit group and its streams", () => {
     const policies = Object.entries(module.resource.aws_iam_role_policy as Json).filter(([, p]) => (p.policy as string).includes('logs:'));
     expect(policies.map(([address]) => address)).toEqual(['audit_log_policy']);
     const policy: string = policies[0][1].policy;
     expect(policy).not.toMatch(/logs:\*|log-group:\*|"\*"/);
     const arns = policy.match(/"Resource" = \[([^\]]*)\]/)![1].split(', ');
-    const group = '"arn:${data.aws_partition.partition.partition}:logs:${data.aws_region.region.region}:${data.aws_caller_identity.caller.account_id}:log-group:${aws_cloudwatch_log_group.audit_log_group.name}';
+    const group =
+      '"arn:${data.aws_partition.partition.partition}:logs:${data.aws_region.region.region}:${data.aws_caller_identity.caller.account_id}:log-group:${aws_cloudwatch_log_group.audit_log_group.name}';
     expect(arns).toEqual([`${group}"`, `${group}:log-stream:*"`]);
   });
 });

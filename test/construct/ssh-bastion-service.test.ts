@@ -40,7 +40,7 @@ describe('SshBastionService: compute', () => {
     expect(template.metadata_options).toEqual(expect.objectContaining({ http_tokens: 'required', http_put_response_hop_limit: 1 }));
   });
 
-  test('root volume is encrypted gp3 of root_volume_size GiB on the AMI\'s root device', () => {
+  test("root volume is encrypted gp3 of root_volume_size GiB on the AMI's root device", () => {
     const template = onlyResource(synthBastion({ rootVolumeSize: 30 }), 'aws_launch_template');
     expect(template.block_device_mappings[0]).toEqual({
       device_name: expect.stringMatching(/^\$\{data\.aws_ami\.bastion_image_[0-9A-F]{8}\.root_device_name\}$/),
@@ -51,7 +51,9 @@ describe('SshBastionService: compute', () => {
   test('defaults to the latest Amazon Linux 2023 for arm64 from the public SSM parameter', () => {
     const json = synthBastion();
     expect(dataSources(json, 'aws_ssm_parameter')[0].name).toBe('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64');
-    expect(onlyResource(json, 'aws_autoscaling_group').mixed_instances_policy.launch_template.dynamic.override.for_each).toContain('t4g.small');
+    expect(onlyResource(json, 'aws_autoscaling_group').mixed_instances_policy.launch_template.dynamic.override.for_each).toContain(
+      't4g.small',
+    );
   });
 
   test('x86_64 switches the AMI parameter and the default instance types', () => {
@@ -72,8 +74,13 @@ describe('SshBastionService: compute', () => {
   });
 
   test('group spans the subnets with min, max and desired size, ELB health checks and a grace period', () => {
-    const group = onlyResource(synthBastion({ minSize: 2, maxSize: 4, desiredCapacity: 3, healthCheckGracePeriod: 300 }), 'aws_autoscaling_group');
-    expect(group).toEqual(expect.objectContaining({ min_size: 2, max_size: 4, desired_capacity: 3, health_check_type: 'ELB', health_check_grace_period: 300 }));
+    const group = onlyResource(
+      synthBastion({ minSize: 2, maxSize: 4, desiredCapacity: 3, healthCheckGracePeriod: 300 }),
+      'aws_autoscaling_group',
+    );
+    expect(group).toEqual(
+      expect.objectContaining({ min_size: 2, max_size: 4, desired_capacity: 3, health_check_type: 'ELB', health_check_grace_period: 300 }),
+    );
     expect(group.vpc_zone_identifier).toEqual(REQUIRED_PROPS.subnetIds);
   });
 
@@ -86,7 +93,9 @@ describe('SshBastionService: compute', () => {
   test('instance types keep their order of preference', () => {
     const group = onlyResource(synthBastion({ instanceTypes: ['t4g.small', 'm7g.medium', 't4g.medium'] }), 'aws_autoscaling_group');
     const override = group.mixed_instances_policy.launch_template.dynamic.override;
-    expect(override.for_each).toBe('${zipmap(formatlist("%02d", range(0, length(["t4g.small", "m7g.medium", "t4g.medium"]), 1)), ["t4g.small", "m7g.medium", "t4g.medium"])}');
+    expect(override.for_each).toBe(
+      '${zipmap(formatlist("%02d", range(0, length(["t4g.small", "m7g.medium", "t4g.medium"]), 1)), ["t4g.small", "m7g.medium", "t4g.medium"])}',
+    );
     expect(override.content.instance_type).toBe('${each.value}');
   });
 
@@ -120,7 +129,9 @@ describe('SshBastionService: compute', () => {
   test('literal scripts that cannot fit stop the synth with the size', () => {
     // Hex digits of a hash chain: gzip cannot shrink them below half.
     const noise = Array.from({ length: 800 }, (_, i) => createHash('sha256').update(String(i)).digest('hex')).join('');
-    expect(() => synthBastion({ extraUserDataScript: `#!/bin/sh\necho ${noise.slice(0, 40000)}\n` })).toThrow(/user data is \d+ bytes gzipped, above EC2's limit of 16384/);
+    expect(() => synthBastion({ extraUserDataScript: `#!/bin/sh\necho ${noise.slice(0, 40000)}\n` })).toThrow(
+      /user data is \d+ bytes gzipped, above EC2's limit of 16384/,
+    );
     // 12 KB of hex (about 6 KB gzipped) still fits
     expect(() => synthBastion({ extraUserDataScript: `#!/bin/sh\necho ${noise.slice(0, 12000)}\n` })).not.toThrow();
   });
@@ -134,7 +145,14 @@ describe('SshBastionService: compute', () => {
 
   test('tags reach every taggable resource and propagate to instances and volumes', () => {
     const json = synthBastion({ tags: { team: 'platform' } });
-    for (const type of ['aws_lb', 'aws_lb_target_group', 'aws_security_group', 'aws_iam_role', 'aws_launch_template', 'aws_ssm_parameter']) {
+    for (const type of [
+      'aws_lb',
+      'aws_lb_target_group',
+      'aws_security_group',
+      'aws_iam_role',
+      'aws_launch_template',
+      'aws_ssm_parameter',
+    ]) {
       for (const block of resources(json, type)) expect(block.tags).toEqual(expect.objectContaining({ team: 'platform' }));
     }
     const template = onlyResource(json, 'aws_launch_template');
@@ -160,7 +178,9 @@ describe('SshBastionService: load balancer and security groups', () => {
 
   test('health checks ask the health port over HTTP (200 = every check passed), which only the load balancer may reach', () => {
     const json = synthBastion({ healthCheckPort: 2300 });
-    expect(resources(json, 'aws_lb_target_group')[0].health_check).toEqual(expect.objectContaining({ port: 2300, protocol: 'HTTP', path: '/', matcher: '200' }));
+    expect(resources(json, 'aws_lb_target_group')[0].health_check).toEqual(
+      expect.objectContaining({ port: 2300, protocol: 'HTTP', path: '/', matcher: '200' }),
+    );
     const health = resources(json, 'aws_vpc_security_group_ingress_rule').find((rule) => rule.from_port === 2300);
     expect(health?.referenced_security_group_id).toMatch(/aws_security_group\.bastion_lb_security_group/);
   });
@@ -186,7 +206,11 @@ describe('SshBastionService: load balancer and security groups', () => {
     expect(resources(without, 'aws_lb_listener')).toHaveLength(1);
     expect(ingressPorts(without, 'host_security_group')).not.toContain(2222);
     const withAdmin = synthBastion({ hostAllowedCidrBlocks: ['198.51.100.7/32'] });
-    expect(resources(withAdmin, 'aws_lb_listener').map((listener) => listener.port).sort()).toEqual([22, 2222]);
+    expect(
+      resources(withAdmin, 'aws_lb_listener')
+        .map((listener) => listener.port)
+        .sort(),
+    ).toEqual([22, 2222]);
     expect(resources(withAdmin, 'aws_lb_target_group')).toHaveLength(2);
     expect(ingressPorts(withAdmin, 'host_security_group')).toContain(2222);
   });
@@ -198,7 +222,9 @@ describe('SshBastionService: load balancer and security groups', () => {
 
   test('egress is configurable and can be left to the caller', () => {
     expect(resources(synthBastion(), 'aws_vpc_security_group_egress_rule').some((rule) => rule.ip_protocol === '-1')).toBe(true);
-    expect(resources(synthBastion({ egressCidrBlocks: [] }), 'aws_vpc_security_group_egress_rule').some((rule) => rule.ip_protocol === '-1')).toBe(false);
+    expect(
+      resources(synthBastion({ egressCidrBlocks: [] }), 'aws_vpc_security_group_egress_rule').some((rule) => rule.ip_protocol === '-1'),
+    ).toBe(false);
   });
 });
 
@@ -234,7 +260,7 @@ describe('SshBastionService: identity', () => {
 });
 
 describe('SshBastionService: stable host keys', () => {
-  test('an ED25519 key in an SSM SecureString that only the hosts\' role may read', () => {
+  test("an ED25519 key in an SSM SecureString that only the hosts' role may read", () => {
     const json = synthBastion();
     expect(onlyResource(json, 'tls_private_key').algorithm).toBe('ED25519');
     const parameter = resources(json, 'aws_ssm_parameter').find((p) => String(p.name).endsWith('/ssh-host-ed25519-key'))!;
@@ -248,7 +274,9 @@ describe('SshBastionService: stable host keys', () => {
     const json = synthBastion({ stableHostKeys: false });
     expect(resources(json, 'tls_private_key')).toHaveLength(0);
     // only the parameter with the group's name
-    expect(resources(json, 'aws_ssm_parameter').map((p) => p.name)).toEqual(['/staging/vpc-0123456789abcdef0/bastion-service/autoscaling-group-name']);
+    expect(resources(json, 'aws_ssm_parameter').map((p) => p.name)).toEqual([
+      '/staging/vpc-0123456789abcdef0/bastion-service/autoscaling-group-name',
+    ]);
     expect(resources(json, 'aws_iam_role_policy').find((p) => p.name_prefix === 'host-key-')).toBeUndefined();
   });
 });
@@ -259,14 +287,20 @@ describe('SshBastionService: DNS and names', () => {
   });
 
   test('alias record <environment>-<region>-<vpc name>-<service>.<domain>', () => {
-    const record = onlyResource(synthBastion({ route53ZoneId: 'Z0123456789ABC', dnsDomain: 'example.com', environmentName: 'dev' }), 'aws_route53_record');
+    const record = onlyResource(
+      synthBastion({ route53ZoneId: 'Z0123456789ABC', dnsDomain: 'example.com', environmentName: 'dev' }),
+      'aws_route53_record',
+    );
     expect(record.type).toBe('A');
-    expect(record.name).toMatch(/^\$\{join\("-", compact\(\["dev", data\.aws_region\.[^.]+\.region, "vpc-0123456789abcdef0", "bastion-service"\]\)\)\}\.\$\{trimsuffix\("example\.com", "\."\)\}$/);
+    expect(record.name).toMatch(
+      /^\$\{join\("-", compact\(\["dev", data\.aws_region\.[^.]+\.region, "vpc-0123456789abcdef0", "bastion-service"\]\)\)\}\.\$\{trimsuffix\("example\.com", "\."\)\}$/,
+    );
     expect(record.alias.evaluate_target_health).toBe(true);
   });
 
   test('vpc_name replaces the VPC id; an empty one is left out; route53_fqdn overrides all', () => {
-    const name = (props: any) => onlyResource(synthBastion({ route53ZoneId: 'Z0123456789ABC', dnsDomain: 'example.com', ...props }), 'aws_route53_record').name;
+    const name = (props: any) =>
+      onlyResource(synthBastion({ route53ZoneId: 'Z0123456789ABC', dnsDomain: 'example.com', ...props }), 'aws_route53_record').name;
     expect(name({ vpcName: 'main' })).toContain('.region, "main", "bastion-service"]');
     expect(name({ vpcName: '' })).toContain('compact(["staging", data.aws_region.');
     expect(name({ vpcName: '' })).toContain('.region, "", "bastion-service"]');
@@ -275,14 +309,19 @@ describe('SshBastionService: DNS and names', () => {
 
   test('load balancer and target group names stay within 32 characters', () => {
     const json = synthBastion({ environmentName: 'production-eu', serviceName: 'bastion-service-long', vpcName: 'main' });
-    expect(onlyResource(json, 'aws_lb').name).toMatch(/^\$\{substr\("production-eu-bastion-service-long", 0, 25\)\}-\$\{random_id\.[^}]+\.hex\}$/);
+    expect(onlyResource(json, 'aws_lb').name).toMatch(
+      /^\$\{substr\("production-eu-bastion-service-long", 0, 25\)\}-\$\{random_id\.[^}]+\.hex\}$/,
+    );
     // 25 + 1 + 6 hex characters
     expect(25 + 1 + 6).toBeLessThanOrEqual(32);
-    for (const group of resources(json, 'aws_lb_target_group')) expect(group.name).toContain('substr("production-eu-bastion-service-long", 0, 23)');
+    for (const group of resources(json, 'aws_lb_target_group'))
+      expect(group.name).toContain('substr("production-eu-bastion-service-long", 0, 23)');
   });
 
   test('IAM names include the region, as IAM is global', () => {
-    expect(onlyResource(synthBastion(), 'aws_iam_role').name_prefix).toMatch(/^\$\{substr\("staging-bastion-service-\$\{data\.aws_region\.[^.]+\.region\}-", 0, 38\)\}$/);
+    expect(onlyResource(synthBastion(), 'aws_iam_role').name_prefix).toMatch(
+      /^\$\{substr\("staging-bastion-service-\$\{data\.aws_region\.[^.]+\.region\}-", 0, 38\)\}$/,
+    );
   });
 });
 
@@ -302,10 +341,18 @@ describe('SshBastionService: host bundle', () => {
     const json = synthBastion();
     expect(onlyResource(json, 'aws_s3_bucket').bucket_prefix).toBe('staging-bastion-service-');
     expect(onlyResource(json, 'aws_s3_bucket_public_access_block')).toEqual(
-      expect.objectContaining({ block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true }),
+      expect.objectContaining({
+        block_public_acls: true,
+        block_public_policy: true,
+        ignore_public_acls: true,
+        restrict_public_buckets: true,
+      }),
     );
     expect(onlyResource(json, 'aws_s3_bucket_ownership_controls').rule).toEqual({ object_ownership: 'BucketOwnerEnforced' });
-    expect(onlyResource(json, 'aws_s3_bucket_server_side_encryption_configuration').rule[0].apply_server_side_encryption_by_default.sse_algorithm).toBe('AES256');
+    expect(
+      onlyResource(json, 'aws_s3_bucket_server_side_encryption_configuration').rule[0].apply_server_side_encryption_by_default
+        .sse_algorithm,
+    ).toBe('AES256');
     expect(onlyResource(json, 'aws_s3_bucket_versioning').versioning_configuration.status).toBe('Enabled');
     const lifecycle = onlyResource(json, 'aws_s3_bucket_lifecycle_configuration').rule[0];
     expect(lifecycle.noncurrent_version_expiration).toEqual([{ noncurrent_days: 30 }]);
@@ -321,18 +368,22 @@ describe('SshBastionService: host bundle', () => {
     expect(onlyResource(json, 'aws_s3_object').bucket).toBe('platform-artifacts');
   });
 
-  test('the hosts may read the bundle\'s object and nothing else in its bucket', () => {
+  test("the hosts may read the bundle's object and nothing else in its bucket", () => {
     const policies = resources(synthBastion(), 'aws_iam_role_policy').map((p) => String(p.policy));
     const bundle = policies.filter((p) => p.includes('s3:'));
     expect(bundle).toHaveLength(1);
     expect(bundle[0]).toContain('"Action" = ["s3:GetObject"]');
-    expect(bundle[0]).toMatch(/"Resource" = "arn:\$\{data\.aws_partition\.[^}]+\}:s3:::\$\{aws_s3_object\.[^}]+\.bucket\}\/\$\{aws_s3_object\.[^}]+\.key\}"/);
+    expect(bundle[0]).toMatch(
+      /"Resource" = "arn:\$\{data\.aws_partition\.[^}]+\}:s3:::\$\{aws_s3_object\.[^}]+\.bucket\}\/\$\{aws_s3_object\.[^}]+\.key\}"/,
+    );
   });
 
   test('host OS chooses the AMI parameter and the packages', () => {
     const json = synthBastion({ hostOs: 'ubuntu-24.04', architecture: 'x86_64', instanceTypes: ['t3.small'] });
     expect(onlyResource(json, 'aws_launch_template')).toBeDefined();
-    expect(Object.values(json.data.aws_ssm_parameter).map((p: any) => p.name)).toEqual(['/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id']);
+    expect(Object.values(json.data.aws_ssm_parameter).map((p: any) => p.name)).toEqual([
+      '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id',
+    ]);
     expect(parse(userData(json)).packages).toEqual(['docker.io', 'python3-boto3']);
   });
 });

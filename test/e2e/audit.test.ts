@@ -8,7 +8,15 @@ import { execFile, execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { promisify } from 'util';
-import { BastionTestHost, TEST_INSTANCE_ID, testSettings, VPC_ADDRESS, VPC_SERVICE_PORT, VPC_SERVICE_TEXT, waitFor } from '../helpers/harness';
+import {
+  BastionTestHost,
+  TEST_INSTANCE_ID,
+  testSettings,
+  VPC_ADDRESS,
+  VPC_SERVICE_PORT,
+  VPC_SERVICE_TEXT,
+  waitFor,
+} from '../helpers/harness';
 import { FaultProxy } from '../helpers/fault-proxy';
 import { log, logEachTest } from './log';
 
@@ -50,32 +58,67 @@ for stream in logs.describe_log_streams(logGroupName=sys.argv[1])["logStreams"]:
         token = page["nextForwardToken"]
 print(json.dumps(out))
 `;
-  const { stdout } = await execFileAsync('python3', ['-c', code, GROUP], { env: { ...process.env, ...host.moto!.awsEnv() }, maxBuffer: 64 << 20 });
-  return JSON.parse(stdout).map((e: { stream: string; timestamp: number; message: string }) => ({ stream: e.stream, timestamp: e.timestamp, event: JSON.parse(e.message) }));
+  const { stdout } = await execFileAsync('python3', ['-c', code, GROUP], {
+    env: { ...process.env, ...host.moto!.awsEnv() },
+    maxBuffer: 64 << 20,
+  });
+  return JSON.parse(stdout).map((e: { stream: string; timestamp: number; message: string }) => ({
+    stream: e.stream,
+    timestamp: e.timestamp,
+    event: JSON.parse(e.message),
+  }));
 }
 
 async function eventsWhen(what: string, ready: (events: AuditEvent[]) => boolean, timeoutMs = 60_000): Promise<AuditEvent[]> {
   let events: AuditEvent[] = [];
-  await waitFor(async () => {
-    events = (await cloudWatch()).map((e) => e.event);
-    return ready(events);
-  }, timeoutMs, what);
+  await waitFor(
+    async () => {
+      events = (await cloudWatch()).map((e) => e.event);
+      return ready(events);
+    },
+    timeoutMs,
+    what,
+  );
   return events;
 }
 
 function ssh(user: string, key: string, command: string): Promise<{ status: number; stdout: string; stderr: string }> {
-  return host.run(['ssh', '-i', key, '-p', '22', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'UserKnownHostsFile=/dev/null',
-    '-o', 'StrictHostKeyChecking=no', '-o', 'LogLevel=ERROR', `${user}@127.0.0.1`, command], { timeoutMs: 60_000 });
+  return host.run(
+    [
+      'ssh',
+      '-i',
+      key,
+      '-p',
+      '22',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'LogLevel=ERROR',
+      `${user}@127.0.0.1`,
+      command,
+    ],
+    { timeoutMs: 60_000 },
+  );
 }
 
 /** The audit shipper's process (the child of the loop that plays Restart=always). */
 async function shipperPid(): Promise<string> {
   const loop = fs.readFileSync(path.join(host.dir, 'systemctl', 'pid-ssh-bastion-audit.socket'), 'utf8').trim();
   let pid = '';
-  await waitFor(async () => {
-    pid = (await host.run(['pgrep', '-P', loop, '-f', 'audit-shipper'])).stdout.trim();
-    return pid !== '';
-  }, 20_000, 'the audit shipper');
+  await waitFor(
+    async () => {
+      pid = (await host.run(['pgrep', '-P', loop, '-f', 'audit-shipper'])).stdout.trim();
+      return pid !== '';
+    },
+    20_000,
+    'the audit shipper',
+  );
   return pid;
 }
 
@@ -125,11 +168,14 @@ describe('audit events in CloudWatch Logs', () => {
     expect(refused.status).toBe(255);
     const command = await ssh(BOB_LINUX, keys.bob, 'echo audit-hello');
     expect(command.stdout).toBe('audit-hello\n');
-    const tunnel = await host.run(['bash', '-c',
+    const tunnel = await host.run([
+      'bash',
+      '-c',
       `ssh -i ${keys.bob} -p 22 -o BatchMode=yes -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o ExitOnForwardFailure=yes ` +
-      `-N -L 127.0.0.1:18090:${VPC_ADDRESS}:${VPC_SERVICE_PORT} ${BOB_LINUX}@127.0.0.1 & tunnel=$!; ` +
-      `for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/18090) 2>/dev/null && break; sleep 0.1; done; ` +
-      `exec 3<>/dev/tcp/127.0.0.1/18090 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3; kill "$tunnel"`]);
+        `-N -L 127.0.0.1:18090:${VPC_ADDRESS}:${VPC_SERVICE_PORT} ${BOB_LINUX}@127.0.0.1 & tunnel=$!; ` +
+        `for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/18090) 2>/dev/null && break; sleep 0.1; done; ` +
+        `exec 3<>/dev/tcp/127.0.0.1/18090 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3; kill "$tunnel"`,
+    ]);
     expect(tunnel.stdout).toContain(VPC_SERVICE_TEXT);
 
     events = await eventsWhen('three session.end events', (all) => all.filter((e) => e.event === 'session.end').length >= 3);
@@ -155,9 +201,16 @@ describe('audit events in CloudWatch Logs', () => {
 
   test('session start and end: session id, container and its address, client address:port, users, duration, end reason', () => {
     for (const session of [refusedSession, commandSession, tunnelSession]) {
-      const { 'session.start': [start], 'session.end': [end] } = ofSession(events, session);
+      const {
+        'session.start': [start],
+        'session.end': [end],
+      } = ofSession(events, session);
       expect(session).toMatch(/^[0-9a-f]{24}$/);
-      expect(start).toMatchObject({ container: `ssh-bastion-${session}`, client: expect.stringMatching(/^127\.0\.0\.1:\d+$/), unit: expect.stringMatching(/^\d+-\d+-\d+$/) });
+      expect(start).toMatchObject({
+        container: `ssh-bastion-${session}`,
+        client: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+        unit: expect.stringMatching(/^\d+-\d+-\d+$/),
+      });
       expect(start.container_address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
       expect(end).toMatchObject({ container: start.container, client: start.client, status: 0, end_reason: 'ended' });
       expect(Number.isInteger(end.duration_s)).toBe(true);
@@ -168,17 +221,38 @@ describe('audit events in CloudWatch Logs', () => {
 
   test('authentication: the refused key and the accepted one, by fingerprint, with the Linux and the IAM user', () => {
     const refused = ofSession(events, refusedSession).auth;
-    expect(refused).toContainEqual(expect.objectContaining({ result: 'refused', user: BOB_LINUX, iam_user: BOB_IAM, valid_user: true, method: 'publickey', key_type: 'ED25519', key_fingerprint: keys['stranger.fingerprint'] }));
+    expect(refused).toContainEqual(
+      expect.objectContaining({
+        result: 'refused',
+        user: BOB_LINUX,
+        iam_user: BOB_IAM,
+        valid_user: true,
+        method: 'publickey',
+        key_type: 'ED25519',
+        key_fingerprint: keys['stranger.fingerprint'],
+      }),
+    );
     expect(refused.some((e) => e.result === 'accepted')).toBe(false);
     const accepted = ofSession(events, commandSession).auth.filter((e) => e.result === 'accepted');
-    expect(accepted).toEqual([expect.objectContaining({ user: BOB_LINUX, iam_user: BOB_IAM, method: 'publickey', key_type: 'ED25519', key_fingerprint: keys['bob.fingerprint'], client: expect.stringMatching(/^127\.0\.0\.1:/) })]);
+    expect(accepted).toEqual([
+      expect.objectContaining({
+        user: BOB_LINUX,
+        iam_user: BOB_IAM,
+        method: 'publickey',
+        key_type: 'ED25519',
+        key_fingerprint: keys['bob.fingerprint'],
+        client: expect.stringMatching(/^127\.0\.0\.1:/),
+      }),
+    ]);
   });
 
   test('key lookups: the decisions of the key lookup service for the session', () => {
     const lookups = ofSession(events, commandSession)['keys.lookup'];
     expect(lookups).toContainEqual(expect.objectContaining({ decision: 'answered', user: BOB_LINUX, iam_user: BOB_IAM, keys: 1 }));
     // the refused key was looked up too: the user's keys were answered, sshd found none matching
-    expect(ofSession(events, refusedSession)['keys.lookup']).toContainEqual(expect.objectContaining({ decision: 'answered', user: BOB_LINUX, iam_user: BOB_IAM, keys: 1 }));
+    expect(ofSession(events, refusedSession)['keys.lookup']).toContainEqual(
+      expect.objectContaining({ decision: 'answered', user: BOB_LINUX, iam_user: BOB_IAM, keys: 1 }),
+    );
   });
 
   test('the tunnel: a tcp.connect to the VPC address and port for each connection through it, with the session and both users; none for the other sessions', () => {
@@ -188,15 +262,24 @@ describe('audit events in CloudWatch Logs', () => {
     const address = ofSession(events, tunnelSession)['session.start'][0].container_address;
     for (const connect of connects) {
       expect(connect).toMatchObject({
-        session: tunnelSession, container: `ssh-bastion-${tunnelSession}`, user: BOB_LINUX, iam_user: BOB_IAM,
-        destination_address: VPC_ADDRESS, destination_port: VPC_SERVICE_PORT, protocol: 'tcp',
+        session: tunnelSession,
+        container: `ssh-bastion-${tunnelSession}`,
+        user: BOB_LINUX,
+        iam_user: BOB_IAM,
+        destination_address: VPC_ADDRESS,
+        destination_port: VPC_SERVICE_PORT,
+        protocol: 'tcp',
       });
       expect(connect.source).toMatch(new RegExp(`^${address.replace(/\./g, '\\.')}:\\d+$`));
     }
   });
 
   test('a connection root opens from a shell in the session (nothing sshd logs) is in the log too: netfilter sees it on the host', async () => {
-    const result = await ssh(BOB_LINUX, keys.bob, `sudo timeout 3 bash -c 'exec 3<>/dev/tcp/${VPC_ADDRESS}/${VPC_SERVICE_PORT}' && echo connected`);
+    const result = await ssh(
+      BOB_LINUX,
+      keys.bob,
+      `sudo timeout 3 bash -c 'exec 3<>/dev/tcp/${VPC_ADDRESS}/${VPC_SERVICE_PORT}' && echo connected`,
+    );
     expect(result.stdout).toContain('connected');
     const before = events.filter((e) => e.event === 'tcp.connect').length;
     const all = await eventsWhen('one more tcp.connect', (all) => all.filter((e) => e.event === 'tcp.connect').length > before);
@@ -219,14 +302,27 @@ describe('audit events in CloudWatch Logs', () => {
 describe('CloudWatch unreachable, the shipper killed and restarted', () => {
   test('an outage delays events, a SIGKILL and a SIGTERM restart lose and repeat none, order kept', async () => {
     // everything so far shipped (the last session's end may still be on its way)
-    const spoolLines = () => fs.readFileSync(path.join(host.dir, 'audit-state', 'events.jsonl'), 'utf8').split('\n').filter(Boolean).length;
+    const spoolLines = () =>
+      fs
+        .readFileSync(path.join(host.dir, 'audit-state', 'events.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean).length;
     await waitFor(async () => (await cloudWatch()).length === spoolLines(), 30_000, 'the spool shipped');
     const before = (await cloudWatch()).length;
     proxy.inject('http503', 1_000_000);
     const first = await ssh(BOB_LINUX, keys.bob, 'echo during-outage');
     expect(first.stdout).toBe('during-outage\n');
     await waitFor(() => /shipping failed/.test(host.auditLog()), 30_000, 'the shipper noticing the outage');
-    await waitFor(() => fs.readFileSync(path.join(host.dir, 'audit-state', 'events.jsonl'), 'utf8').split('\n').filter(Boolean).length >= before + 5, 30_000, 'events in the spool');
+    await waitFor(
+      () =>
+        fs
+          .readFileSync(path.join(host.dir, 'audit-state', 'events.jsonl'), 'utf8')
+          .split('\n')
+          .filter(Boolean).length >=
+        before + 5,
+      30_000,
+      'events in the spool',
+    );
     expect((await cloudWatch()).length).toBe(before);
 
     // killed hard during the outage: what it had received is in its spool; what is sent while it
@@ -242,7 +338,7 @@ describe('CloudWatch unreachable, the shipper killed and restarted', () => {
     const outage = Date.now();
     proxy.clearFaults();
     // Two logins' worth: start, keys lookup, auth, end each; the shipper's backoff is at most 60 s.
-    let all = await eventsWhen('the events of both logins', (events) => events.filter((e) => e.event === 'session.end').length >= 6, 120_000);
+    await eventsWhen('the events of both logins', (events) => events.filter((e) => e.event === 'session.end').length >= 6, 120_000);
     log(`delivered ${Math.round((Date.now() - outage) / 1000)} s after the outage ended`);
 
     // a graceful restart (systemctl restart: SIGTERM) with everything shipped, then one more login
@@ -250,15 +346,21 @@ describe('CloudWatch unreachable, the shipper killed and restarted', () => {
     await waitFor(() => /stopped: everything shipped/.test(host.auditLog()), 30_000, 'the shipper stopping');
     const third = await ssh(BOB_LINUX, keys.bob, 'echo after-restart');
     expect(third.stdout).toBe('after-restart\n');
-    all = await eventsWhen('the third login', (events) => events.filter((e) => e.event === 'session.end').length >= 7, 60_000);
+    const all = await eventsWhen('the third login', (events) => events.filter((e) => e.event === 'session.end').length >= 7, 60_000);
 
     const withTimes = await cloudWatch();
     const seqs = withTimes.map((e) => e.event.seq);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
     for (let i = 1; i < withTimes.length; i++) expect(withTimes[i].timestamp).toBeGreaterThanOrEqual(withTimes[i - 1].timestamp);
-    const spooled = fs.readFileSync(path.join(host.dir, 'audit-state', 'events.jsonl'), 'utf8').split('\n').filter(Boolean);
+    const spooled = fs
+      .readFileSync(path.join(host.dir, 'audit-state', 'events.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean);
     expect(spooled).toHaveLength(all.length);
-    for (const session of all.filter((e) => e.event === 'session.end').slice(-3).map((e) => e.session)) {
+    for (const session of all
+      .filter((e) => e.event === 'session.end')
+      .slice(-3)
+      .map((e) => e.session)) {
       const kinds = ofSession(all, session);
       expect(Object.keys(kinds).sort()).toEqual(['auth', 'keys.lookup', 'session.end', 'session.start']);
       expect(kinds['session.start']).toHaveLength(1);

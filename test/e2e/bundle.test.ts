@@ -59,7 +59,11 @@ describe('booting from the bundle', () => {
     expect(boot.status).toBe(1);
     const lines = boot.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^ssh-bastion: boot stopped: the host bundle s3://${BUNDLE_BUCKET}/\\S+ has sha256 [0-9a-f]{64}, not ${bundle.sha256} as the user data says; refusing it, the host stays unhealthy$`));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^ssh-bastion: boot stopped: the host bundle s3://${BUNDLE_BUCKET}/\\S+ has sha256 [0-9a-f]{64}, not ${bundle.sha256} as the user data says; refusing it, the host stays unhealthy$`,
+      ),
+    );
     expect(await unpackedFiles()).toEqual([]);
     expect(await host.portOpen(HEALTH_PORT)).toBe(false);
   });
@@ -75,12 +79,16 @@ describe('booting from the bundle', () => {
     // THEN two retries were announced, and the last line says why the boot stopped
     expect(boot.status).toBe(1);
     const lines = boot.stderr.trim().split('\n');
-    expect(lines.slice(0, -1).map((line) => line.replace(/\(attempt (\d) of 3: .*\); next attempt in (\d+) s$/, '($1 of 3, $2 s)'))).toEqual([
+    expect(
+      lines.slice(0, -1).map((line) => line.replace(/\(attempt (\d) of 3: .*\); next attempt in (\d+) s$/, '($1 of 3, $2 s)')),
+    ).toEqual([
       `ssh-bastion: fetching s3://${BUNDLE_BUCKET}/${host.bundleKey} failed (1 of 3, 2 s)`,
       `ssh-bastion: fetching s3://${BUNDLE_BUCKET}/${host.bundleKey} failed (2 of 3, 4 s)`,
     ]);
     expect(lines[lines.length - 1]).toMatch(
-      new RegExp(`^ssh-bastion: boot stopped: could not fetch the host bundle s3://${BUNDLE_BUCKET}/\\S+ after 3 attempts \\(.*127\\.0\\.0\\.1:9.*\\); the host stays unhealthy$`),
+      new RegExp(
+        `^ssh-bastion: boot stopped: could not fetch the host bundle s3://${BUNDLE_BUCKET}/\\S+ after 3 attempts \\(.*127\\.0\\.0\\.1:9.*\\); the host stays unhealthy$`,
+      ),
     );
     expect(boot.ms).toBeGreaterThanOrEqual(6000);
     expect(await unpackedFiles()).toEqual([]);
@@ -100,13 +108,27 @@ describe('booting from the bundle', () => {
 
     // THEN the bootstrap unpacked it and handed over to run-sections, which ran the first section
     const bundle = buildHostBundle();
-    expect(boot.stderr).toContain(`ssh-bastion: host bundle s3://${BUNDLE_BUCKET}/${host.bundleKey} (sha256 ${bundle.sha256}, ${bundle.entries.length} files) unpacked; running the sections\n`);
+    expect(boot.stderr).toContain(
+      `ssh-bastion: host bundle s3://${BUNDLE_BUCKET}/${host.bundleKey} (sha256 ${bundle.sha256}, ${bundle.entries.length} files) unpacked; running the sections\n`,
+    );
     expect(boot.stderr).toContain('ssh-bastion: section host-keys: FAILED with status 7');
     expect(boot.status).toBe(7);
-    const listing = await host.must(['bash', '-c', 'for f in "$@"; do stat -c "%a %U:%G %s %n" "$f"; done', 'stat', ...bundle.entries.map((e) => `/${e.path}`)]);
+    const listing = await host.must([
+      'bash',
+      '-c',
+      'for f in "$@"; do stat -c "%a %U:%G %s %n" "$f"; done',
+      'stat',
+      ...bundle.entries.map((e) => `/${e.path}`),
+    ]);
     expect(listing.trim().split('\n')).toEqual(bundle.entries.map((e) => `${e.mode.toString(8)} root:root ${e.size} /${e.path}`));
     const sums = await host.must(['sha256sum', ...bundle.entries.map((e) => `/${e.path}`)]);
-    const expected = await host.must(['bash', '-c', `cd "$1" && sha256sum ${bundle.entries.map((e) => e.path.startsWith('opt/ssh-bastion/worker/') ? `worker/${e.path.slice('opt/ssh-bastion/worker/'.length)}` : `host/${e.path}`).join(' ')}`, 'sums', `${__dirname}/../../userdata`]);
+    const expected = await host.must([
+      'bash',
+      '-c',
+      `cd "$1" && sha256sum ${bundle.entries.map((e) => (e.path.startsWith('opt/ssh-bastion/worker/') ? `worker/${e.path.slice('opt/ssh-bastion/worker/'.length)}` : `host/${e.path}`)).join(' ')}`,
+      'sums',
+      `${__dirname}/../../userdata`,
+    ]);
     expect(sums.split('\n').map((line) => line.split(' ')[0])).toEqual(expected.split('\n').map((line) => line.split(' ')[0]));
     expect(await host.portOpen(HEALTH_PORT)).toBe(false);
   });

@@ -32,7 +32,10 @@ test('the demo prints an ssh command that logs in, and Ctrl-C removes everything
   const command = /^ {2}(ssh -i \S+ -o UserKnownHostsFile=(\S+) -p \d+ demo@127\.0\.0\.1)$/m.exec(output);
   expect(command).not.toBeNull();
   const args = command![1].split(' ').slice(1);
-  const login = execFileSync('ssh', ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', ...args, 'id -un; echo logged-in'], { encoding: 'utf8', timeout: 120_000 });
+  const login = execFileSync('ssh', ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', ...args, 'id -un; echo logged-in'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   const dir = path.dirname(command![2]);
 
   // AND Ctrl-C

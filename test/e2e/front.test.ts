@@ -82,14 +82,21 @@ let host: BastionTestHost;
 const keys: Record<string, string> = {};
 
 /** Starts the holder; resolves `ready` once its connections are open and `done` with their fates. */
-function hold(port: number, spec: string, mode: 'silent' | 'banner' | 'http' | 'long', seconds: number): { ready: Promise<void>; done: Promise<Held[]> } {
+function hold(
+  port: number,
+  spec: string,
+  mode: 'silent' | 'banner' | 'http' | 'long',
+  seconds: number,
+): { ready: Promise<void>; done: Promise<Held[]> } {
   const script = path.join(host.dir, 'holder.py');
   fs.writeFileSync(script, HOLDER_SCRIPT);
   const readyFile = path.join(host.dir, `holder-${Math.random().toString(36).slice(2)}.ready`);
-  const done = host.run(['python3', script, String(port), spec, mode, String(seconds), readyFile], { timeoutMs: (seconds + 60) * 1000 }).then((r) => {
-    if (r.status !== 0) throw new Error(`holder failed: ${r.stderr}`);
-    return JSON.parse(r.stdout) as Held[];
-  });
+  const done = host
+    .run(['python3', script, String(port), spec, mode, String(seconds), readyFile], { timeoutMs: (seconds + 60) * 1000 })
+    .then((r) => {
+      if (r.status !== 0) throw new Error(`holder failed: ${r.stderr}`);
+      return JSON.parse(r.stdout) as Held[];
+    });
   const ready = Promise.race([waitFor(() => fs.existsSync(readyFile), 60_000, 'holder connections'), done.then(() => undefined)]);
   return { ready, done };
 }
@@ -140,7 +147,11 @@ test('a connection that never speaks is closed after the login grace, without a 
     expect(fate.closed!).toBeGreaterThanOrEqual(2.5);
     expect(fate.closed!).toBeLessThan(10);
   }
-  await waitFor(() => /refused \d+ connections from \d+ sources in 10s: .*3 silent for the login grace/.test(host.journal()), 15_000, 'summary line');
+  await waitFor(
+    () => /refused \d+ connections from \d+ sources in 10s: .*3 silent for the login grace/.test(host.journal()),
+    15_000,
+    'summary line',
+  );
   expect(host.journal()).not.toMatch(/session start client=127\.0\.2\.1:/);
 });
 
@@ -204,7 +215,8 @@ test('the host-wide session cap follows from the memory: beyond it a client that
 
 describe('ready containers', () => {
   /** Containers named in session start lines, in order. */
-  const startedContainers = () => [...host.journal().matchAll(/session start client=\S+ container=(ssh-bastion-[0-9a-f]+)/g)].map((m) => m[1]);
+  const startedContainers = () =>
+    [...host.journal().matchAll(/session start client=\S+ container=(ssh-bastion-[0-9a-f]+)/g)].map((m) => m[1]);
 
   test('a login takes a container that was ready before it came; each is given one connection only; the pool refills', async () => {
     const seenReady = new Set<string>();
@@ -228,10 +240,20 @@ describe('ready containers', () => {
   test('when no ready container is left, a login starts one of its own', async () => {
     await serve(2405, 'one-ready', { BASTION_READY_SESSIONS: '1' });
     const before = startedContainers().length;
-    const logins = await Promise.all([0, 1, 2].map(() => host.ssh({ user: 'alice', key: keys.alice, port: 2405, command: 'sleep 2; echo in' })));
-    expect(logins.map((l) => [l.status, l.stdout])).toEqual([[0, 'in\n'], [0, 'in\n'], [0, 'in\n']]);
+    const logins = await Promise.all(
+      [0, 1, 2].map(() => host.ssh({ user: 'alice', key: keys.alice, port: 2405, command: 'sleep 2; echo in' })),
+    );
+    expect(logins.map((l) => [l.status, l.stdout])).toEqual([
+      [0, 'in\n'],
+      [0, 'in\n'],
+      [0, 'in\n'],
+    ]);
     expect(new Set(startedContainers().slice(before)).size).toBe(3);
-    await waitFor(() => /[1-3] sessions started a container of their own in 10s: no ready one was left \(1 kept ready\)/.test(host.journal()), 15_000, 'summary line');
+    await waitFor(
+      () => /[1-3] sessions started a container of their own in 10s: no ready one was left \(1 kept ready\)/.test(host.journal()),
+      15_000,
+      'summary line',
+    );
   });
 
   test('a ready container that goes away leaves the pool and is replaced', async () => {
@@ -239,10 +261,14 @@ describe('ready containers', () => {
     const [victim] = await host.readyContainers();
     await host.docker('kill', victim);
     await waitFor(() => host.journal().includes(`ready container ${victim} went away`), 20_000, 'the front noticing');
-    await waitFor(async () => {
-      const ready = await host.readyContainers();
-      return ready.length === 2 && !ready.includes(victim);
-    }, 60_000, 'a replacement');
+    await waitFor(
+      async () => {
+        const ready = await host.readyContainers();
+        return ready.length === 2 && !ready.includes(victim);
+      },
+      60_000,
+      'a replacement',
+    );
     const login = await host.ssh({ user: 'alice', key: keys.alice, command: 'echo in' });
     expect(login.status).toBe(0);
   });

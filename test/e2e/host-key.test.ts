@@ -48,7 +48,14 @@ async function putSecureString(endpoint: string, name: string, value: string): P
 /** Runs a script as root (sudo) in a session of alice; the script travels base64-encoded in the command. */
 function asRootInSession(interpreter: 'bash' | 'perl', script: string, extra: string[] = []) {
   const encoded = Buffer.from(script).toString('base64');
-  return host.ssh({ user: 'alice', key: aliceKey, knownHosts, command: `echo ${encoded} | base64 -d | sudo -n ${interpreter}`, extra, timeoutMs: 120_000 });
+  return host.ssh({
+    user: 'alice',
+    key: aliceKey,
+    knownHosts,
+    command: `echo ${encoded} | base64 -d | sudo -n ${interpreter}`,
+    extra,
+    timeoutMs: 120_000,
+  });
 }
 
 beforeAll(async () => {
@@ -65,7 +72,10 @@ beforeAll(async () => {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'host', '-f', hostKey]);
   const privateKey = fs.readFileSync(hostKey, 'utf8');
   // the first line of the body is the same in every unencrypted ED25519 key: not a sign of this one
-  privateKeyLines = privateKey.split('\n').filter((line) => line !== '' && !line.startsWith('-----')).slice(1);
+  privateKeyLines = privateKey
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('-----'))
+    .slice(1);
   await putSecureString(moto.endpoint, HOST_KEY_PARAMETER, privateKey);
   knownHosts = path.join(host.dir, 'known_hosts');
   const publicKey = fs.readFileSync(`${hostKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
@@ -199,16 +209,24 @@ test('before anyone has authenticated, root in the container can neither read, w
   await waitFor(async () => (await host.sessionContainers()).length === 0, 60_000, 'earlier containers removed');
   // a client that sends its identification line (the front gives it a container only then) and
   // waits (sshd waits up to LoginGraceTime, 20 s, for its key exchange)
-  await host.must(['bash', '-c', `setsid bash -c 'exec 3<>/dev/tcp/127.0.0.1/${SERVICE_PORT}; printf "SSH-2.0-waiting\\r\\n" >&3; sleep 50' >/dev/null 2>&1 </dev/null & echo $! >${pidFile}`]);
+  await host.must([
+    'bash',
+    '-c',
+    `setsid bash -c 'exec 3<>/dev/tcp/127.0.0.1/${SERVICE_PORT}; printf "SSH-2.0-waiting\\r\\n" >&3; sleep 50' >/dev/null 2>&1 </dev/null & echo $! >${pidFile}`,
+  ]);
   try {
     let containers: string[] = [];
     await waitFor(async () => (containers = await host.sessionContainers()).length === 1, 60_000, "the waiting client's container");
     const container = containers[0];
     let result = { status: 1, stdout: '', stderr: '', ms: 0 };
-    await waitFor(async () => {
-      result = await host.run(['bash', '-c', `docker exec -i ${container} perl <<'EOF'\n${SSHD_ATTACKS}\nEOF`]);
-      return / uid 0 found$/m.test(result.stdout);
-    }, 60_000, 'the privileged sshd in that container').catch((e: Error) => {
+    await waitFor(
+      async () => {
+        result = await host.run(['bash', '-c', `docker exec -i ${container} perl <<'EOF'\n${SSHD_ATTACKS}\nEOF`]);
+        return / uid 0 found$/m.test(result.stdout);
+      },
+      60_000,
+      'the privileged sshd in that container',
+    ).catch((e: Error) => {
       throw new Error(`${e.message}; last attempt: ${JSON.stringify(result)}`);
     });
     expectEverySshdAttackRefused(result, 1);
@@ -228,17 +246,24 @@ test('rekeying every megabyte of a 64 MB tunnel keeps working (each rekey is sig
       '$| = 1; print "listening\\n";\n' +
       `my $c = $l->accept; my $b = "x" x 65536; print $c $b for 1 .. ${size / 65536}; close $c;\n`,
   ).toString('base64');
-  const result = await host.run([
-    'bash', '-c',
-    `ssh -i ${aliceKey} -o BatchMode=yes -o IdentitiesOnly=yes -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes ` +
-      `-o RekeyLimit=1M -o ExitOnForwardFailure=yes -E ${host.dir}/rekey-client.log -v -L 127.0.0.1:19000:127.0.0.1:9000 ` +
-      `alice@127.0.0.1 'echo ${listener} | base64 -d | perl' > ${host.dir}/rekey-listener.out & session=$!; ` +
-      `for _ in $(seq 600); do grep -q listening ${host.dir}/rekey-listener.out 2>/dev/null && break; sleep 0.1; done; ` +
-      `exec 3<>/dev/tcp/127.0.0.1/19000 && wc -c <&3; exec 3<&-; wait "$session"`,
-  ], { timeoutMs: 170_000 });
-  const clientLog = fs.existsSync(path.join(host.dir, 'rekey-client.log')) ? fs.readFileSync(path.join(host.dir, 'rekey-client.log'), 'utf8') : '';
+  const result = await host.run(
+    [
+      'bash',
+      '-c',
+      `ssh -i ${aliceKey} -o BatchMode=yes -o IdentitiesOnly=yes -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes ` +
+        `-o RekeyLimit=1M -o ExitOnForwardFailure=yes -E ${host.dir}/rekey-client.log -v -L 127.0.0.1:19000:127.0.0.1:9000 ` +
+        `alice@127.0.0.1 'echo ${listener} | base64 -d | perl' > ${host.dir}/rekey-listener.out & session=$!; ` +
+        `for _ in $(seq 600); do grep -q listening ${host.dir}/rekey-listener.out 2>/dev/null && break; sleep 0.1; done; ` +
+        `exec 3<>/dev/tcp/127.0.0.1/19000 && wc -c <&3; exec 3<&-; wait "$session"`,
+    ],
+    { timeoutMs: 170_000 },
+  );
+  const clientLog = fs.existsSync(path.join(host.dir, 'rekey-client.log'))
+    ? fs.readFileSync(path.join(host.dir, 'rekey-client.log'), 'utf8')
+    : '';
   const keyExchanges = clientLog.match(/SSH2_MSG_KEXINIT sent/g)?.length ?? 0;
-  const verified = clientLog.match(/Host '127\.0\.0\.1' is known and matches the ED25519 host key|Server host key: ssh-ed25519/g)?.length ?? 0;
+  const verified =
+    clientLog.match(/Host '127\.0\.0\.1' is known and matches the ED25519 host key|Server host key: ssh-ed25519/g)?.length ?? 0;
   log(`tunnel: ${result.stdout.trim()} bytes, ${keyExchanges} key exchanges, status ${result.status}, ${result.ms} ms`);
   expect(result.stdout.trim()).toBe(String(size));
   expect(result.status).toBe(0);

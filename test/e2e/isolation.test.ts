@@ -63,7 +63,11 @@ async function listeningSession(): Promise<{ name: string; address: string; clie
   const session = host.ssh({ user: 'bob', key: keys.bob, command: listener, timeoutMs: 110_000 });
   await waitFor(async () => (await sessionContainers()).length === 1, 30_000, 'the listening session');
   const [name] = await sessionContainers();
-  await waitFor(async () => (await host.run(['docker', 'exec', name, 'bash', '-c', 'exec 3<>/dev/tcp/127.0.0.1/8000'])).status === 0, 30_000, 'the listener in bob\'s session');
+  await waitFor(
+    async () => (await host.run(['docker', 'exec', name, 'bash', '-c', 'exec 3<>/dev/tcp/127.0.0.1/8000'])).status === 0,
+    30_000,
+    "the listener in bob's session",
+  );
   const address = await containerAddress(name);
   const start = new RegExp(`session start client=127\\.0\\.0\\.1:(\\d+) container=${name.replace(/\./g, '\\.')}\\b`).exec(host.journal());
   return {
@@ -102,7 +106,11 @@ beforeAll(async () => {
   ip(host.hostNetns, '-6', 'route', 'add', `${METADATA_V6}/128`, 'via', VPC_V6);
   ip(host.vpcNetns, '-6', 'route', 'add', 'default', 'via', HOST_V6);
   execFileSync('ip', ['netns', 'exec', host.hostNetns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
-  backgroundIn(host.vpcNetns, ['socat', `TCP6-LISTEN:80,bind=[${METADATA_V6}],fork,reuseaddr`, 'SYSTEM:echo metadata-v6-answered'], 'metadata-v6.log');
+  backgroundIn(
+    host.vpcNetns,
+    ['socat', `TCP6-LISTEN:80,bind=[${METADATA_V6}],fork,reuseaddr`, 'SYSTEM:echo metadata-v6-answered'],
+    'metadata-v6.log',
+  );
   backgroundIn(host.hostNetns, ['socat', 'TCP6-LISTEN:2223,ipv6only=1,fork,reuseaddr', 'SYSTEM:echo host-v6-answered'], 'host-v6.log');
 
   // A plain sshd in the VPC for ProxyJump, accepting alice's key for root.
@@ -110,15 +118,39 @@ beforeAll(async () => {
   fs.mkdirSync(target);
   fs.writeFileSync(path.join(target, 'authorized_keys'), `${keys['alice.pub']}\n`);
   fs.mkdirSync('/run/sshd', { recursive: true });
-  backgroundIn(host.vpcNetns, [
-    '/usr/sbin/sshd', '-D', '-e', '-f', '/dev/null', '-o', `ListenAddress=${VPC_ADDRESS}:${JUMP_TARGET_PORT}`,
-    '-o', `HostKey=${keys['jump-target']}`, '-o', `AuthorizedKeysFile=${target}/authorized_keys`, '-o', 'StrictModes=no',
-    '-o', 'PidFile=none', '-o', 'UsePAM=no', '-o', 'PermitRootLogin=prohibit-password',
-  ], 'jump-target.log');
+  backgroundIn(
+    host.vpcNetns,
+    [
+      '/usr/sbin/sshd',
+      '-D',
+      '-e',
+      '-f',
+      '/dev/null',
+      '-o',
+      `ListenAddress=${VPC_ADDRESS}:${JUMP_TARGET_PORT}`,
+      '-o',
+      `HostKey=${keys['jump-target']}`,
+      '-o',
+      `AuthorizedKeysFile=${target}/authorized_keys`,
+      '-o',
+      'StrictModes=no',
+      '-o',
+      'PidFile=none',
+      '-o',
+      'UsePAM=no',
+      '-o',
+      'PermitRootLogin=prohibit-password',
+    ],
+    'jump-target.log',
+  );
 
   const boot = await host.boot();
   if (boot.status !== 0) throw new Error(`boot failed:\n${boot.stdout}\n${boot.stderr}`);
-  await host.serveSessions(AGENT_PORT, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_ALLOW_AGENT_FORWARDING: 'true' }, 'agent-forwarding');
+  await host.serveSessions(
+    AGENT_PORT,
+    { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_ALLOW_AGENT_FORWARDING: 'true' },
+    'agent-forwarding',
+  );
 }, 300_000);
 
 afterAll(async () => {
@@ -127,7 +159,7 @@ afterAll(async () => {
 });
 
 describe('network between sessions', () => {
-  test('a session cannot reach a service listening in another session\'s container, but reaches the VPC', async () => {
+  test("a session cannot reach a service listening in another session's container, but reaches the VPC", async () => {
     const bob = await listeningSession();
     try {
       const probe =
@@ -143,7 +175,7 @@ describe('network between sessions', () => {
     }
   });
 
-  test('docker\'s DNS reveals nothing about another session: its name holds no client address; the journal maps it', async () => {
+  test("docker's DNS reveals nothing about another session: its name holds no client address; the journal maps it", async () => {
     const bob = await listeningSession();
     try {
       expect(bob.clientPort).toMatch(/^\d+$/);
@@ -199,7 +231,12 @@ describe('kernel audit', () => {
       'print $err == 0 ? "accepted\\n" : "refused errno=" . -$err . "\\n";';
     // on a terminal, where sshd itself writes a login record, and without one
     for (const extra of [['-tt'], []]) {
-      const result = await host.ssh({ user: 'alice', key: keys.alice, extra, command: `id -un; tty >/dev/null && echo on-a-tty; sudo -n perl -e '${perl}'` });
+      const result = await host.ssh({
+        user: 'alice',
+        key: keys.alice,
+        extra,
+        command: `id -un; tty >/dev/null && echo on-a-tty; sudo -n perl -e '${perl}'`,
+      });
       log(`audit record from root in a session (${extra.join(' ') || 'no tty'}): ${JSON.stringify(result.stdout)}`);
       const lines = result.stdout.split(/\r?\n/);
       expect(lines[0]).toBe('alice');
@@ -217,10 +254,18 @@ describe('what users run goes through session-command', () => {
     const inheritable = 'grep ^CapInh: /proc/self/status';
     const command = await host.ssh({ user: 'alice', key: keys.alice, command: inheritable });
     expect(command.stdout).toMatch(/CapInh:\s+0000000000000000\n$/);
-    const shell = await host.run(['bash', '-c', `echo '${inheritable}; exit' | ssh -tt -i ${keys.alice} -o BatchMode=yes -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR alice@127.0.0.1`]);
+    const shell = await host.run([
+      'bash',
+      '-c',
+      `echo '${inheritable}; exit' | ssh -tt -i ${keys.alice} -o BatchMode=yes -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR alice@127.0.0.1`,
+    ]);
     expect(shell.stdout).toMatch(/one-time container/);
     expect(shell.stdout).toMatch(/CapInh:\s+0000000000000000/);
-    const sftp = await host.run(['bash', '-c', `printf 'put /etc/hostname copied\nls -l copied\n' | sftp -b - -i ${keys.alice} -o BatchMode=yes -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR alice@127.0.0.1`]);
+    const sftp = await host.run([
+      'bash',
+      '-c',
+      `printf 'put /etc/hostname copied\nls -l copied\n' | sftp -b - -i ${keys.alice} -o BatchMode=yes -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR alice@127.0.0.1`,
+    ]);
     expect(sftp.status).toBe(0);
     expect(sftp.stdout).toMatch(/alice .* copied/);
   });
@@ -263,7 +308,8 @@ describe('session sshd algorithms', () => {
 describe('agent forwarding', () => {
   const withAgent = (port: number) =>
     host.run([
-      'bash', '-c',
+      'bash',
+      '-c',
       `eval "$(ssh-agent -s)" >/dev/null; ssh-add -q ${keys.alice}; ` +
         `ssh -A -p ${port} -i ${keys.alice} -o BatchMode=yes -o IdentitiesOnly=yes -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR ` +
         `alice@127.0.0.1 'echo "agent=\${SSH_AUTH_SOCK:-none}"'; status=$?; ssh-agent -k >/dev/null; exit $status`,
@@ -288,7 +334,20 @@ describe('agent forwarding', () => {
       `Host *\n  IdentityFile ${keys.alice}\n  IdentitiesOnly yes\n  BatchMode yes\n  ForwardAgent no\n` +
         '  UserKnownHostsFile /dev/null\n  StrictHostKeyChecking no\n  LogLevel ERROR\n  ConnectTimeout 30\n',
     );
-    const result = await host.run(['ssh', '-F', config, '-J', `alice@127.0.0.1:${SERVICE_PORT}`, '-p', String(JUMP_TARGET_PORT), `root@${VPC_ADDRESS}`, 'echo "jumped to $(hostname -I 2>/dev/null || echo target)"'], { timeoutMs: 90_000 });
+    const result = await host.run(
+      [
+        'ssh',
+        '-F',
+        config,
+        '-J',
+        `alice@127.0.0.1:${SERVICE_PORT}`,
+        '-p',
+        String(JUMP_TARGET_PORT),
+        `root@${VPC_ADDRESS}`,
+        'echo "jumped to $(hostname -I 2>/dev/null || echo target)"',
+      ],
+      { timeoutMs: 90_000 },
+    );
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^jumped to /);

@@ -129,7 +129,9 @@ test(`a plain user attacking the key lookup from its session: another user logs 
   const container = accepted.exec(host.journal())![1];
   // Both halves of the attack have made their first attempts: the victim's logins start under attack.
   await waitFor(
-    async () => (await host.run(['docker', 'exec', container, 'test', '-e', `${RUNNING_FILE}.holder`, '-a', '-e', `${RUNNING_FILE}.sender`])).status === 0,
+    async () =>
+      (await host.run(['docker', 'exec', container, 'test', '-e', `${RUNNING_FILE}.holder`, '-a', '-e', `${RUNNING_FILE}.sender`]))
+        .status === 0,
     60_000,
     'the attack running',
   );
@@ -172,7 +174,8 @@ test(`a plain user attacking the key lookup from its session: another user logs 
   // Every session's socket is gone with its session: no socket is left, and the only directories
   // left are the (empty) ones of the containers kept ready.
   await host.waitForNoContainers(60_000);
-  const sockets = async (): Promise<string> => (await host.must(['bash', '-c', 'find /run/ssh-bastion/keys/sessions -mindepth 1 ! -type d 2>/dev/null || true'])).trim();
+  const sockets = async (): Promise<string> =>
+    (await host.must(['bash', '-c', 'find /run/ssh-bastion/keys/sessions -mindepth 1 ! -type d 2>/dev/null || true'])).trim();
   await waitFor(async () => (await sockets()) === '', 30_000, 'no session socket left');
   const dirs = (await host.must(['bash', '-c', 'ls -A /run/ssh-bastion/keys/sessions 2>/dev/null || true'])).split(/\s+/).filter(Boolean);
   const ready = await host.readyContainers();

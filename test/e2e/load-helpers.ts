@@ -52,7 +52,10 @@ export class FaultyBastionHost extends BastionTestHost {
     this.relays.push(this.spawnRelay(['socat', `UNIX-LISTEN:${relay},fork`, `TCP:127.0.0.1:${port}`], 'proxy-relay-out.log'));
     await waitFor(() => fs.existsSync(relay), 5000, 'proxy relay socket');
     this.relays.push(
-      this.spawnRelay([...this.enter, 'socat', `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${relay}`], 'proxy-relay-in.log'),
+      this.spawnRelay(
+        [...this.enter, 'socat', `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${relay}`],
+        'proxy-relay-in.log',
+      ),
     );
     await this.waitForPort(Number(port));
     this.settings.AWS_ENDPOINT_URL_IAM = this.proxy.endpoint;
@@ -133,10 +136,25 @@ export class FaultyBastionHost extends BastionTestHost {
   sshWithin(options: { user: string; key: string; command: string; timeoutMs: number; connectTimeoutS?: number }): Promise<CommandResult> {
     return this.run(
       [
-        'ssh', '-i', options.key, '-p', this.settings.BASTION_SERVICE_PORT,
-        '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', `ConnectTimeout=${options.connectTimeoutS ?? 60}`,
-        '-o', 'LogLevel=ERROR', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no',
-        `${options.user}@127.0.0.1`, options.command,
+        'ssh',
+        '-i',
+        options.key,
+        '-p',
+        this.settings.BASTION_SERVICE_PORT,
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        `ConnectTimeout=${options.connectTimeoutS ?? 60}`,
+        '-o',
+        'LogLevel=ERROR',
+        '-o',
+        'UserKnownHostsFile=/dev/null',
+        '-o',
+        'StrictHostKeyChecking=no',
+        `${options.user}@127.0.0.1`,
+        options.command,
       ],
       { timeoutMs: options.timeoutMs },
     );
@@ -268,10 +286,19 @@ export async function flood(
   const script = path.join(host.dir, 'flood.py');
   fs.writeFileSync(script, FLOOD_SCRIPT);
   const result = await host.run(
-    ['python3', script, String(options.port), String(options.total), String(options.concurrency), String(options.perConnS), String(options.totalS)],
+    [
+      'python3',
+      script,
+      String(options.port),
+      String(options.total),
+      String(options.concurrency),
+      String(options.perConnS),
+      String(options.totalS),
+    ],
     { timeoutMs: (options.totalS + 15) * 1000 },
   );
-  if (result.status !== 0) throw new Error(`flood client failed (${result.status}) after ${result.ms} ms:\n${result.stdout}\n${result.stderr}`);
+  if (result.status !== 0)
+    throw new Error(`flood client failed (${result.status}) after ${result.ms} ms:\n${result.stdout}\n${result.stderr}`);
   return JSON.parse(result.stdout) as FloodResult;
 }
 

@@ -35,8 +35,24 @@ const clients: ChildProcess[] = [];
 /** An ssh session left running in the background; its output collected as it comes. */
 function startSsh(user: string, command: string): { proc: ChildProcess; output: () => string; done: Promise<number> } {
   const args = [
-    ...host.enter, 'ssh', '-i', keys[user], '-p', String(SERVICE_PORT), '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
-    '-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'LogLevel=ERROR', `${user}@127.0.0.1`, command,
+    ...host.enter,
+    'ssh',
+    '-i',
+    keys[user],
+    '-p',
+    String(SERVICE_PORT),
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'LogLevel=ERROR',
+    `${user}@127.0.0.1`,
+    command,
   ];
   const proc = spawn(args[0], args.slice(1), { env: host.env, stdio: ['ignore', 'pipe', 'pipe'] });
   clients.push(proc);
@@ -49,8 +65,11 @@ function startSsh(user: string, command: string): { proc: ChildProcess; output: 
 
 /** One HTTP GET of the health port, as the load balancer sends it: the status line, or '' when none came. */
 async function health(): Promise<{ status: string; body: string; ms: number }> {
-  const result = await host.run(['bash', '-c',
-    `exec 3<>/dev/tcp/127.0.0.1/${HEALTH_PORT} && printf 'GET / HTTP/1.1\\r\\nHost: 10.0.0.1:${HEALTH_PORT}\\r\\nUser-Agent: ELB-HealthChecker/2.0\\r\\n\\r\\n' >&3 && timeout 30 cat <&3`]);
+  const result = await host.run([
+    'bash',
+    '-c',
+    `exec 3<>/dev/tcp/127.0.0.1/${HEALTH_PORT} && printf 'GET / HTTP/1.1\\r\\nHost: 10.0.0.1:${HEALTH_PORT}\\r\\nUser-Agent: ELB-HealthChecker/2.0\\r\\n\\r\\n' >&3 && timeout 30 cat <&3`,
+  ]);
   const [head, ...rest] = result.stdout.split('\r\n\r\n');
   return { status: head.split('\r\n')[0] ?? '', body: rest.join(''), ms: result.ms };
 }
@@ -70,7 +89,9 @@ beforeAll(async () => {
     keys[name] = path.join(keyDir, name);
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', keys[name]]);
   }
-  await host.moto!.seedUsers(['alice', 'bob'].map((name) => ({ name, groups: ['bastion-admins'], keys: [fs.readFileSync(`${keys[name]}.pub`, 'utf8').trim()] })));
+  await host.moto!.seedUsers(
+    ['alice', 'bob'].map((name) => ({ name, groups: ['bastion-admins'], keys: [fs.readFileSync(`${keys[name]}.pub`, 'utf8').trim()] })),
+  );
   const boot = await host.boot();
   if (boot.status !== 0) throw new Error(`boot failed:\n${boot.stdout}\n${boot.stderr}`);
 }, 600_000);
@@ -78,7 +99,8 @@ beforeAll(async () => {
 afterEach(async () => {
   const had = clients.length;
   for (const proc of clients.splice(0)) proc.kill('SIGKILL');
-  if (had > 0) await waitFor(async () => (await host.sessionContainers()).length === 0, 60_000, 'the session containers to go').catch(() => undefined);
+  if (had > 0)
+    await waitFor(async () => (await host.sessionContainers()).length === 0, 60_000, 'the session containers to go').catch(() => undefined);
 });
 
 afterAll(async () => {
@@ -90,10 +112,12 @@ describe('disk', () => {
     // Writes at most 3 times the bound: enough to show the bound, and without one (the code before)
     // it only costs the host's disk 200 MB for the length of the test.
     const count = 3 * SESSION_DISK_MB;
-    const alice = startSsh('alice',
+    const alice = startSsh(
+      'alice',
       `for d in /tmp "$HOME" /var/tmp; do dd if=/dev/zero of="$d/fill" bs=1M count=${count} 2>&1 | grep -o "No space left on device" | head -n 1; ` +
         `echo "$d $(stat -c %s "$d/fill")"; done; ` +
-        `sudo -n dd if=/dev/zero of=/var/fill bs=1M count=1 2>&1 | grep -o "Read-only file system" | head -n 1; echo filled; sleep 600`);
+        `sudo -n dd if=/dev/zero of=/var/fill bs=1M count=1 2>&1 | grep -o "Read-only file system" | head -n 1; echo filled; sleep 600`,
+    );
     await waitFor(() => alice.output().includes('filled'), 180_000, `alice's writes; output so far: ${alice.output()}`);
     const out = alice.output();
     log(`alice's session: ${out.replace(/\n/g, ' | ')}`);
@@ -120,10 +144,14 @@ describe('memory', () => {
     expect(host.readFile(`/etc/systemd/system/${SESSIONS_SLICE}.d/50-settings.conf`)).toContain(`MemoryMax=${SESSIONS_MB}M`);
     // Four sessions, each holding 150 MiB: each fits its own 256 MiB limit, not all under 400 MiB.
     const holders = Array.from({ length: 4 }, () =>
-      startSsh('alice', `perl -e '$| = 1; vec($x, ${HOLD_MB} * 1048576 - 1, 8) = 1; print "held\\n"; sleep 600'; echo "perl status $?"`));
+      startSsh('alice', `perl -e '$| = 1; vec($x, ${HOLD_MB} * 1048576 - 1, 8) = 1; print "held\\n"; sleep 600'; echo "perl status $?"`),
+    );
     // Each either holds its memory or has ended.
-    await waitFor(() => holders.every((h) => /held|perl status/.test(h.output())), 240_000,
-      `every session to hold or end: ${holders.map((h) => h.output().trim()).join(' / ')}`);
+    await waitFor(
+      () => holders.every((h) => /held|perl status/.test(h.output())),
+      240_000,
+      `every session to hold or end: ${holders.map((h) => h.output().trim()).join(' / ')}`,
+    );
     const alive = async () => {
       let n = 0;
       for (const name of await host.sessionContainers()) {
@@ -134,10 +162,15 @@ describe('memory', () => {
     const fits = Math.floor(SESSIONS_MB / HOLD_MB);
     let holding = 0;
     await waitFor(async () => (holding = await alive()) <= fits, 30_000, 'the sessions to fit the ceiling').catch(() => undefined);
-    const usage = (await host.docker('stats', '--no-stream', '--format', '{{.MemUsage}}')).split('\n').filter(Boolean)
-      .map((l) => l.split(' / ')[0]).map((v) => parseFloat(v) * (v.endsWith('GiB') ? 1024 : v.endsWith('MiB') ? 1 : v.endsWith('KiB') ? 1 / 1024 : 1 / 1048576));
+    const usage = (await host.docker('stats', '--no-stream', '--format', '{{.MemUsage}}'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' / ')[0])
+      .map((v) => parseFloat(v) * (v.endsWith('GiB') ? 1024 : v.endsWith('MiB') ? 1 : v.endsWith('KiB') ? 1 / 1024 : 1 / 1048576));
     const total = usage.reduce((a, b) => a + b, 0);
-    log(`sessions holding ${HOLD_MB} MiB: ${holding} of 4; the session containers use ${Math.round(total)} MiB together; ${holders.map((h) => h.output().trim().replace(/\n/g, ' ')).join(' / ')}`);
+    log(
+      `sessions holding ${HOLD_MB} MiB: ${holding} of 4; the session containers use ${Math.round(total)} MiB together; ${holders.map((h) => h.output().trim().replace(/\n/g, ' ')).join(' / ')}`,
+    );
     expect(holding).toBeGreaterThanOrEqual(1);
     expect(holding).toBeLessThanOrEqual(fits);
     expect(total).toBeLessThanOrEqual(SESSIONS_MB);

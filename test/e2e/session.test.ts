@@ -9,7 +9,8 @@ import {
   FAKE_CREDENTIALS,
   HOST_ADDRESS,
   METADATA_ADDRESS,
-  Settings, testSettings,
+  Settings,
+  testSettings,
   VPC_ADDRESS,
   VPC_SERVICE_PORT,
   VPC_SERVICE_TEXT,
@@ -66,7 +67,8 @@ async function putSecureString(endpoint: string, name: string, value: string): P
 /** Opens `ssh -N -L` through the bastion to the fake VPC service and fetches from it. */
 async function fetchThroughTunnel(port: number, localPort: number): Promise<string> {
   const result = await host.run([
-    'bash', '-c',
+    'bash',
+    '-c',
     `ssh -i ${keys.alice1} -p ${port} -o BatchMode=yes -o UserKnownHostsFile=${knownHosts} -o ExitOnForwardFailure=yes ` +
       `-N -L 127.0.0.1:${localPort}:${VPC_ADDRESS}:${VPC_SERVICE_PORT} alice@127.0.0.1 & tunnel=$!; ` +
       `for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/${localPort}) 2>/dev/null && break; sleep 0.1; done; ` +
@@ -104,13 +106,26 @@ beforeAll(async () => {
   hostPublicKey = hostKey.publicKey.split(' ').slice(0, 2).join(' ');
   await putSecureString(moto.endpoint, HOST_KEY_PARAMETER, fs.readFileSync(hostKey.file, 'utf8'));
   knownHosts = path.join(host.dir, 'known_hosts');
-  fs.writeFileSync(knownHosts, [SERVICE_PORT, SHORT_LIMIT_PORT, TUNNEL_ONLY_PORT, ...Array.from({ length: 9 }, (_, i) => 2300 + i)].map((p) => `${p === 22 ? '127.0.0.1' : `[127.0.0.1]:${p}`} ${hostPublicKey}\n`).join(''));
+  fs.writeFileSync(
+    knownHosts,
+    [SERVICE_PORT, SHORT_LIMIT_PORT, TUNNEL_ONLY_PORT, ...Array.from({ length: 9 }, (_, i) => 2300 + i)]
+      .map((p) => `${p === 22 ? '127.0.0.1' : `[127.0.0.1]:${p}`} ${hostPublicKey}\n`)
+      .join(''),
+  );
 
   const boot = await host.boot();
   bootMs = boot.ms;
   if (boot.status !== 0) throw new Error(`boot failed:\n${boot.stdout}\n${boot.stderr}`);
-  await host.serveSessions(SHORT_LIMIT_PORT, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_SESSION_MAX_SECONDS: '10' }, 'short-limit');
-  await host.serveSessions(TUNNEL_ONLY_PORT, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_TUNNEL_ONLY: 'true' }, 'tunnel-only');
+  await host.serveSessions(
+    SHORT_LIMIT_PORT,
+    { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_SESSION_MAX_SECONDS: '10' },
+    'short-limit',
+  );
+  await host.serveSessions(
+    TUNNEL_ONLY_PORT,
+    { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_TUNNEL_ONLY: 'true' },
+    'tunnel-only',
+  );
 }, 300_000);
 
 afterAll(async () => {
@@ -131,7 +146,13 @@ describe('boot', () => {
   test('the units with the drop-ins setup-units wrote pass systemd-analyze verify', async () => {
     // systemd-socket-activate has no RuntimeMaxSec or MaxConnections: the rendered values are
     // checked here, the session limit is also enforced by the session program.
-    const result = await host.run(['systemd-analyze', 'verify', ...['ssh-bastion-front.socket', 'ssh-bastion-front.service', 'ssh-bastion.socket', 'ssh-bastion@.service'].map((u) => `/etc/systemd/system/${u}`)]);
+    const result = await host.run([
+      'systemd-analyze',
+      'verify',
+      ...['ssh-bastion-front.socket', 'ssh-bastion-front.service', 'ssh-bastion.socket', 'ssh-bastion@.service'].map(
+        (u) => `/etc/systemd/system/${u}`,
+      ),
+    ]);
     expect(`${result.stdout}${result.stderr}`).toBe('');
     expect(result.status).toBe(0);
   });
@@ -140,7 +161,12 @@ describe('boot', () => {
 describe('login', () => {
   test('an allowed IAM user logs in as herself with each of her active keys and has passwordless sudo', async () => {
     for (const key of [keys.alice1, keys.alice2]) {
-      const result = await host.ssh({ user: 'alice', key, knownHosts, command: 'id -un; sudo -n id -u; echo "$HOME"; test -d "$HOME" && echo home' });
+      const result = await host.ssh({
+        user: 'alice',
+        key,
+        knownHosts,
+        command: 'id -un; sudo -n id -u; echo "$HOME"; test -d "$HOME" && echo home',
+      });
       // root in a session may not write kernel audit records (docs/security.md): sudo says so
       expect(result.stderr).toBe('sudo: unable to send audit message: Operation not permitted\n');
       expect(result.stdout.split('\n')).toEqual(['alice', '0', '/home/alice', 'home', '']);
@@ -153,7 +179,12 @@ describe('login', () => {
   });
 
   test('a member of a group of 1000 users logs in, and the session has all 1000 accounts', async () => {
-    const result = await host.ssh({ user: 'member0007', key: keys.member7, knownHosts, command: 'id -un; getent passwd | grep -c "^member"' });
+    const result = await host.ssh({
+      user: 'member0007',
+      key: keys.member7,
+      knownHosts,
+      command: 'id -un; getent passwd | grep -c "^member"',
+    });
     expect(result.stdout).toBe(`member0007\n${MANY_MEMBERS}\n`);
   });
 
@@ -177,7 +208,17 @@ describe('login', () => {
   test('a login takes a few seconds at most; the 1000 accounts take well under a second', async () => {
     const result = await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'true' });
     expect(result.status).toBe(0);
-    const container = await host.run(['docker', 'run', '--rm', '--network', 'ssh-bastion', '--init', '--entrypoint', 'true', 'ssh-bastion-worker:current']);
+    const container = await host.run([
+      'docker',
+      'run',
+      '--rm',
+      '--network',
+      'ssh-bastion',
+      '--init',
+      '--entrypoint',
+      'true',
+      'ssh-bastion-worker:current',
+    ]);
     log(`login + command + logout round trip: ${result.ms} ms; container run alone: ${container.ms} ms`);
     // Generous and relative to a bare container start measured now, as other suites may share the
     // 2 cores; a regression such as DNS time-outs inside sessions costs 20-40 s.
@@ -220,21 +261,39 @@ describe('one throw-away container per connection', () => {
   });
 
   test('a session ends at the session limit and its container is removed', async () => {
-    const result = await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, port: SHORT_LIMIT_PORT, command: 'sleep 30; echo survived' });
+    const result = await host.ssh({
+      user: 'alice',
+      key: keys.alice1,
+      knownHosts,
+      port: SHORT_LIMIT_PORT,
+      command: 'sleep 30; echo survived',
+    });
     expect(result.stdout).not.toContain('survived');
     expect(result.ms).toBeLessThan(25_000);
-    await waitFor(() => /session end client=127\.0\.0\.1:\d+ user=alice .* \(reached the limit of 10s\)/.test(host.journal()), 15_000, 'end line at the limit');
+    await waitFor(
+      () => /session end client=127\.0\.0\.1:\d+ user=alice .* \(reached the limit of 10s\)/.test(host.journal()),
+      15_000,
+      'end line at the limit',
+    );
     await waitFor(async () => (await host.sessionContainers()).length === 0, 15_000, 'containers removed');
   });
 
   test('when docker cannot start the container, the client is disconnected at once and the journal says why', async () => {
     // docker refuses a memory limit under 6 MB: the container never starts (no ready containers:
     // each connection starts its own)
-    await host.serveSessions(2210, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_CONTAINER_MEMORY_MB: '1', BASTION_READY_SESSIONS: '0' }, 'no-container');
+    await host.serveSessions(
+      2210,
+      { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_CONTAINER_MEMORY_MB: '1', BASTION_READY_SESSIONS: '0' },
+      'no-container',
+    );
     const result = await host.ssh({ user: 'alice', key: keys.alice1, port: 2210, command: 'true' });
     expect(result.status).toBe(255);
     expect(result.ms).toBeLessThan(30_000);
-    await waitFor(() => /refused 1 connections from 1 sources in 10s: 1 no container \(docker run failed \(125\): .*[Mm]emory/.test(host.journal()), 15_000, 'summary line');
+    await waitFor(
+      () => /refused 1 connections from 1 sources in 10s: 1 no container \(docker run failed \(125\): .*[Mm]emory/.test(host.journal()),
+      15_000,
+      'summary line',
+    );
     // no session began, and no directory of the container is left behind
     const dirs = await host.must(['bash', '-c', 'ls /run/ssh-bastion/sessions /run/ssh-bastion/keys/sessions']);
     const containers = await host.allSessionContainers();
@@ -254,14 +313,20 @@ describe('one throw-away container per connection', () => {
     const result = await session;
     expect(result.stdout).not.toContain('survived');
     await waitFor(() => host.journal().includes(`container=${name} duration=`), 15_000, 'session end line');
-    expect(host.journal()).toMatch(new RegExp(`session end client=127\\.0\\.0\\.1:\\d+ user=alice container=${name.replace(/\./g, '\\.')} duration=\\d+s status=\\d+ \\(stopped\\)`));
+    expect(host.journal()).toMatch(
+      new RegExp(
+        `session end client=127\\.0\\.0\\.1:\\d+ user=alice container=${name.replace(/\./g, '\\.')} duration=\\d+s status=\\d+ \\(stopped\\)`,
+      ),
+    );
     await waitFor(async () => (await host.sessionContainers()).length === 0, 10_000, 'container removed');
   });
 
   test('the MOTD states that the container is one-time, has sudo and ends at the limit', async () => {
     // An interactive login (a terminal, no command): what a person sees first.
     const result = await host.run([
-      'bash', '-c', `echo exit | ssh -tt -i ${keys.alice1} -o BatchMode=yes -o UserKnownHostsFile=${knownHosts} alice@127.0.0.1`,
+      'bash',
+      '-c',
+      `echo exit | ssh -tt -i ${keys.alice1} -o BatchMode=yes -o UserKnownHostsFile=${knownHosts} alice@127.0.0.1`,
     ]);
     expect(result.stdout).toMatch(/one-time container/);
     expect(result.stdout).toMatch(/passwordless sudo/);
@@ -290,7 +355,11 @@ describe('no AWS credentials in sessions', () => {
   });
 
   test('the host itself reaches the fake metadata service (the block is the containers only)', async () => {
-    const result = await host.run(['bash', '-c', `exec 3<>/dev/tcp/${METADATA_ADDRESS}/80; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3`]);
+    const result = await host.run([
+      'bash',
+      '-c',
+      `exec 3<>/dev/tcp/${METADATA_ADDRESS}/80; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3`,
+    ]);
     expect(result.stdout).toContain(FAKE_CREDENTIALS);
   });
 
@@ -331,7 +400,7 @@ describe('hardening', () => {
     expect(inspect.Config.Env.filter((e: string) => e.startsWith('AWS_'))).toEqual([]);
   });
 
-  test('the connection goes straight to the container\'s sshd: no host process holds or relays it', async () => {
+  test("the connection goes straight to the container's sshd: no host process holds or relays it", async () => {
     await waitFor(async () => (await host.sessionContainers()).length === 0, 15_000, 'no session container');
     const session = host.ssh({ user: 'alice', key: keys.alice1, knownHosts, command: 'sleep 6' });
     await waitFor(async () => (await host.sessionContainers()).length === 1, 20_000, 'session container');
@@ -372,7 +441,8 @@ describe('capabilities', () => {
   const ALL_OK = ['pty-ok', 'sudo-ok', 'write-ok', 'chmod-ok', 'kill-ok'];
   const probe = (port: number) =>
     host.run([
-      'bash', '-c',
+      'bash',
+      '-c',
       `ssh -tt -p ${port} -i ${keys.alice1} -o BatchMode=yes -o UserKnownHostsFile=${knownHosts} -o LogLevel=ERROR alice@127.0.0.1 '${PROBE}'`,
     ]);
   const words = (stdout: string) => stdout.split(/\s+/).filter((w) => w.endsWith('-ok'));
@@ -394,8 +464,16 @@ describe('capabilities', () => {
   ] as const)('without %s less works', async (cap, port, works) => {
     // the front starts the containers: a copy of it without that one capability serves this port
     const script = `/usr/local/libexec/ssh-bastion/front-without-${cap}`;
-    await host.must(['bash', '-c', `sed 's/"--cap-add", "${cap}", \\?//' /usr/local/libexec/ssh-bastion/front >${script} && chmod 0755 ${script} && ! grep -q '"${cap}"' ${script}`]);
-    await host.serveSessions(port, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage }, `without-${cap}`, undefined, {}, ['/usr/local/libexec/ssh-bastion/with-settings', '--limits', script]);
+    await host.must([
+      'bash',
+      '-c',
+      `sed 's/"--cap-add", "${cap}", \\?//' /usr/local/libexec/ssh-bastion/front >${script} && chmod 0755 ${script} && ! grep -q '"${cap}"' ${script}`,
+    ]);
+    await host.serveSessions(port, { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: host.baseImage }, `without-${cap}`, undefined, {}, [
+      '/usr/local/libexec/ssh-bastion/with-settings',
+      '--limits',
+      script,
+    ]);
     expect(words((await probe(port)).stdout)).toEqual(works);
   });
 });
@@ -405,7 +483,9 @@ describe('audit and host keys', () => {
     const result = await host.ssh({ user: 'alice', key: keys.alice2, knownHosts, command: 'echo "$SSH_CLIENT"' });
     const clientPort = result.stdout.split(' ')[1];
     // written once the container is removed, which may be after the client has gone
-    const endLine = new RegExp(`session end client=127\\.0\\.0\\.1:(${clientPort}) user=alice container=(ssh-bastion-\\S+) duration=\\d+s status=\\d+ \\(ended\\)`);
+    const endLine = new RegExp(
+      `session end client=127\\.0\\.0\\.1:(${clientPort}) user=alice container=(ssh-bastion-\\S+) duration=\\d+s status=\\d+ \\(ended\\)`,
+    );
     await waitFor(() => endLine.test(host.journal()), 15_000, 'end line');
     const journal = host.journal();
     const end = endLine.exec(journal);
@@ -421,7 +501,9 @@ describe('audit and host keys', () => {
     // processes hold the log pipe, and sshd makes them non-dumpable, so /proc may refuse).
     const forged = `Accepted publickey for ${BOB_LINUX} from 10.9.9.9 port 1 ssh2`;
     const result = await host.ssh({
-      user: 'alice', key: keys.alice2, knownHosts,
+      user: 'alice',
+      key: keys.alice2,
+      knownHosts,
       command: `echo "$SSH_CLIENT"; sudo -n sh -c 'for f in /proc/[0-9]*/fd/2; do echo "${forged}" >"$f"; done 2>/dev/null; true' && echo forged`,
     });
     const [client, done] = result.stdout.split('\n');
@@ -432,7 +514,10 @@ describe('audit and host keys', () => {
     const [, user, container] = endLine.exec(host.journal())!;
     expect(user).toBe('alice');
     // whatever reached the journal is labelled with the session's container
-    const forgedLines = host.journal().split('\n').filter((l) => l.includes('from 10.9.9.9'));
+    const forgedLines = host
+      .journal()
+      .split('\n')
+      .filter((l) => l.includes('from 10.9.9.9'));
     log(`forged lines that reached the journal: ${forgedLines.length}`);
     for (const line of forgedLines) expect(line).toContain(`ssh-bastion: ${container}: ${forged}`);
   });
@@ -456,8 +541,14 @@ describe('prebuilt worker image', () => {
     await host.docker('push', prebuilt);
     await host.docker('rmi', prebuilt);
     // A base image that does not exist: a build would fail.
-    host.writeSettings('/etc/ssh-bastion/prebuilt.env', { ...SETTINGS, BASTION_WORKER_BASE_IMAGE: 'missing.invalid/none:1', BASTION_WORKER_IMAGE: prebuilt });
-    const setup = await host.run(['/usr/local/libexec/ssh-bastion/setup-container-image'], { env: { BASTION_ENV_FILE: '/etc/ssh-bastion/prebuilt.env' } });
+    host.writeSettings('/etc/ssh-bastion/prebuilt.env', {
+      ...SETTINGS,
+      BASTION_WORKER_BASE_IMAGE: 'missing.invalid/none:1',
+      BASTION_WORKER_IMAGE: prebuilt,
+    });
+    const setup = await host.run(['/usr/local/libexec/ssh-bastion/setup-container-image'], {
+      env: { BASTION_ENV_FILE: '/etc/ssh-bastion/prebuilt.env' },
+    });
     expect(setup.stderr).toContain(`worker image ${prebuilt} pulled`);
     expect(setup.status).toBe(0);
     const id = (ref: string) => host.docker('image', 'inspect', '-f', '{{.Id}}', ref);

@@ -199,7 +199,12 @@ export class BastionTestHost {
       return { status: 0, stdout, stderr, ms: Date.now() - started };
     } catch (e) {
       const err = e as { code?: number | string; stdout?: string; stderr?: string };
-      return { status: typeof err.code === 'number' ? err.code : 255, stdout: err.stdout ?? '', stderr: `${err.stderr ?? ''}${typeof err.code === 'string' ? err.code : ''}`, ms: Date.now() - started };
+      return {
+        status: typeof err.code === 'number' ? err.code : 255,
+        stdout: err.stdout ?? '',
+        stderr: `${err.stderr ?? ''}${typeof err.code === 'string' ? err.code : ''}`,
+        ms: Date.now() - started,
+      };
     }
   }
 
@@ -233,18 +238,31 @@ export class BastionTestHost {
     sh('ip', ['-n', this.hostNetns, 'route', 'add', `${METADATA_ADDRESS}/32`, 'via', VPC_ADDRESS]);
     sh('ip', ['-n', this.vpcNetns, 'route', 'add', 'default', 'via', HOST_ADDRESS]);
     await this.startBackground(
-      ['nsenter', `--net=/run/netns/${this.vpcNetns}`, 'python3', path.join(HELPERS_DIR, 'fake-network.py'),
+      [
+        'nsenter',
+        `--net=/run/netns/${this.vpcNetns}`,
+        'python3',
+        path.join(HELPERS_DIR, 'fake-network.py'),
         `${METADATA_ADDRESS}:80={"AccessKeyId":"FAKEKEYID","SecretAccessKey":"${FAKE_CREDENTIALS}"}`,
         `${VPC_ADDRESS}:${VPC_SERVICE_PORT}=${VPC_SERVICE_TEXT}`,
         `dns=${VPC_ADDRESS}`,
-        `files=${this.metadataDir}`],
+        `files=${this.metadataDir}`,
+      ],
       'fake-network.log',
       /ready/,
     );
 
     // The mount namespace lives as long as this process (killed in stop()).
-    this.holder = spawn('nsenter', [`--net=/run/netns/${this.hostNetns}`, 'unshare', '--mount', '--propagation', 'private', 'sleep', 'infinity'], { stdio: 'ignore' });
-    await waitFor(() => fs.readlinkSync(`/proc/${this.holder!.pid}/ns/mnt`) !== fs.readlinkSync('/proc/self/ns/mnt'), 5000, 'mount namespace');
+    this.holder = spawn(
+      'nsenter',
+      [`--net=/run/netns/${this.hostNetns}`, 'unshare', '--mount', '--propagation', 'private', 'sleep', 'infinity'],
+      { stdio: 'ignore' },
+    );
+    await waitFor(
+      () => fs.readlinkSync(`/proc/${this.holder!.pid}/ns/mnt`) !== fs.readlinkSync('/proc/self/ns/mnt'),
+      5000,
+      'mount namespace',
+    );
     await this.must(['bash', '-euc', LAYOUT_SCRIPT, 'layout', this.dir, REPO_DIR, HELPERS_DIR]);
 
     // moto listens on the machine's loopback; socat carries it into the host's namespace on the
@@ -264,7 +282,10 @@ export class BastionTestHost {
     this.writeSettings('/etc/ssh-bastion/bastion.env', this.settings);
     const relay = path.join(this.dir, 'moto.sock');
     await this.startBackground(['socat', `UNIX-LISTEN:${relay},fork`, `TCP:127.0.0.1:${this.moto.port}`], 'relay-out.log');
-    await this.startBackground([...this.enter, 'socat', `TCP-LISTEN:${this.moto.port},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${relay}`], 'relay-in.log');
+    await this.startBackground(
+      [...this.enter, 'socat', `TCP-LISTEN:${this.moto.port},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${relay}`],
+      'relay-in.log',
+    );
     Object.assign(this.env, this.moto.awsEnv());
 
     this.dockerd = await Dockerd.start({ enter: this.enter, dir: path.join(this.dir, 'docker'), dns: VPC_ADDRESS });
@@ -276,7 +297,11 @@ export class BastionTestHost {
     const env = { ...process.env, ...this.moto!.awsEnv() };
     const file = path.join(this.dir, 'bundle-upload.tar.gz');
     fs.writeFileSync(file, bytes);
-    if ((await execFileAsync('aws', ['s3api', 'list-buckets', '--query', 'Buckets[].Name', '--output', 'text'], { env })).stdout.split(/\s+/).indexOf(BUNDLE_BUCKET) < 0) {
+    if (
+      (await execFileAsync('aws', ['s3api', 'list-buckets', '--query', 'Buckets[].Name', '--output', 'text'], { env })).stdout
+        .split(/\s+/)
+        .indexOf(BUNDLE_BUCKET) < 0
+    ) {
       await execFileAsync('aws', ['s3api', 'create-bucket', '--bucket', BUNDLE_BUCKET], { env });
     }
     await execFileAsync('aws', ['s3api', 'put-object', '--bucket', BUNDLE_BUCKET, '--key', this.bundleKey, '--body', file], { env });
@@ -284,12 +309,19 @@ export class BastionTestHost {
 
   /** Writes a bastion.env inside the host's mount namespace. */
   writeSettings(file: string, settings: Settings): void {
-    this.writeFile(file, Object.entries(settings).map(([k, v]) => `${k}=${v}\n`).join(''));
+    this.writeFile(
+      file,
+      Object.entries(settings)
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join(''),
+    );
   }
 
   /** Writes a file inside the host's mount namespace, its directory made if need be. */
   writeFile(file: string, text: string): void {
-    execFileSync(this.enter[0], [...this.enter.slice(1), 'bash', '-c', 'mkdir -p "$(dirname "$1")" && cat >"$1"', 'write', file], { input: text });
+    execFileSync(this.enter[0], [...this.enter.slice(1), 'bash', '-c', 'mkdir -p "$(dirname "$1")" && cat >"$1"', 'write', file], {
+      input: text,
+    });
   }
 
   /** Reads a file inside the host's mount namespace. */
@@ -304,7 +336,9 @@ export class BastionTestHost {
     const unit = (name: string) => fs.readFileSync(path.join(REPO_DIR, 'userdata/host/etc/systemd/system', name), 'utf8');
 
     const keysUnit = unit('ssh-bastion-keys.service');
-    const keysEnv = unitSettings(keysUnit, 'Environment').map((e) => `export ${e}`).join('\n');
+    const keysEnv = unitSettings(keysUnit, 'Environment')
+      .map((e) => `export ${e}`)
+      .join('\n');
     const runtimeDir = unitSettings(keysUnit, 'RuntimeDirectory')[0];
     fs.writeFileSync(
       path.join(hooks, 'ssh-bastion-keys.service'),
@@ -325,8 +359,14 @@ export class BastionTestHost {
       { mode: 0o755 },
     );
     fs.writeFileSync(path.join(hooks, 'ssh-bastion-audit.socket'), this.auditSocketHook(), { mode: 0o755 });
-    fs.writeFileSync(path.join(hooks, 'ssh-bastion.socket'), this.socketHook('ssh-bastion.socket', 'ssh-bastion@.service', 'journal.log'), { mode: 0o755 });
-    fs.writeFileSync(path.join(hooks, 'ssh-bastion-front.socket'), this.socketHook('ssh-bastion-front.socket', 'ssh-bastion-front.service', 'journal.log'), { mode: 0o755 });
+    fs.writeFileSync(path.join(hooks, 'ssh-bastion.socket'), this.socketHook('ssh-bastion.socket', 'ssh-bastion@.service', 'journal.log'), {
+      mode: 0o755,
+    });
+    fs.writeFileSync(
+      path.join(hooks, 'ssh-bastion-front.socket'),
+      this.socketHook('ssh-bastion-front.socket', 'ssh-bastion-front.service', 'journal.log'),
+      { mode: 0o755 },
+    );
     // systemd-socket-activate starts the front at the first connection: starting the service is
     // one connection that the front closes at once (not an SSH client).
     fs.writeFileSync(
@@ -373,7 +413,9 @@ export class BastionTestHost {
     return `#!/bin/bash
 set -euo pipefail
 mkdir -p /run/ssh-bastion
-${Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')} setsid systemd-socket-activate --datagram -l ${AUDIT_SOCKET} ${passed.map((k) => `-E ${k}`).join(' ')} \\
+${Object.entries(env)
+  .map(([k, v]) => `${k}=${shellQuote(v)}`)
+  .join(' ')} setsid systemd-socket-activate --datagram -l ${AUDIT_SOCKET} ${passed.map((k) => `-E ${k}`).join(' ')} \\
   bash -c ${shellQuote(loop)} >>${this.dir}/audit.log 2>&1 </dev/null &
 echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-ssh-bastion-audit.socket"
 for _ in {1..50}; do [[ -S ${AUDIT_SOCKET} ]] && break; sleep 0.1; done
@@ -389,7 +431,10 @@ python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
   async relayPort(port: number): Promise<void> {
     const relay = path.join(this.dir, `relay-${port}.sock`);
     await this.startBackground(['socat', `UNIX-LISTEN:${relay},fork`, `TCP:127.0.0.1:${port}`], `relay-out-${port}.log`);
-    await this.startBackground([...this.enter, 'socat', `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${relay}`], `relay-in-${port}.log`);
+    await this.startBackground(
+      [...this.enter, 'socat', `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${relay}`],
+      `relay-in-${port}.log`,
+    );
   }
 
   /** The audit shipper's log (its stderr: the journal of ssh-bastion-audit.service on a host). */
@@ -422,10 +467,14 @@ echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
     const start = JSON.stringify(execStart ?? commandLine(unitSettings(text, 'ExecStart')[0]));
     const stopPost = unitSettings(text, 'ExecStopPost').map((c) => JSON.stringify(commandLine(c)));
     const passed = ['PATH', 'HOME', 'DOCKER_HOST', ...Object.keys(this.moto?.awsEnv() ?? {}), ...Object.keys(env)];
-    const envPrefix = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ');
-    return `${envPrefix} setsid systemd-socket-activate --accept --inetd -l ${listen} ${passed.map((k) => `-E ${k}`).join(' ')} ` +
+    const envPrefix = Object.entries(env)
+      .map(([k, v]) => `${k}=${shellQuote(v)}`)
+      .join(' ');
+    return (
+      `${envPrefix} setsid systemd-socket-activate --accept --inetd -l ${listen} ${passed.map((k) => `-E ${k}`).join(' ')} ` +
       `/usr/bin/python3 -S ${HELPERS_DIR}/unit-instance.py ${this.dir}/${serviceUnit}.counter ${shellQuote(start)} ${stopPost.map(shellQuote).join(' ')} ` +
-      `>>${this.dir}/${log} 2>&1 </dev/null`;
+      `>>${this.dir}/${log} 2>&1 </dev/null`
+    );
   }
 
   /** Shell command serving `serviceUnit` (Accept=no) with the socket on `listen` as its fd 3 (LISTEN_FDS). */
@@ -433,9 +482,13 @@ echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
     const text = fs.readFileSync(path.join(REPO_DIR, 'userdata/host/etc/systemd/system', serviceUnit), 'utf8');
     const start = execStart ?? commandLine(unitSettings(text, 'ExecStart')[0]);
     const passed = ['PATH', 'HOME', 'DOCKER_HOST', ...Object.keys(env)];
-    const envPrefix = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ');
-    return `${envPrefix} setsid systemd-socket-activate -l ${listen} ${passed.map((k) => `-E ${k}`).join(' ')} ` +
-      `${start.map(shellQuote).join(' ')} >>${this.dir}/${log} 2>&1 </dev/null`;
+    const envPrefix = Object.entries(env)
+      .map(([k, v]) => `${k}=${shellQuote(v)}`)
+      .join(' ');
+    return (
+      `${envPrefix} setsid systemd-socket-activate -l ${listen} ${passed.map((k) => `-E ${k}`).join(' ')} ` +
+      `${start.map(shellQuote).join(' ')} >>${this.dir}/${log} 2>&1 </dev/null`
+    );
   }
 
   /**
@@ -456,14 +509,21 @@ echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
     this.writeSettings(file, { ...settings, BASTION_SESSION_SOCKET: sessionSocket });
     const withFile = { ...env, BASTION_ENV_FILE: file };
     await this.must(['bash', '-c', `${this.serveCommand('ssh-bastion@.service', sessionSocket, 'journal.log', withFile, execStart)} &`]);
-    await this.must(['bash', '-c', `${this.serveOneCommand('ssh-bastion-front.service', `127.0.0.1:${port}`, 'journal.log', withFile, frontExecStart)} &`]);
+    await this.must([
+      'bash',
+      '-c',
+      `${this.serveOneCommand('ssh-bastion-front.service', `127.0.0.1:${port}`, 'journal.log', withFile, frontExecStart)} &`,
+    ]);
     await this.waitForPort(port);
   }
 
   /** A Docker registry (Debian's docker-registry) on 127.0.0.1:port of the host, storage in the test dir. */
   async startRegistry(port: number): Promise<void> {
     const config = path.join(this.dir, 'registry.yml');
-    fs.writeFileSync(config, `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${this.dir}/registry\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+    fs.writeFileSync(
+      config,
+      `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${this.dir}/registry\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+    );
     await this.startBackground([...this.enter, 'docker-registry', 'serve', config], 'registry.log');
     await this.waitForPort(port);
   }
@@ -474,9 +534,12 @@ echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
    */
   async stopUnitInstance(number: string): Promise<void> {
     const main = fs.readFileSync(path.join(this.dir, `ssh-bastion@.service.counter-${number}.pgid`), 'utf8').trim();
-    const table = (await this.must(['ps', '-e', '-o', 'pid=,ppid='])).trim().split('\n').map((l) => l.trim().split(/\s+/));
+    const table = (await this.must(['ps', '-e', '-o', 'pid=,ppid=']))
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/));
     const unit = new Set([main]);
-    for (let grown = true; grown; ) {
+    for (let grown = true; grown;) {
       grown = false;
       for (const [pid, ppid] of table) {
         if (unit.has(ppid) && !unit.has(pid)) {
@@ -516,10 +579,29 @@ echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
   }
 
   /** A real OpenSSH client on the host's loopback. */
-  ssh(options: { user: string; key: string; port?: number; knownHosts?: string; command?: string; extra?: string[]; timeoutMs?: number }): Promise<CommandResult> {
+  ssh(options: {
+    user: string;
+    key: string;
+    port?: number;
+    knownHosts?: string;
+    command?: string;
+    extra?: string[];
+    timeoutMs?: number;
+  }): Promise<CommandResult> {
     const args = [
-      'ssh', '-i', options.key, '-p', String(options.port ?? Number(this.settings.BASTION_SERVICE_PORT)),
-      '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'ConnectTimeout=20', '-o', 'LogLevel=ERROR',
+      'ssh',
+      '-i',
+      options.key,
+      '-p',
+      String(options.port ?? Number(this.settings.BASTION_SERVICE_PORT)),
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'ConnectTimeout=20',
+      '-o',
+      'LogLevel=ERROR',
       ...(options.knownHosts
         ? ['-o', `UserKnownHostsFile=${options.knownHosts}`, '-o', 'StrictHostKeyChecking=yes']
         : ['-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no']),
@@ -532,7 +614,9 @@ echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
 
   /** Session containers that exist right now (running or not): those a session has taken. */
   async sessionContainers(): Promise<string[]> {
-    const taken = new Set((await this.must(['bash', '-c', 'cat /run/ssh-bastion/units/* 2>/dev/null || true'])).split('\n').filter(Boolean));
+    const taken = new Set(
+      (await this.must(['bash', '-c', 'cat /run/ssh-bastion/units/* 2>/dev/null || true'])).split('\n').filter(Boolean),
+    );
     return (await this.allSessionContainers()).filter((name) => taken.has(name));
   }
 
@@ -542,7 +626,9 @@ echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
    */
   async readyContainers(sessionSocket = '/run/ssh-bastion/session.sock'): Promise<string[]> {
     const taken = new Set(await this.sessionContainers());
-    const ofFront = (await this.docker('ps', '-a', '--filter', `label=ssh-bastion.session=${sessionSocket}`, '--format', '{{.Names}}')).split('\n');
+    const ofFront = (
+      await this.docker('ps', '-a', '--filter', `label=ssh-bastion.session=${sessionSocket}`, '--format', '{{.Names}}')
+    ).split('\n');
     return ofFront.filter((name) => name !== '' && !taken.has(name));
   }
 

@@ -56,12 +56,15 @@ const BLOCK_KEYS_KEPT = new Set(['count', 'for_each', 'depends_on']);
 /** Rewrites references to resources and data sources inside every string of `value`. */
 function rewriteReferences(value: any, types: Set<string>): any {
   if (typeof value === 'string') {
-    return value.replace(/\b(data\.)?([a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z_][A-Za-z0-9_-]*)((\[[^\]]*\])?)(\.[A-Za-z_*][A-Za-z0-9_]*)?/g, (match, data, type, name, index, _i, attribute) => {
-      const key = `${data ? 'data.' : ''}${type}`;
-      if (!types.has(key)) return match;
-      const address = `terraform_data.${data ? 'data__' : ''}${type}__${name}${index ?? ''}`;
-      return attribute ? `${address}.output${attribute}` : address;
-    });
+    return value.replace(
+      /\b(data\.)?([a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z_][A-Za-z0-9_-]*)((\[[^\]]*\])?)(\.[A-Za-z_*][A-Za-z0-9_]*)?/g,
+      (match, data, type, name, index, _i, attribute) => {
+        const key = `${data ? 'data.' : ''}${type}`;
+        if (!types.has(key)) return match;
+        const address = `terraform_data.${data ? 'data__' : ''}${type}__${name}${index ?? ''}`;
+        return attribute ? `${address}.output${attribute}` : address;
+      },
+    );
   }
   if (Array.isArray(value)) return value.map((item) => rewriteReferences(item, types));
   if (value !== null && typeof value === 'object') {

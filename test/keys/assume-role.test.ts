@@ -22,11 +22,7 @@ beforeAll(async () => {
   moto = await MotoServer.start();
   identity = await moto.assumeRole(ROLE, 'seeding');
   await moto.seedUsers(
-    [
-      { name: 'carol', groups: [GROUP], keys: carolKeys },
-      { name: 'dave+ops', groups: [GROUP], keys: [daveKey] },
-      { name: 'erin' },
-    ],
+    [{ name: 'carol', groups: [GROUP], keys: carolKeys }, { name: 'dave+ops', groups: [GROUP], keys: [daveKey] }, { name: 'erin' }],
     { credentials: identity },
   );
   await moto.seedUsers([{ name: 'decoy', groups: [GROUP], keys: [fakeSshPublicKey('decoy')] }]);
@@ -128,7 +124,12 @@ test('a failing AssumeRole fails that login closed; the next login assumes the r
     await daemon.waitForLog(/users refresh failed: Throttling; no list loaded yet/);
     expect(await daemon.users()).toEqual(['carol', 'daveplusops']);
     expect(await daemon.keys('carol', 'after-sts-failure')).toHaveLength(2);
-    expect(proxy.requests.filter((r) => r.action === 'AssumeRole').map((r) => r.fault ?? 'ok')).toEqual(['throttle', 'throttle', 'throttle', 'ok']);
+    expect(proxy.requests.filter((r) => r.action === 'AssumeRole').map((r) => r.fault ?? 'ok')).toEqual([
+      'throttle',
+      'throttle',
+      'throttle',
+      'ok',
+    ]);
     expect(daemon.alive()).toBe(true);
   } finally {
     proxy.clearFaults();

@@ -46,7 +46,11 @@ beforeAll(async () => {
   // Generous timeouts: moto answers every emulated page with all 1,050 users, which is slow on
   // a loaded 2-core machine; a read timeout would add retries and break the exact counts.
   // (Failure timing is what faults.test.ts tests, with the defaults.)
-  const env = { ...moto.awsEnv(undefined, proxy.endpoint), BASTION_IAM_READ_TIMEOUT_SECONDS: '20', BASTION_KEYS_REQUEST_TIMEOUT_SECONDS: '45' };
+  const env = {
+    ...moto.awsEnv(undefined, proxy.endpoint),
+    BASTION_IAM_READ_TIMEOUT_SECONDS: '20',
+    BASTION_KEYS_REQUEST_TIMEOUT_SECONDS: '45',
+  };
   [grouped, everyone] = await Promise.all([
     KeysDaemon.start({ env: { ...env, BASTION_ALLOWED_IAM_GROUPS: GROUP } }),
     KeysDaemon.start({ env }),
@@ -91,7 +95,19 @@ test('USERS of an account with 1,050 users follows ListUsers pages', async () =>
   expect(answers[0]).toContain('user7atexample.com');
   expect(answers[0]).toContain('other1049');
   expect(proxy.countActions()).toEqual({ ListUsers: Math.ceil(TOTAL / 100) });
-  expect(proxy.requests.map((r) => r.params.get('Marker') ?? '-')).toEqual(['-', '100', '200', '300', '400', '500', '600', '700', '800', '900', '1000']);
+  expect(proxy.requests.map((r) => r.params.get('Marker') ?? '-')).toEqual([
+    '-',
+    '100',
+    '200',
+    '300',
+    '400',
+    '500',
+    '600',
+    '700',
+    '800',
+    '900',
+    '1000',
+  ]);
   // moto itself is asked once: the proxy cuts the later pages from that answer
   expect(await moto.recordedActions()).toEqual(['ListUsers']);
   expect(everyone.logLines(/users refreshed users=1050 refused=0 calls=11/)).toHaveLength(1);
@@ -121,7 +137,12 @@ test('USERS is refreshed once the cache is older than BASTION_USERS_CACHE_SECOND
 });
 
 /** One login as sshd does it: one KEYS per offered key plus one for the signature. */
-async function login(daemon: KeysDaemon, linux: string, session: string, sshdCalls = 3): Promise<{ keys: string[]; calls: Record<string, number> }> {
+async function login(
+  daemon: KeysDaemon,
+  linux: string,
+  session: string,
+  sshdCalls = 3,
+): Promise<{ keys: string[]; calls: Record<string, number> }> {
   proxy.clear();
   const keys = await daemon.keys(linux, session);
   for (let i = 1; i < sshdCalls; i++) expect(await daemon.keys(linux, session)).toEqual(keys);
@@ -149,7 +170,9 @@ test.each([
     ...(keyCount ? { GetSSHPublicKey: keyCount } : {}),
   });
   expect(total(calls)).toBeLessThanOrEqual(3 + keyCount);
-  expect(grouped.logLines(new RegExp(`keys user=user${i}atexample.com iam_user=user${i}@example.com keys=${keyCount} calls=${2 + keyCount} `))).toHaveLength(1);
+  expect(
+    grouped.logLines(new RegExp(`keys user=user${i}atexample.com iam_user=user${i}@example.com keys=${keyCount} calls=${2 + keyCount} `)),
+  ).toHaveLength(1);
 });
 
 test.each([

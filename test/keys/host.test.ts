@@ -24,7 +24,10 @@ let proxy: FaultProxy;
 
 beforeAll(async () => {
   moto = await MotoServer.start();
-  await moto.seedUsers([{ name: 'alice', groups: ['g1'], keys: [aliceKey] }, { name: 'bob', groups: ['g2'] }]);
+  await moto.seedUsers([
+    { name: 'alice', groups: ['g1'], keys: [aliceKey] },
+    { name: 'bob', groups: ['g2'] },
+  ]);
   proxy = await FaultProxy.start(moto.endpoint);
 });
 
@@ -34,7 +37,11 @@ afterAll(async () => {
 });
 
 /** Runs a command without blocking the event loop (the proxy lives in this process). */
-function runAsync(cmd: string, args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function runAsync(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -58,7 +65,9 @@ function envWithoutRegion(imds: string): Record<string, string> {
 test('region comes from IMDSv2 placement/region when no region variable is set', async () => {
   const seen: string[] = [];
   const imds = http.createServer((req, res) => {
-    seen.push(`${req.method} ${req.url} ttl=${req.headers['x-aws-ec2-metadata-token-ttl-seconds'] ?? '-'} token=${req.headers['x-aws-ec2-metadata-token'] ?? '-'}`);
+    seen.push(
+      `${req.method} ${req.url} ttl=${req.headers['x-aws-ec2-metadata-token-ttl-seconds'] ?? '-'} token=${req.headers['x-aws-ec2-metadata-token'] ?? '-'}`,
+    );
     if (req.method === 'PUT' && req.url === '/latest/api/token' && req.headers['x-aws-ec2-metadata-token-ttl-seconds']) {
       res.end('tok123');
     } else if (req.method === 'GET' && req.headers['x-aws-ec2-metadata-token'] !== 'tok123') {
@@ -119,7 +128,10 @@ test.each([
 test('settings can come from an env file (bastion.env format); the environment wins', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keys-env-'));
   const file = path.join(dir, 'bastion.env');
-  fs.writeFileSync(file, 'BASTION_SERVICE_PORT=22\nBASTION_ALLOWED_IAM_GROUPS=g1,g2\nBASTION_ASSUME_ROLE_ARN=\nBASTION_USERS_CACHE_SECONDS=7\n');
+  fs.writeFileSync(
+    file,
+    'BASTION_SERVICE_PORT=22\nBASTION_ALLOWED_IAM_GROUPS=g1,g2\nBASTION_ASSUME_ROLE_ARN=\nBASTION_USERS_CACHE_SECONDS=7\n',
+  );
   const daemon = await KeysDaemon.start({
     env: { ...moto.awsEnv(undefined, proxy.endpoint), BASTION_USERS_CACHE_SECONDS: '9' },
     args: ['--env-file', file],
@@ -134,7 +146,9 @@ test('settings can come from an env file (bastion.env format); the environment w
 });
 
 test('a group filter keeps out users of other groups, also at KEYS time', async () => {
-  const daemon = await KeysDaemon.start({ env: { ...moto.awsEnv(undefined, proxy.endpoint), BASTION_ALLOWED_IAM_GROUPS: 'g1,missing-group' } });
+  const daemon = await KeysDaemon.start({
+    env: { ...moto.awsEnv(undefined, proxy.endpoint), BASTION_ALLOWED_IAM_GROUPS: 'g1,missing-group' },
+  });
   try {
     expect(await daemon.users()).toEqual(['alice']);
     await daemon.waitForLog(/group missing group=missing-group: its members are not allowed/);
@@ -151,7 +165,12 @@ test.each([
   ['BASTION_ASSUME_ROLE_DURATION_SECONDS', '60', /must be >= 900/],
 ])('an invalid %s=%s stops the daemon with a clear message', (name, value, message) => {
   const run = spawnSync('python3', [KEYS_SERVICE_PATH], {
-    env: { PATH: process.env.PATH!, ...moto.awsEnv(), BASTION_KEYS_SOCKET: path.join(os.tmpdir(), `never-${process.pid}.sock`), [name]: value },
+    env: {
+      PATH: process.env.PATH!,
+      ...moto.awsEnv(),
+      BASTION_KEYS_SOCKET: path.join(os.tmpdir(), `never-${process.pid}.sock`),
+      [name]: value,
+    },
     encoding: 'utf8',
     timeout: 20000,
   });
@@ -222,13 +241,29 @@ test('the daemon file is executable with a python3 shebang', () => {
 
 /** Python 3.9 (pyenv) and Debian's python3-boto3 1.26 / botocore 1.29, if this machine has them. */
 function python39WithOldBoto3(): { python: string; pythonPath: string } | undefined {
-  const candidates = [process.env.BASTION_KEYS_PY39, ...globVersions('/root/.pyenv/versions', /^3\.9\./).map((v) => `/root/.pyenv/versions/${v}/bin/python3.9`)];
+  const candidates = [
+    process.env.BASTION_KEYS_PY39,
+    ...globVersions('/root/.pyenv/versions', /^3\.9\./).map((v) => `/root/.pyenv/versions/${v}/bin/python3.9`),
+  ];
   const python = candidates.find((p) => p && fs.existsSync(p));
   const dist = '/usr/lib/python3/dist-packages';
   if (!python || !fs.existsSync(`${dist}/boto3`)) return undefined;
   // only the packages boto3 needs, not the 3.11 extension modules next to them
   const shim = fs.mkdtempSync(path.join(os.tmpdir(), 'boto3-126-'));
-  for (const p of ['boto3', 'botocore', 'jmespath', 'dateutil', 'urllib3', 'six.py', 's3transfer', 'requests', 'idna', 'charset_normalizer', 'chardet', 'certifi']) {
+  for (const p of [
+    'boto3',
+    'botocore',
+    'jmespath',
+    'dateutil',
+    'urllib3',
+    'six.py',
+    's3transfer',
+    'requests',
+    'idna',
+    'charset_normalizer',
+    'chardet',
+    'certifi',
+  ]) {
     if (fs.existsSync(`${dist}/${p}`)) fs.symlinkSync(`${dist}/${p}`, path.join(shim, p));
   }
   return { python, pythonPath: shim };
@@ -247,7 +282,11 @@ const requireOld = process.env.BASTION_KEYS_REQUIRE_PY39 === '1';
 (old || requireOld ? test : test.skip)('runs on Python 3.9 with boto3 1.26 (Amazon Linux 2023 class)', async () => {
   // apt-get install python3-boto3 provides boto3 1.26.27 / botocore 1.29.27 on Debian 12
   expect(old).toBeDefined();
-  const compile = spawnSync(old!.python, ['-c', `import ast,sys; ast.parse(open(sys.argv[1]).read(), feature_version=(3, 9))`, KEYS_SERVICE_PATH], { encoding: 'utf8' });
+  const compile = spawnSync(
+    old!.python,
+    ['-c', `import ast,sys; ast.parse(open(sys.argv[1]).read(), feature_version=(3, 9))`, KEYS_SERVICE_PATH],
+    { encoding: 'utf8' },
+  );
   expect(compile.stderr).toBe('');
   const daemon = await KeysDaemon.start({
     python: old!.python,

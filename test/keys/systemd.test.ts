@@ -33,7 +33,10 @@ with open("/out/audit.txt", "ab", buffering=0) as f:
         f.write(s.recv(65536) + b"\\n")
 `;
 const ROOT = process.env.BASTION_KEYS_NSPAWN_ROOT ?? path.resolve(__dirname, '../../.e2e/keys-nsroot');
-const enabled = process.env.BASTION_KEYS_SYSTEMD_TEST !== '0' && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v systemd-nspawn']).status === 0;
+const enabled =
+  process.env.BASTION_KEYS_SYSTEMD_TEST !== '0' &&
+  process.getuid?.() === 0 &&
+  spawnSync('sh', ['-c', 'command -v systemd-nspawn']).status === 0;
 if (!enabled) console.warn('\n*** ssh-bastion-keys.service under a real systemd: SKIPPED (needs root and systemd-nspawn) ***\n');
 
 function has(cmd: string): boolean {
@@ -80,11 +83,16 @@ systemctl poweroff
   beforeAll(async () => {
     expect(has('systemd-nspawn')).toBe(true);
     const include = ['systemd', 'systemd-sysv', 'dbus', 'python3', 'python3-boto3'];
-    buildOnce(ROOT, (building) => debootstrap(building, { suite: 'bookworm', variant: 'minbase', mirror: DEBIAN_MIRROR, include }, 280_000), (root) =>
-      fs.existsSync(path.join(root, 'usr/bin/python3')),
+    buildOnce(
+      ROOT,
+      (building) => debootstrap(building, { suite: 'bookworm', variant: 'minbase', mirror: DEBIAN_MIRROR, include }, 280_000),
+      (root) => fs.existsSync(path.join(root, 'usr/bin/python3')),
     );
     moto = await MotoServer.start();
-    await moto.seedUsers([{ name: 'alice@example.com', groups: ['ops'], keys: [aliceKey] }, { name: 'bob', groups: ['other'] }]);
+    await moto.seedUsers([
+      { name: 'alice@example.com', groups: ['ops'], keys: [aliceKey] },
+      { name: 'bob', groups: ['other'] },
+    ]);
     proxy = await FaultProxy.start(moto.endpoint);
   });
 
@@ -132,15 +140,27 @@ systemctl poweroff
     }
 
     proxy.clear();
-    const booted = await run('systemd-nspawn', ['-D', ROOT, '--boot', '--register=no', '--keep-unit', `--bind=${out}:/out`, '--console=pipe'], 120000);
-    const read = (f: string): string => (fs.existsSync(path.join(out, f)) ? fs.readFileSync(path.join(out, f), 'utf8') : `(no ${f}; nspawn said: ${booted.output.slice(-2000)})`);
+    const booted = await run(
+      'systemd-nspawn',
+      ['-D', ROOT, '--boot', '--register=no', '--keep-unit', `--bind=${out}:/out`, '--console=pipe'],
+      120000,
+    );
+    const read = (f: string): string =>
+      fs.existsSync(path.join(out, f))
+        ? fs.readFileSync(path.join(out, f), 'utf8')
+        : `(no ${f}; nspawn said: ${booted.output.slice(-2000)})`;
     const answers = read('answers.txt');
     const journal = read('journal.txt');
     const stat = read('stat.txt');
     const show = read('show.txt');
     const audit = read('audit.txt');
     // the root is a cache shared with other checkouts: leave it as the other units found it
-    for (const file of ['etc/systemd/system/sockets.target.wants/ssh-bastion-audit.socket', 'etc/systemd/system/ssh-bastion-audit.socket', 'etc/systemd/system/ssh-bastion-audit.service', 'usr/local/bin/audit-receiver']) {
+    for (const file of [
+      'etc/systemd/system/sockets.target.wants/ssh-bastion-audit.socket',
+      'etc/systemd/system/ssh-bastion-audit.socket',
+      'etc/systemd/system/ssh-bastion-audit.service',
+      'usr/local/bin/audit-receiver',
+    ]) {
       fs.rmSync(path.join(ROOT, file), { force: true });
     }
     fs.rmSync(out, { recursive: true, force: true });
@@ -151,13 +171,27 @@ systemctl poweroff
     expect(show).toContain('User=ssh-bastion-keys');
     expect(show).toContain('ActiveState=active');
     expect(show).toContain('NRestarts=1');
-    expect(journal).toMatch(/ssh-bastion-keys: started socket=\/run\/ssh-bastion\/keys\/keys.sock region=us-east-1 region_source=env groups=ops .* boto3=1\.26\./);
+    expect(journal).toMatch(
+      /ssh-bastion-keys: started socket=\/run\/ssh-bastion\/keys\/keys.sock region=us-east-1 region_source=env groups=ops .* boto3=1\.26\./,
+    );
     expect(journal.match(/ssh-bastion-keys: keys user=aliceatexample.com iam_user=alice@example.com keys=1 calls=3 /g)).toHaveLength(3);
     expect(journal).not.toMatch(/Traceback|SIGSYS|Bad system call|audit event not delivered/);
     // the dynamic user, sandboxed (ProtectSystem=strict, its syscall filter), sent each decision to
     // the audit socket as a keys.lookup event
-    const events = audit.split('\n').filter(Boolean).map((line) => JSON.parse(line));
-    expect(events.filter((e) => e.event === 'keys.lookup' && e.decision === 'answered' && e.user === 'aliceatexample.com' && e.iam_user === 'alice@example.com' && e.keys === 1)).toHaveLength(3);
+    const events = audit
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
+    expect(
+      events.filter(
+        (e) =>
+          e.event === 'keys.lookup' &&
+          e.decision === 'answered' &&
+          e.user === 'aliceatexample.com' &&
+          e.iam_user === 'alice@example.com' &&
+          e.keys === 1,
+      ),
+    ).toHaveLength(3);
     expect(booted.status).toBe(0);
     // each of the three daemon lives: 1 GetGroup, then 3 calls for the login
     expect(proxy.countActions()).toEqual({ GetGroup: 3, ListGroupsForUser: 3, ListSSHPublicKeys: 3, GetSSHPublicKey: 3 });

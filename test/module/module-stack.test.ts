@@ -6,8 +6,52 @@ import { SshBastionModuleStack } from '../../src';
 import { MODULE_VARIABLES, REQUIRED_PROVIDERS } from '../../src/module-stack';
 import { variableName } from '../../src/validation';
 
-const REQUIRED_VARIABLES = ['vpc_id', 'subnet_ids', 'lb_subnet_ids', 'environment_name', 'service_name', 'vpc_name', 'dns_domain', 'route53_zone_id', 'route53_fqdn', 'allowed_cidr_blocks', 'host_allowed_cidr_blocks', 'additional_security_group_ids', 'service_port', 'lb_internal', 'assign_public_ip', 'allowed_iam_groups', 'assume_role_arn', 'instance_types', 'architecture', 'ami_id', 'min_size', 'max_size', 'desired_capacity', 'spot', 'key_name', 'root_volume_size', 'session_max_seconds', 'stable_host_keys', 'tags'];
-const REQUIRED_OUTPUTS = ['dns_name', 'lb_dns_name', 'lb_zone_id', 'lb_arn', 'security_group_id', 'iam_role_arn', 'iam_role_name', 'autoscaling_group_name', 'launch_template_id', 'host_public_key', 'known_hosts', 'ssh_config', 'identity_account_policy'];
+const REQUIRED_VARIABLES = [
+  'vpc_id',
+  'subnet_ids',
+  'lb_subnet_ids',
+  'environment_name',
+  'service_name',
+  'vpc_name',
+  'dns_domain',
+  'route53_zone_id',
+  'route53_fqdn',
+  'allowed_cidr_blocks',
+  'host_allowed_cidr_blocks',
+  'additional_security_group_ids',
+  'service_port',
+  'lb_internal',
+  'assign_public_ip',
+  'allowed_iam_groups',
+  'assume_role_arn',
+  'instance_types',
+  'architecture',
+  'ami_id',
+  'min_size',
+  'max_size',
+  'desired_capacity',
+  'spot',
+  'key_name',
+  'root_volume_size',
+  'session_max_seconds',
+  'stable_host_keys',
+  'tags',
+];
+const REQUIRED_OUTPUTS = [
+  'dns_name',
+  'lb_dns_name',
+  'lb_zone_id',
+  'lb_arn',
+  'security_group_id',
+  'iam_role_arn',
+  'iam_role_name',
+  'autoscaling_group_name',
+  'launch_template_id',
+  'host_public_key',
+  'known_hosts',
+  'ssh_config',
+  'identity_account_policy',
+];
 
 function synthModule(validations = false): any {
   return JSON.parse(Testing.synth(new SshBastionModuleStack(Testing.app(), 'module'), validations));

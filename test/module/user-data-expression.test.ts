@@ -11,7 +11,11 @@ const binary = terraformBinary();
 if (!binary) console.warn('\n\n*** terraform is not installed: the module user data checks are SKIPPED ***\n\n');
 const withTerraform = binary ? describe : describe.skip;
 
-const REQUIRED = [varArgument('vpc_id', 'vpc-0123456789abcdef0'), varArgument('subnet_ids', ['subnet-0123456789abcdef0']), varArgument('allow_all_iam_users', true)];
+const REQUIRED = [
+  varArgument('vpc_id', 'vpc-0123456789abcdef0'),
+  varArgument('subnet_ids', ['subnet-0123456789abcdef0']),
+  varArgument('allow_all_iam_users', true),
+];
 
 withTerraform('registry module user data, evaluated by real terraform', () => {
   let dir: string;
@@ -24,9 +28,18 @@ withTerraform('registry module user data, evaluated by real terraform', () => {
 
   test('with the same inputs, the module renders the same cloud-config as the construct', () => {
     // GIVEN the same inputs on both paths
-    const module = appliedUserData(moduleJson, [...REQUIRED, varArgument('allowed_iam_groups', ['ssh-users', 'admins']), varArgument('session_max_seconds', 3600)]);
+    const module = appliedUserData(moduleJson, [
+      ...REQUIRED,
+      varArgument('allowed_iam_groups', ['ssh-users', 'admins']),
+      varArgument('session_max_seconds', 3600),
+    ]);
     const literal = appliedUserData(
-      synthBastion({ vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0'], allowedIamGroups: ['ssh-users', 'admins'], sessionMaxSeconds: 3600 }),
+      synthBastion({
+        vpcId: 'vpc-0123456789abcdef0',
+        subnetIds: ['subnet-0123456789abcdef0'],
+        allowedIamGroups: ['ssh-users', 'admins'],
+        sessionMaxSeconds: 3600,
+      }),
     );
     // THEN both documents say the same
     expect(module.startsWith('#cloud-config\n')).toBe(true);
@@ -47,13 +60,19 @@ withTerraform('registry module user data, evaluated by real terraform', () => {
     expect(moduleParts[2]).toContain('[echo, extra]');
   });
 
-  test('fails at plan when extra scripts push the user data over EC2\'s 16 KiB', () => {
+  test("fails at plan when extra scripts push the user data over EC2's 16 KiB", () => {
     // GIVEN an extra script of 40,000 hex digits of a hash chain (gzip halves them at best)
     const noise = Array.from({ length: 625 }, (_, i) => createHash('sha256').update(String(i)).digest('hex')).join('');
     const script = path.join(dir, 'extra.sh');
     fs.writeFileSync(script, `#!/bin/sh\necho ${noise}\n`);
     // WHEN terraform plans
-    const result = terraform(dir, ['plan', '-input=false', '-no-color', ...REQUIRED, `-var=extra_user_data_script=${fs.readFileSync(script, 'utf-8')}`]);
+    const result = terraform(dir, [
+      'plan',
+      '-input=false',
+      '-no-color',
+      ...REQUIRED,
+      `-var=extra_user_data_script=${fs.readFileSync(script, 'utf-8')}`,
+    ]);
     // THEN the precondition stops it with its message
     expect(result.status).not.toBe(0);
     expect(result.output).toContain("over EC2's limit of 16384 bytes");

@@ -6,7 +6,13 @@ describe('EbsEncrypted', () => {
     test('fails when the root volume is not encrypted', () => {
       const json = moduleJson();
       firstResource(json, 'aws_launch_template').block_device_mappings[0].ebs.encrypted = 'false';
-      expect(EbsEncrypted(json)).toEqual([expect.objectContaining({ rule: 'EbsEncrypted', address: 'aws_launch_template.launch_template', message: expect.stringContaining('block_device_mappings[0].ebs') })]);
+      expect(EbsEncrypted(json)).toEqual([
+        expect.objectContaining({
+          rule: 'EbsEncrypted',
+          address: 'aws_launch_template.launch_template',
+          message: expect.stringContaining('block_device_mappings[0].ebs'),
+        }),
+      ]);
     });
 
     test('fails when the root volume is left to the AMI', () => {

@@ -8,7 +8,13 @@ describe('LaunchTemplateImdsv2', () => {
       const json = moduleJson();
       firstResource(json, 'aws_launch_template').metadata_options.http_tokens = 'optional';
       // THEN the rule reports it
-      expect(LaunchTemplateImdsv2(json)).toEqual([expect.objectContaining({ rule: 'LaunchTemplateImdsv2', address: 'aws_launch_template.launch_template', message: expect.stringContaining('http_tokens') })]);
+      expect(LaunchTemplateImdsv2(json)).toEqual([
+        expect.objectContaining({
+          rule: 'LaunchTemplateImdsv2',
+          address: 'aws_launch_template.launch_template',
+          message: expect.stringContaining('http_tokens'),
+        }),
+      ]);
     });
 
     test('fails when the hop limit lets containers reach the metadata service', () => {

@@ -6,7 +6,13 @@ describe('LbDeletionProtectionOption', () => {
     test('fails when the module hard-codes deletion protection', () => {
       const json = moduleJson();
       json.resource.aws_lb.load_balancer.enable_deletion_protection = false;
-      expect(LbDeletionProtectionOption(json)).toEqual([expect.objectContaining({ rule: 'LbDeletionProtectionOption', address: 'aws_lb.load_balancer', message: expect.stringContaining('var.lb_deletion_protection') })]);
+      expect(LbDeletionProtectionOption(json)).toEqual([
+        expect.objectContaining({
+          rule: 'LbDeletionProtectionOption',
+          address: 'aws_lb.load_balancer',
+          message: expect.stringContaining('var.lb_deletion_protection'),
+        }),
+      ]);
     });
 
     test('fails when the module has no lb_deletion_protection variable', () => {
@@ -15,7 +21,7 @@ describe('LbDeletionProtectionOption', () => {
       expect(LbDeletionProtectionOption(json)).toEqual([expect.objectContaining({ address: 'variable.lb_deletion_protection' })]);
     });
 
-    test('fails when a stack\'s load balancer does not set deletion protection', () => {
+    test("fails when a stack's load balancer does not set deletion protection", () => {
       const json = stackJson();
       delete firstResource(json, 'aws_lb').enable_deletion_protection;
       expect(LbDeletionProtectionOption(json)).toHaveLength(1);

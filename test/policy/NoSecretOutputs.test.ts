@@ -3,18 +3,26 @@ import { moduleJson, stackJson } from './fixtures';
 
 describe('NoSecretOutputs', () => {
   describe('Noncompliance', () => {
-    test('fails when an output hands out the host\'s private key', () => {
+    test("fails when an output hands out the host's private key", () => {
       // GIVEN the module with the host key output reading the private half
       const json = moduleJson();
       json.output.host_public_key.value = json.output.host_public_key.value.replace('public_key_openssh', 'private_key_openssh');
       // THEN it is reported
-      expect(NoSecretOutputs(json)).toEqual([expect.objectContaining({ rule: 'NoSecretOutputs', address: 'output.host_public_key', message: expect.stringContaining('private key') })]);
+      expect(NoSecretOutputs(json)).toEqual([
+        expect.objectContaining({
+          rule: 'NoSecretOutputs',
+          address: 'output.host_public_key',
+          message: expect.stringContaining('private key'),
+        }),
+      ]);
     });
 
-    test('fails when an output reads the SSM parameter\'s value', () => {
+    test("fails when an output reads the SSM parameter's value", () => {
       const json = moduleJson();
       json.output.host_key = { value: '${aws_ssm_parameter.host_key_parameter[0].value}' };
-      expect(NoSecretOutputs(json)).toEqual([expect.objectContaining({ address: 'output.host_key', message: expect.stringContaining('SSM parameter') })]);
+      expect(NoSecretOutputs(json)).toEqual([
+        expect.objectContaining({ address: 'output.host_key', message: expect.stringContaining('SSM parameter') }),
+      ]);
     });
 
     test('fails when a stack outputs a private key', () => {

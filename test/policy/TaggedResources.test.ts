@@ -6,7 +6,9 @@ describe('TaggedResources', () => {
     test('fails when a taggable resource has no tags', () => {
       const json = moduleJson();
       delete json.resource.aws_lb.load_balancer.tags;
-      expect(TaggedResources(json)).toEqual([expect.objectContaining({ rule: 'TaggedResources', address: 'aws_lb.load_balancer', message: expect.stringContaining('no tags') })]);
+      expect(TaggedResources(json)).toEqual([
+        expect.objectContaining({ rule: 'TaggedResources', address: 'aws_lb.load_balancer', message: expect.stringContaining('no tags') }),
+      ]);
     });
 
     test('fails when the autoscaling group has no tag block', () => {
@@ -15,7 +17,7 @@ describe('TaggedResources', () => {
       expect(TaggedResources(json)).toEqual([expect.objectContaining({ address: 'aws_autoscaling_group.autoscaling_group' })]);
     });
 
-    test('fails when the autoscaling group\'s tags do not propagate', () => {
+    test("fails when the autoscaling group's tags do not propagate", () => {
       const json = stackJson();
       firstResource(json, 'aws_autoscaling_group').dynamic.tag.content.propagate_at_launch = false;
       expect(TaggedResources(json)).toEqual([expect.objectContaining({ message: expect.stringContaining('propagate') })]);
@@ -31,7 +33,9 @@ describe('TaggedResources', () => {
     test('fails when a resource type is not classified', () => {
       const json = moduleJson();
       json.resource.aws_sns_topic = { sessions: { name: 'sessions' } };
-      expect(TaggedResources(json)).toEqual([expect.objectContaining({ address: 'aws_sns_topic.sessions', message: expect.stringContaining('TAGGABLE_TYPES') })]);
+      expect(TaggedResources(json)).toEqual([
+        expect.objectContaining({ address: 'aws_sns_topic.sessions', message: expect.stringContaining('TAGGABLE_TYPES') }),
+      ]);
     });
   });
 

@@ -9,7 +9,11 @@ describe('API reference generated from the TSDoc comments (npm run docs:api)', (
   let out: string;
   beforeAll(() => {
     out = fs.mkdtempSync(path.join(os.tmpdir(), 'api-docs-'));
-    execFileSync(process.execPath, [path.join(root, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--out', out, '--treatWarningsAsErrors'], { cwd: root, stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [path.join(root, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--out', out, '--treatWarningsAsErrors'],
+      { cwd: root, stdio: 'pipe' },
+    );
   }, 120_000);
   afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
 

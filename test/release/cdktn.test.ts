@@ -34,19 +34,26 @@ type Json = { [key: string]: unknown };
 /** Whether compat/cdktn/node_modules holds what its lock file names (the other platforms' Node binaries aside). */
 function compatInstalled(): boolean {
   const lock = JSON.parse(fs.readFileSync(path.join(COMPAT, 'package-lock.json'), 'utf-8'));
-  return Object.entries(lock.packages as { [dir: string]: { version?: string; optional?: boolean; os?: string; cpu?: string } }).every(([dir, entry]) => {
-    if (dir === '' || entry.version === undefined) return true;
-    const installed = path.join(COMPAT, dir, 'package.json');
-    if (!fs.existsSync(installed)) return entry.optional === true;
-    return JSON.parse(fs.readFileSync(installed, 'utf-8')).version === entry.version;
-  });
+  return Object.entries(lock.packages as { [dir: string]: { version?: string; optional?: boolean; os?: string; cpu?: string } }).every(
+    ([dir, entry]) => {
+      if (dir === '' || entry.version === undefined) return true;
+      const installed = path.join(COMPAT, dir, 'package.json');
+      if (!fs.existsSync(installed)) return entry.optional === true;
+      return JSON.parse(fs.readFileSync(installed, 'utf-8')).version === entry.version;
+    },
+  );
 }
 
 /** Installs compat/cdktn from its lock file when it is missing or out of date. */
 function installCompat(): void {
   if (compatInstalled()) return;
-  const install = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: COMPAT, encoding: 'utf-8', timeout: 240_000 });
-  if (install.status !== 0) throw new Error(`npm ci in compat/cdktn failed (status ${install.status}):\n${install.stdout}${install.stderr}`);
+  const install = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd: COMPAT,
+    encoding: 'utf-8',
+    timeout: 240_000,
+  });
+  if (install.status !== 0)
+    throw new Error(`npm ci in compat/cdktn failed (status ${install.status}):\n${install.stdout}${install.stderr}`);
 }
 
 /** A Node that the @cdktn packages accept: this one, or the one compat/cdktn installs for this platform. */
@@ -155,7 +162,9 @@ function allowed(difference: { path: string; cdktf: unknown; cdktn: unknown }): 
 describe('the cdktn build (scripts/build-cdktn.js)', () => {
   test('maps cdktf and its aws and random bindings to their cdktn packages, in code and declarations', () => {
     const code = 'const cdktf_1 = require("cdktf");\nconst lb_1 = require("@cdktf/provider-aws/lib/lb");\n// cdktf renders "cdktf synth"';
-    expect(mapModules(code)).toBe('const cdktf_1 = require("cdktn");\nconst lb_1 = require("@cdktn/provider-aws/lib/lb");\n// cdktf renders "cdktf synth"');
+    expect(mapModules(code)).toBe(
+      'const cdktf_1 = require("cdktn");\nconst lb_1 = require("@cdktn/provider-aws/lib/lb");\n// cdktf renders "cdktf synth"',
+    );
     expect(mapModules("import { Id } from '@cdktf/provider-random/lib/id';\nimport { Fn } from 'cdktf';")).toBe(
       "import { Id } from '@cdktn/provider-random/lib/id';\nimport { Fn } from 'cdktn';",
     );
@@ -167,7 +176,7 @@ describe('the cdktn build (scripts/build-cdktn.js)', () => {
     );
   });
 
-  test('the cdktn versions checked here are within the package\'s peer dependencies, and the Node binary is one they accept', () => {
+  test("the cdktn versions checked here are within the package's peer dependencies, and the Node binary is one they accept", () => {
     const compat = JSON.parse(fs.readFileSync(path.join(COMPAT, 'package.json'), 'utf-8'));
     for (const name of ['cdktn', '@cdktn/provider-aws', '@cdktn/provider-random', 'constructs']) {
       expect([name, semver.satisfies(compat.dependencies[name], manifest.peerDependencies[name])]).toEqual([name, true]);
@@ -204,12 +213,19 @@ withNode22('the same apps under cdktf 0.21 and cdktn 0.24', () => {
       fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
       fs.symlinkSync(path.join(ROOT, 'userdata'), path.join(pkg, 'userdata'));
       fs.cpSync(path.join(build, 'src'), path.join(pkg, 'lib', 'src'), { recursive: true });
-      execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-cdktn.js'), '--from', path.join(pkg, 'lib', 'src'), '--out', path.join(pkg, 'lib', 'cdktn')]);
+      execFileSync(process.execPath, [
+        path.join(ROOT, 'scripts', 'build-cdktn.js'),
+        '--from',
+        path.join(pkg, 'lib', 'src'),
+        '--out',
+        path.join(pkg, 'lib', 'cdktn'),
+      ]);
       if (framework === 'cdktf') linkModules(path.join(ROOT, 'node_modules'), modules, ['ssh-bastion-service']);
       else {
         linkModules(path.join(COMPAT, 'node_modules'), modules);
         // The package's own dependencies, as npm installs them next to it.
-        for (const name of Object.keys(manifest.dependencies)) fs.symlinkSync(path.join(ROOT, 'node_modules', name), path.join(modules, name));
+        for (const name of Object.keys(manifest.dependencies))
+          fs.symlinkSync(path.join(ROOT, 'node_modules', name), path.join(modules, name));
       }
       fs.writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({ ...template, include: ['main.ts', 'module.ts'] }, null, 2));
       for (const [app, source] of Object.entries(apps[framework])) fs.writeFileSync(path.join(project, `${app}.ts`), source);
@@ -238,7 +254,8 @@ withNode22('the same apps under cdktf 0.21 and cdktn 0.24', () => {
     ['the registry module stack', 'module', 'terraform-aws-ssh-bastion-service'],
   ])('%s synthesizes the same JSON but for the framework version and the provider pins', (_name, app, stack) => {
     // GIVEN both apps ran to the end
-    for (const framework of ['cdktf', 'cdktn']) expect([framework, runs[framework][app]]).toEqual([framework, { status: 0, output: expect.any(String) }]);
+    for (const framework of ['cdktf', 'cdktn'])
+      expect([framework, runs[framework][app]]).toEqual([framework, { status: 0, output: expect.any(String) }]);
 
     // WHEN the stacks are read, the projects' own paths (the local backend's state file) made alike
     const read = (framework: 'cdktf' | 'cdktn') => {
@@ -247,7 +264,9 @@ withNode22('the same apps under cdktf 0.21 and cdktn 0.24', () => {
     };
     const [cdktf, cdktn] = [read('cdktf'), read('cdktn')];
     const found = differences(cdktf, cdktn);
-    console.log(`${stack}: cdktf 0.21 → cdktn 0.24 differences:\n${found.map((d) => `  ${d.path}: ${JSON.stringify(d.cdktf)} → ${JSON.stringify(d.cdktn)}`).join('\n')}`);
+    console.log(
+      `${stack}: cdktf 0.21 → cdktn 0.24 differences:\n${found.map((d) => `  ${d.path}: ${JSON.stringify(d.cdktf)} → ${JSON.stringify(d.cdktn)}`).join('\n')}`,
+    );
 
     // THEN only those differ, and the rest is all there (the bastion's resources in both)
     expect(found.filter((difference) => !allowed(difference))).toEqual([]);
@@ -257,10 +276,11 @@ withNode22('the same apps under cdktf 0.21 and cdktn 0.24', () => {
     const assets = (framework: 'cdktf' | 'cdktn') => filesBelow(path.join(projects[framework], `out-${app}`, 'stacks', stack));
     const [cdktfFiles, cdktnFiles] = [assets('cdktf'), assets('cdktn')];
     expect([...cdktnFiles.keys()].sort()).toEqual([...cdktfFiles.keys()].sort());
-    for (const [file, bytes] of cdktfFiles) if (file !== 'cdk.tf.json') expect([file, bytes.equals(cdktnFiles.get(file)!)]).toEqual([file, true]);
+    for (const [file, bytes] of cdktfFiles)
+      if (file !== 'cdk.tf.json') expect([file, bytes.equals(cdktnFiles.get(file)!)]).toEqual([file, true]);
   });
 
-  test('the README\'s cdktn app names the tls provider without a tls bindings package', () => {
+  test("the README's cdktn app names the tls provider without a tls bindings package", () => {
     const stack = JSON.parse(fs.readFileSync(path.join(projects.cdktn, 'out-main', 'stacks', 'bastion', 'cdk.tf.json'), 'utf-8'));
     expect(stack.terraform.required_providers.tls).toEqual({ source: 'hashicorp/tls', version: '~> 4.0' });
     expect(stack.provider.tls).toEqual([{}]);

@@ -16,7 +16,9 @@ const MODULE = {
   outputsJson: { output: { secret: { description: 'Hidden.', sensitive: true }, arn: { description: 'The ARN.' } } },
 };
 
-function render(template = 'Version {{ version }}, use {{ version_constraint }}.\n<!-- BEGIN_TF_DOCS -->\nold tables\n<!-- END_TF_DOCS -->\nEnd.\n'): string {
+function render(
+  template = 'Version {{ version }}, use {{ version_constraint }}.\n<!-- BEGIN_TF_DOCS -->\nold tables\n<!-- END_TF_DOCS -->\nEnd.\n',
+): string {
   return renderReadme(template, { version: '1.2.3', ...MODULE });
 }
 
@@ -29,7 +31,9 @@ describe('docs: README generation', () => {
   });
 
   test('lists required inputs first, then the others by name, with Terraform-style defaults', () => {
-    const rows = render().split('\n').filter((line) => line.startsWith('| <a name="input_'));
+    const rows = render()
+      .split('\n')
+      .filter((line) => line.startsWith('| <a name="input_'));
     expect(rows.map((row) => /input_([a-z_]+)/.exec(row)![1])).toEqual(['vpc_id', 'maybe', 'name', 'tags']);
     expect(rows[0]).toMatch(/\| `string` \| n\/a \| yes \|$/);
     expect(rows[1]).toMatch(/\| `null` \| no \|$/);
@@ -37,7 +41,9 @@ describe('docs: README generation', () => {
   });
 
   test('escapes what would break a table row or vanish as HTML', () => {
-    const row = render().split('\n').find((line) => line.includes('input_name'))!;
+    const row = render()
+      .split('\n')
+      .find((line) => line.includes('input_name'))!;
     expect(row).toContain('Becomes &lt;env&gt;-&lt;name&gt; \\| or not<br>second line');
     expect(row).toContain('`"a\\|b"`');
   });

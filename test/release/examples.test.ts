@@ -23,7 +23,11 @@ const withTerraform = binary ? describe : describe.skip;
 function exampleFiles(name: string): { [file: string]: string } {
   const dir = path.join(EXAMPLES_DIR, name);
   const files: { [file: string]: string } = {};
-  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.tf')).sort()) files[file] = fs.readFileSync(path.join(dir, file), 'utf-8');
+  for (const file of fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.tf'))
+    .sort())
+    files[file] = fs.readFileSync(path.join(dir, file), 'utf-8');
   return files;
 }
 

@@ -32,7 +32,14 @@ describe('npm package', () => {
 
   test('each framework and its bindings is an optional peer: a project installs one of them', () => {
     const frameworks = Object.keys(manifest.peerDependencies).filter((name) => name !== 'constructs');
-    expect(frameworks.sort()).toEqual(['@cdktf/provider-aws', '@cdktf/provider-random', '@cdktn/provider-aws', '@cdktn/provider-random', 'cdktf', 'cdktn']);
+    expect(frameworks.sort()).toEqual([
+      '@cdktf/provider-aws',
+      '@cdktf/provider-random',
+      '@cdktn/provider-aws',
+      '@cdktn/provider-random',
+      'cdktf',
+      'cdktn',
+    ]);
     for (const name of frameworks) expect([name, manifest.peerDependenciesMeta[name]]).toEqual([name, { optional: true }]);
   });
 
@@ -46,10 +53,20 @@ describe('npm package', () => {
     expect(pack.status).toBe(0);
     const files: string[] = JSON.parse(pack.stdout)[0].files.map((file: { path: string }) => file.path);
     const unexpected = files.filter(
-      (file) => !/^lib\/(src|cdktn)\/.+\.(js|d\.ts)$/.test(file) && !/^userdata\//.test(file) && !['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'].includes(file),
+      (file) =>
+        !/^lib\/(src|cdktn)\/.+\.(js|d\.ts)$/.test(file) &&
+        !/^userdata\//.test(file) &&
+        !['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'].includes(file),
     );
     expect(unexpected).toEqual([]);
     expect(files.filter((file) => file.includes('__pycache__'))).toEqual([]);
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'CHANGELOG.md', 'userdata/host/usr/local/libexec/ssh-bastion/run-sections', 'userdata/worker/Dockerfile']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'package.json',
+        'CHANGELOG.md',
+        'userdata/host/usr/local/libexec/ssh-bastion/run-sections',
+        'userdata/worker/Dockerfile',
+      ]),
+    );
   });
 });

@@ -12,7 +12,13 @@ const ROOT = path.resolve(__dirname, '../..');
 
 describe('public API', () => {
   test('exports the construct, the module stack and the policy check, and nothing internal', () => {
-    expect(Object.keys(api).sort()).toEqual(['POLICY_RULES', 'ProviderRequirement', 'SshBastionModuleStack', 'SshBastionService', 'checkPolicy']);
+    expect(Object.keys(api).sort()).toEqual([
+      'POLICY_RULES',
+      'ProviderRequirement',
+      'SshBastionModuleStack',
+      'SshBastionService',
+      'checkPolicy',
+    ]);
   });
 
   test('the types it exports are the props and what the policy check takes and returns', () => {
@@ -32,6 +38,8 @@ describe('public API', () => {
     const json = synthBastion();
     const [template] = Object.values(json.resource.aws_launch_template) as { metadata_options: { http_tokens: string } }[];
     template.metadata_options.http_tokens = 'optional';
-    expect(api.checkPolicy(json)).toEqual([expect.objectContaining({ rule: 'LaunchTemplateImdsv2', address: expect.stringMatching(/^aws_launch_template\./) })]);
+    expect(api.checkPolicy(json)).toEqual([
+      expect.objectContaining({ rule: 'LaunchTemplateImdsv2', address: expect.stringMatching(/^aws_launch_template\./) }),
+    ]);
   });
 });

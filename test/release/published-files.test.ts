@@ -33,7 +33,10 @@ function filesBelow(dir: string): { [file: string]: string } {
 /** An archive as text: its SHA-256, then each member's mode, owner, time, size and name. */
 function describeArchive(bytes: Buffer): string {
   const members = parseTar(gunzipSync(bytes), { metaOnly: true });
-  const lines = members.map((m) => `${m.attrs?.mode} ${m.attrs?.uid}:${m.attrs?.gid} ${m.attrs?.user}:${m.attrs?.group} ${m.attrs?.mtime} ${m.size} ${m.type} ${m.name}`);
+  const lines = members.map(
+    (m) =>
+      `${m.attrs?.mode} ${m.attrs?.uid}:${m.attrs?.gid} ${m.attrs?.user}:${m.attrs?.group} ${m.attrs?.mtime} ${m.size} ${m.type} ${m.name}`,
+  );
   return [`sha256 ${createHash('sha256').update(bytes).digest('hex')}`, ...lines, ''].join('\n');
 }
 
@@ -93,7 +96,7 @@ describe('published module files', () => {
     const lines = first['ssh-bastion-host.tar.gz'].trim().split('\n').slice(1);
     expect(lines.length).toBeGreaterThan(20);
     for (const line of lines) expect(line).toMatch(/^0000(755|644) 0:0 root:root 0 \d+ file (etc|usr\/local|opt\/ssh-bastion)\//);
-    expect(lines.filter((line) => line.startsWith("0000755")).every((line) => /\/(bin|libexec)\//.test(line))).toBe(true);
+    expect(lines.filter((line) => line.startsWith('0000755')).every((line) => /\/(bin|libexec)\//.test(line))).toBe(true);
   });
 
   test('are committed as built, in dist/terraform-aws-ssh-bastion-service (the git source of Terraform users without Node)', () => {
@@ -118,7 +121,8 @@ describe('published module files', () => {
     // the repository, the scratch output and the build's synth directory (scripts/build.js)
     const machinePaths = [ROOT, scratch, 'ssh-bastion-synth-'];
     for (const [file, content] of Object.entries(first)) {
-      for (const machinePath of machinePaths) expect({ file, containsPath: content.includes(machinePath) }).toEqual({ file, containsPath: false });
+      for (const machinePath of machinePaths)
+        expect({ file, containsPath: content.includes(machinePath) }).toEqual({ file, containsPath: false });
       expect({ file, timestamp: /\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.exec(content)?.[0] }).toEqual({ file, timestamp: undefined });
     }
   });

@@ -41,7 +41,11 @@ function buildAndSynth(dir: string, stack: string, env: NodeJS.ProcessEnv = {}) 
   const compile = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', dir], { cwd: dir, encoding: 'utf-8' });
   expect(`${compile.stdout}${compile.stderr}`).toBe('');
   expect(compile.status).toBe(0);
-  const synth = spawnSync(process.execPath, ['main.js'], { cwd: dir, encoding: 'utf-8', env: { ...process.env, CHECKPOINT_DISABLE: '1', ...env } });
+  const synth = spawnSync(process.execPath, ['main.js'], {
+    cwd: dir,
+    encoding: 'utf-8',
+    env: { ...process.env, CHECKPOINT_DISABLE: '1', ...env },
+  });
   expect(synth.stderr).toBe('');
   expect(synth.status).toBe(0);
   return JSON.parse(fs.readFileSync(path.join(dir, 'cdktf.out', 'stacks', stack, 'cdk.tf.json'), 'utf-8'));
@@ -64,7 +68,10 @@ describe('the CDKTF apps users start from', () => {
   });
 
   test('examples/cdktf compiles with its own tsconfig.json and synthesizes the bastion from the environment it documents', () => {
-    const dir = project(fs.readFileSync(path.join(EXAMPLE_DIR, 'main.ts'), 'utf-8'), JSON.parse(fs.readFileSync(path.join(EXAMPLE_DIR, 'tsconfig.json'), 'utf-8')));
+    const dir = project(
+      fs.readFileSync(path.join(EXAMPLE_DIR, 'main.ts'), 'utf-8'),
+      JSON.parse(fs.readFileSync(path.join(EXAMPLE_DIR, 'tsconfig.json'), 'utf-8')),
+    );
     dirs.push(dir);
     const stack = buildAndSynth(dir, 'bastion', {
       AWS_REGION: 'us-east-2',

@@ -139,8 +139,12 @@ describe('release: the steps', () => {
     try {
       // WHEN releasing 1.2.0
       // THEN it is refused, nothing is built and nothing is stamped
-      expect(() => release('1.2.0', { root: dir, runTests: () => false, runBuild: build, updateSnapshot: snapshot, log: quiet })).toThrow(ReleaseRefused);
-      expect(() => release('1.2.0', { root: dir, runTests: () => false, runBuild: build, updateSnapshot: snapshot, log: quiet })).toThrow(/the tests failed/);
+      expect(() => release('1.2.0', { root: dir, runTests: () => false, runBuild: build, updateSnapshot: snapshot, log: quiet })).toThrow(
+        ReleaseRefused,
+      );
+      expect(() => release('1.2.0', { root: dir, runTests: () => false, runBuild: build, updateSnapshot: snapshot, log: quiet })).toThrow(
+        /the tests failed/,
+      );
       expect(build).not.toHaveBeenCalled();
       expect(snapshot).not.toHaveBeenCalled();
       expect(JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf-8')).version).toBe('1.1.0');
@@ -154,7 +158,9 @@ describe('release: the steps', () => {
     const dir = scratchProject('1.3.0', CHANGELOG);
     const tests = jest.fn(() => true);
     try {
-      expect(() => release('1.2.0', { root: dir, runTests: tests, runBuild: () => true, log: quiet })).toThrow('version 1.2.0 is below the current version 1.3.0');
+      expect(() => release('1.2.0', { root: dir, runTests: tests, runBuild: () => true, log: quiet })).toThrow(
+        'version 1.2.0 is below the current version 1.3.0',
+      );
       expect(tests).not.toHaveBeenCalled();
     } finally {
       removeDir(dir);

@@ -57,18 +57,30 @@ describe('buildHostBundle', () => {
     fs.writeFileSync(file, bundle.bytes);
     const listing = spawnSync('tar', ['--numeric-owner', '-tvzf', file], { encoding: 'utf8' });
     expect(listing.stderr).toBe('');
-    expect(listing.stdout.trim().split('\n').map((line) => line.split(/\s+/).slice(0, 2).join(' ') + ' ' + line.split(/\s+/).pop())).toEqual(
-      bundle.entries.map((e) => `${e.mode === 0o755 ? '-rwxr-xr-x' : '-rw-r--r--'} 0/0 ${e.path}`),
-    );
+    expect(
+      listing.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split(/\s+/).slice(0, 2).join(' ') + ' ' + line.split(/\s+/).pop()),
+    ).toEqual(bundle.entries.map((e) => `${e.mode === 0o755 ? '-rwxr-xr-x' : '-rw-r--r--'} 0/0 ${e.path}`));
     const read = spawnSync(
       'python3',
-      ['-c', 'import sys, tarfile, hashlib\nfor m in tarfile.open(sys.argv[1]):\n    print(m.name, oct(m.mode), m.uid, m.gid, m.mtime, hashlib.sha256(tarfile.open(sys.argv[1]).extractfile(m.name).read()).hexdigest())', file],
+      [
+        '-c',
+        'import sys, tarfile, hashlib\nfor m in tarfile.open(sys.argv[1]):\n    print(m.name, oct(m.mode), m.uid, m.gid, m.mtime, hashlib.sha256(tarfile.open(sys.argv[1]).extractfile(m.name).read()).hexdigest())',
+        file,
+      ],
       { encoding: 'utf8' },
     );
     expect(read.stderr).toBe('');
     const sha = (rel: string) => createHash('sha256').update(fs.readFileSync(rel)).digest('hex');
-    const source = (p: string) => (p.startsWith('opt/ssh-bastion/worker/') ? path.join(USERDATA_DIR, 'worker', p.slice('opt/ssh-bastion/worker/'.length)) : path.join(USERDATA_DIR, 'host', p));
-    expect(read.stdout.trim().split('\n')).toEqual(bundle.entries.map((e) => `${e.path} ${'0o' + e.mode.toString(8)} 0 0 0 ${sha(source(e.path))}`));
+    const source = (p: string) =>
+      p.startsWith('opt/ssh-bastion/worker/')
+        ? path.join(USERDATA_DIR, 'worker', p.slice('opt/ssh-bastion/worker/'.length))
+        : path.join(USERDATA_DIR, 'host', p);
+    expect(read.stdout.trim().split('\n')).toEqual(
+      bundle.entries.map((e) => `${e.path} ${'0o' + e.mode.toString(8)} 0 0 0 ${sha(source(e.path))}`),
+    );
   });
 
   test('refuses a host path longer than a tar header holds, naming the file', () => {
@@ -117,7 +129,11 @@ describe('the bootstrap unpacks only what a bundle may hold', () => {
   });
 
   test.each([
-    ['a path that climbs out', 'add("etc/../../tmp/owned")', /holds etc\/\.\.\/\.\.\/tmp\/owned \(mode 644\), outside the places and modes allowed/],
+    [
+      'a path that climbs out',
+      'add("etc/../../tmp/owned")',
+      /holds etc\/\.\.\/\.\.\/tmp\/owned \(mode 644\), outside the places and modes allowed/,
+    ],
     ['an absolute path', 'add("/etc/passwd")', /holds \/etc\/passwd/],
     ['a place outside /etc, /usr/local and /opt/ssh-bastion', 'add("usr/bin/sudo")', /holds usr\/bin\/sudo/],
     ['a set-uid program', 'add("usr/local/bin/x", mode=0o4755)', /holds usr\/local\/bin\/x \(mode 4755\)/],

@@ -136,8 +136,12 @@ describe('renderCloudConfig with a small userdata tree', () => {
   });
 
   test('installs the packages it is given, or one placeholder for a Terraform list', () => {
-    expect(parsed(renderCloudConfig({ environment: ENVIRONMENT, userDataDir: fixture.dir, packages: HOST_PACKAGES['debian-12'] })).packages).toEqual(['docker.io', 'python3-boto3']);
-    expect(renderCloudConfig({ environment: ENVIRONMENT, userDataDir: fixture.dir, packages: '__TF_9__' })).toContain('\npackages: __TF_9__\n');
+    expect(
+      parsed(renderCloudConfig({ environment: ENVIRONMENT, userDataDir: fixture.dir, packages: HOST_PACKAGES['debian-12'] })).packages,
+    ).toEqual(['docker.io', 'python3-boto3']);
+    expect(renderCloudConfig({ environment: ENVIRONMENT, userDataDir: fixture.dir, packages: '__TF_9__' })).toContain(
+      '\npackages: __TF_9__\n',
+    );
   });
 
   test('keeps the inputs exactly, byte for byte', () => {
@@ -183,9 +187,7 @@ describe('renderCloudConfig with a small userdata tree', () => {
       fs.symlinkSync('real.conf', path.join(linked.dir, 'boot/etc/link.conf'));
 
       // THEN
-      expect(() => renderCloudConfig({ environment: '', userDataDir: linked.dir })).toThrow(
-        /link\.conf is neither a file nor a folder/,
-      );
+      expect(() => renderCloudConfig({ environment: '', userDataDir: linked.dir })).toThrow(/link\.conf is neither a file nor a folder/);
     } finally {
       linked.remove();
     }

@@ -82,7 +82,7 @@ describe('cloud-init schema', () => {
     expect(contents['/etc/ssh-bastion/custom/extra.sh']).toBe(values[5]);
   });
 
-  test('reads back every file content exactly with cloud-init\'s YAML reader', () => {
+  test("reads back every file content exactly with cloud-init's YAML reader", () => {
     // GIVEN
     const text = renderCloudConfig({ environment: ENVIRONMENT });
 

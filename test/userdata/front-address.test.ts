@@ -22,10 +22,22 @@ print(json.dumps([getattr(front, sys.argv[2])(a) for a in sys.argv[3:]]))
 }
 
 test('an IPv4 client of the dual-stack port is named by its IPv4 address; other addresses stay as they are', () => {
-  expect(frontCalls('client_address', ['::ffff:203.0.113.7', '203.0.113.7', '2001:db8::7', 'fe80::7%eth0'])).toEqual(['203.0.113.7', '203.0.113.7', '2001:db8::7', 'fe80::7%eth0']);
+  expect(frontCalls('client_address', ['::ffff:203.0.113.7', '203.0.113.7', '2001:db8::7', 'fe80::7%eth0'])).toEqual([
+    '203.0.113.7',
+    '203.0.113.7',
+    '2001:db8::7',
+    'fe80::7%eth0',
+  ]);
 });
 
 test('the per-source limits count an IPv6 client by its /64 (one subscriber), an IPv4 client by its address, however the kernel names it', () => {
   const addresses = ['2001:db8:1:2::7', '2001:db8:1:2:ffff:1:2:3', '2001:db8:1:3::7', '::ffff:203.0.113.7', '203.0.113.7', 'fe80::7%eth0'];
-  expect(frontCalls('source_of', addresses)).toEqual(['2001:db8:1:2::/64', '2001:db8:1:2::/64', '2001:db8:1:3::/64', '203.0.113.7', '203.0.113.7', 'fe80::/64']);
+  expect(frontCalls('source_of', addresses)).toEqual([
+    '2001:db8:1:2::/64',
+    '2001:db8:1:2::/64',
+    '2001:db8:1:3::/64',
+    '203.0.113.7',
+    '203.0.113.7',
+    'fe80::/64',
+  ]);
 });

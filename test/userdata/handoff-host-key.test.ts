@@ -45,7 +45,11 @@ test('the key goes through the FIFO once; its name is gone before the reader has
   // A key larger than a pipe holds (64 KiB): session's write cannot be over when the first byte
   // arrives, so the name's state then says whether it was unlinked before the write, not after.
   const key = KEY_TEXT.replace('only its bytes matter here\n', 'only its bytes matter here\n'.repeat(8192));
-  const { client, container: c, ended } = await runSession(scratch.dir, { receiver: RECEIVER, command: ['python3', '-c', READER], hostKey: key });
+  const {
+    client,
+    container: c,
+    ended,
+  } = await runSession(scratch.dir, { receiver: RECEIVER, command: ['python3', '-c', READER], hostKey: key });
   const [reply, end] = await Promise.all([readAll(client, 20_000), ended]);
   expect(reply.closed).toBe(true);
   const { key: read, ...report } = JSON.parse(reply.data);
@@ -59,9 +63,20 @@ test('the key goes through the FIFO once; its name is gone before the reader has
 
 test('the session ends with status 4 and takes the container with it when sshd does not open the key in time', async () => {
   // takes the connection (and the log pipe), never opens the FIFO
-  const { client, clientPort, container: c, sessionDir, record, ended } = await runSession(scratch.dir, { receiver: RECEIVER, command: ['sleep', '30'], hostKeySeconds: 1 });
+  const {
+    client,
+    clientPort,
+    container: c,
+    sessionDir,
+    record,
+    ended,
+  } = await runSession(scratch.dir, { receiver: RECEIVER, command: ['sleep', '30'], hostKeySeconds: 1 });
   const [reply, end] = await Promise.all([readAll(client, 20_000), ended]);
-  expect(end.log).toMatch(new RegExp(`\nssh-bastion: session: session end client=127\\.0\\.0\\.1:${clientPort} user=- container=${c} duration=\\d+s status=4 \\(sshd did not read the host key within 1s\\)\n$`));
+  expect(end.log).toMatch(
+    new RegExp(
+      `\nssh-bastion: session: session end client=127\\.0\\.0\\.1:${clientPort} user=- container=${c} duration=\\d+s status=4 \\(sshd did not read the host key within 1s\\)\n$`,
+    ),
+  );
   expect(reply).toMatchObject({ closed: true, data: '' });
   expect(reply.ms).toBeGreaterThanOrEqual(1000);
   expect(reply.ms).toBeLessThan(10_000);
@@ -74,8 +89,14 @@ test('the session ends with status 4 and takes the container with it when sshd d
   expect(end.status).toBe(0);
 }, 30_000);
 
-test('a container that is gone before its sshd opened the key (a client that closed at once) ends its session at once, not after the key\'s time', async () => {
-  const { client, container: c, sessionDir, record, ended } = await runSession(scratch.dir, { receiver: RECEIVER, command: ['true'], hostKeySeconds: 60 });
+test("a container that is gone before its sshd opened the key (a client that closed at once) ends its session at once, not after the key's time", async () => {
+  const {
+    client,
+    container: c,
+    sessionDir,
+    record,
+    ended,
+  } = await runSession(scratch.dir, { receiver: RECEIVER, command: ['true'], hostKeySeconds: 60 });
   const [reply, end] = await Promise.all([readAll(client, 20_000), ended]);
   expect(reply.closed).toBe(true);
   expect(reply.ms).toBeLessThan(10_000);

@@ -27,11 +27,14 @@ afterEach(() => scratch.remove());
 /** How to run receive-connection: this machine's Perl, or arm64 Perl under qemu-user. */
 const RECEIVERS: [string, () => string[]][] = [
   ['x86_64 (this machine)', () => ['perl', RECEIVE]],
-  ['arm64 (qemu-user)', () => {
-    const root = arm64Root();
-    // -L: absolute paths the guest opens resolve in the arm64 root first (Perl's modules)
-    return [QEMU_AARCH64, '-L', root, path.join(root, 'usr/bin/perl'), RECEIVE];
-  }],
+  [
+    'arm64 (qemu-user)',
+    () => {
+      const root = arm64Root();
+      // -L: absolute paths the guest opens resolve in the arm64 root first (Perl's modules)
+      return [QEMU_AARCH64, '-L', root, path.join(root, 'usr/bin/perl'), RECEIVE];
+    },
+  ],
 ];
 
 beforeAll(() => {
@@ -59,54 +62,72 @@ while not os.path.exists(sys.argv[1]) and time.monotonic() < deadline:
 sys.stderr.write(f"Accepted publickey for alice from 127.0.0.1 port 50000 ssh2\nlog line of {line}\n")
 `;
 
-test.each(RECEIVERS)('%s: session hands over the connection and the log pipe; the command runs on the client connection itself, its stderr reaches session\'s log, and nobody else keeps the connection', async (_arch, receiver) => {
-  const release = path.join(scratch.dir, 'release');
-  const { client, clientPort, container: c, sessionDir, keysSessionDir, record, ended } = await runSession(scratch.dir, { receiver: receiver(), command: ['python3', '-c', COMMAND, release] });
-  client.write('ping\n');
-  // the command let go of fds 0 and 1: the client sees the end while session and the command still run
-  const reply = await readAll(client, 20_000);
-  // meanwhile session-stop could find the session's container by the unit's instance name
-  const recorded = fs.existsSync(record) ? fs.readFileSync(record, 'utf8') : 'no record';
-  fs.writeFileSync(release, '');
-  const end = await ended;
+test.each(RECEIVERS)(
+  "%s: session hands over the connection and the log pipe; the command runs on the client connection itself, its stderr reaches session's log, and nobody else keeps the connection",
+  async (_arch, receiver) => {
+    const release = path.join(scratch.dir, 'release');
+    const {
+      client,
+      clientPort,
+      container: c,
+      sessionDir,
+      keysSessionDir,
+      record,
+      ended,
+    } = await runSession(scratch.dir, { receiver: receiver(), command: ['python3', '-c', COMMAND, release] });
+    client.write('ping\n');
+    // the command let go of fds 0 and 1: the client sees the end while session and the command still run
+    const reply = await readAll(client, 20_000);
+    // meanwhile session-stop could find the session's container by the unit's instance name
+    const recorded = fs.existsSync(record) ? fs.readFileSync(record, 'utf8') : 'no record';
+    fs.writeFileSync(release, '');
+    const end = await ended;
 
-  expect(reply.closed).toBe(true);
-  const [got, fds] = reply.data.trim().split('\n');
-  expect(got).toBe('got ping');
-  // fds 0 and 1: the client's TCP connection itself (no pipe in between); fd 2: the log pipe
-  const [fd0, fd1, fd2, peerPort] = fds.split(' ');
-  expect(fd0).toMatch(/^socket:\[\d+\]$/);
-  expect(fd1).toBe(fd0);
-  expect(fd2).toMatch(/^pipe:\[\d+\]$/);
-  expect(Number(peerPort)).toBe(clientPort);
-  expect(recorded).toBe(`${c}\n`);
+    expect(reply.closed).toBe(true);
+    const [got, fds] = reply.data.trim().split('\n');
+    expect(got).toBe('got ping');
+    // fds 0 and 1: the client's TCP connection itself (no pipe in between); fd 2: the log pipe
+    const [fd0, fd1, fd2, peerPort] = fds.split(' ');
+    expect(fd0).toMatch(/^socket:\[\d+\]$/);
+    expect(fd1).toBe(fd0);
+    expect(fd2).toMatch(/^pipe:\[\d+\]$/);
+    expect(Number(peerPort)).toBe(clientPort);
+    expect(recorded).toBe(`${c}\n`);
 
-  const lines = end.log.trimEnd().split('\n');
-  expect(lines.slice(0, 3)).toEqual([
-    `ssh-bastion: session: session start client=127.0.0.1:${clientPort} container=${c}`,
-    `ssh-bastion: ${c}: Accepted publickey for alice from 127.0.0.1 port 50000 ssh2`,
-    `ssh-bastion: ${c}: log line of ping`,
-  ]);
-  expect(lines[3]).toMatch(new RegExp(`^ssh-bastion: session: session end client=127\\.0\\.0\\.1:${clientPort} user=alice container=${c} duration=\\d+s status=0 \\(ended\\)$`));
-  expect(lines).toHaveLength(4);
-  // the same steps as audit events, in order, to the audit shipper's socket
-  expect(end.audit.map((e) => e.event)).toEqual(['session.start', 'auth', 'session.end']);
-  expect(end.audit[1]).toEqual(expect.objectContaining({ result: 'accepted', user: 'alice', client: `127.0.0.1:${clientPort}`, container: c }));
-  expect(end.status).toBe(0);
-  // the front's connection carried nothing back; it ended with session
-  expect(end.sentBack).toBe('');
-  // the session's key lookup socket: opened first, closed once sshd accepted a key
-  expect(end.keys).toEqual([`OPEN ${c}`, `CLOSE ${c}`]);
-  // receive-connection said nothing of its own
-  expect(end.containerOutput).toBe('');
-  // session starts no container: it only saw that this one had ended by itself
-  expect(end.dockerCalls).toEqual([['container', 'inspect', c]]);
-  expect(end.containerLeft).toBe(false);
-  // the container's directories (the key FIFO in one) and the record are gone with the session
-  expect(fs.existsSync(sessionDir)).toBe(false);
-  expect(fs.existsSync(keysSessionDir)).toBe(false);
-  expect(fs.existsSync(record)).toBe(false);
-}, 60_000);
+    const lines = end.log.trimEnd().split('\n');
+    expect(lines.slice(0, 3)).toEqual([
+      `ssh-bastion: session: session start client=127.0.0.1:${clientPort} container=${c}`,
+      `ssh-bastion: ${c}: Accepted publickey for alice from 127.0.0.1 port 50000 ssh2`,
+      `ssh-bastion: ${c}: log line of ping`,
+    ]);
+    expect(lines[3]).toMatch(
+      new RegExp(
+        `^ssh-bastion: session: session end client=127\\.0\\.0\\.1:${clientPort} user=alice container=${c} duration=\\d+s status=0 \\(ended\\)$`,
+      ),
+    );
+    expect(lines).toHaveLength(4);
+    // the same steps as audit events, in order, to the audit shipper's socket
+    expect(end.audit.map((e) => e.event)).toEqual(['session.start', 'auth', 'session.end']);
+    expect(end.audit[1]).toEqual(
+      expect.objectContaining({ result: 'accepted', user: 'alice', client: `127.0.0.1:${clientPort}`, container: c }),
+    );
+    expect(end.status).toBe(0);
+    // the front's connection carried nothing back; it ended with session
+    expect(end.sentBack).toBe('');
+    // the session's key lookup socket: opened first, closed once sshd accepted a key
+    expect(end.keys).toEqual([`OPEN ${c}`, `CLOSE ${c}`]);
+    // receive-connection said nothing of its own
+    expect(end.containerOutput).toBe('');
+    // session starts no container: it only saw that this one had ended by itself
+    expect(end.dockerCalls).toEqual([['container', 'inspect', c]]);
+    expect(end.containerLeft).toBe(false);
+    // the container's directories (the key FIFO in one) and the record are gone with the session
+    expect(fs.existsSync(sessionDir)).toBe(false);
+    expect(fs.existsSync(keysSessionDir)).toBe(false);
+    expect(fs.existsSync(record)).toBe(false);
+  },
+  60_000,
+);
 
 test('under qemu-user, the receiver really is arm64 Perl', () => {
   const [program, ...args] = RECEIVERS[1][1]();
@@ -115,7 +136,15 @@ test('under qemu-user, the receiver really is arm64 Perl', () => {
 });
 
 test('a container that went away after it was ready (its hand-off connection closed) ends the session with status 3 at once; the client is disconnected and the container removed', async () => {
-  const { client, clientPort, container: c, sessionDir, keysSessionDir, record, ended } = await runSession(scratch.dir, { receiver: RECEIVER, containerGone: true, command: ['sleep', '30'] });
+  const {
+    client,
+    clientPort,
+    container: c,
+    sessionDir,
+    keysSessionDir,
+    record,
+    ended,
+  } = await runSession(scratch.dir, { receiver: RECEIVER, containerGone: true, command: ['sleep', '30'] });
   const [end, reply] = await Promise.all([ended, readAll(client, 20_000)]);
 
   expect(reply).toMatchObject({ closed: true, data: '' });
@@ -123,7 +152,11 @@ test('a container that went away after it was ready (its hand-off connection clo
   const lines = end.log.trimEnd().split('\n');
   expect(lines).toEqual([
     `ssh-bastion: session: session start client=127.0.0.1:${clientPort} container=${c}`,
-    expect.stringMatching(new RegExp(`^ssh-bastion: session: session end client=127\\.0\\.0\\.1:${clientPort} user=- container=${c} duration=\\d+s status=3 \\(the container did not take the connection \\(Broken pipe\\)\\)$`)),
+    expect.stringMatching(
+      new RegExp(
+        `^ssh-bastion: session: session end client=127\\.0\\.0\\.1:${clientPort} user=- container=${c} duration=\\d+s status=3 \\(the container did not take the connection \\(Broken pipe\\)\\)$`,
+      ),
+    ),
   ]);
   expect(end.status).toBe(0);
   expect(end.keys).toEqual([`OPEN ${c}`, `CLOSE ${c}`]);
@@ -135,12 +168,23 @@ test('a container that went away after it was ready (its hand-off connection clo
 }, 30_000);
 
 test('a session whose key lookup socket did not open ends with status 5 before anything reaches the container; the client is disconnected and the container removed', async () => {
-  const { client, clientPort, container: c, sessionDir, record, ended } = await runSession(scratch.dir, { receiver: RECEIVER, keysAnswer: 'ERR no such thing\n', command: ['echo', 'must not run'] });
+  const {
+    client,
+    clientPort,
+    container: c,
+    sessionDir,
+    record,
+    ended,
+  } = await runSession(scratch.dir, { receiver: RECEIVER, keysAnswer: 'ERR no such thing\n', command: ['echo', 'must not run'] });
   const [end, reply] = await Promise.all([ended, readAll(client, 20_000)]);
 
   expect(reply).toMatchObject({ closed: true, data: '' });
   expect(reply.ms).toBeLessThan(5000);
-  expect(end.log).toMatch(new RegExp(`\nssh-bastion: session: session end client=127\\.0\\.0\\.1:${clientPort} user=- container=${c} duration=\\d+s status=5 \\(the key lookup did not open the session's socket\\)\n$`));
+  expect(end.log).toMatch(
+    new RegExp(
+      `\nssh-bastion: session: session end client=127\\.0\\.0\\.1:${clientPort} user=- container=${c} duration=\\d+s status=5 \\(the key lookup did not open the session's socket\\)\n$`,
+    ),
+  );
   // no CLOSE: nothing was opened
   expect(end.keys).toEqual([`OPEN ${c}`]);
   expect(end.dockerCalls).toEqual([['rm', '-f', c]]);
@@ -172,26 +216,34 @@ const HOSTILE_NAMES: [string, unknown, string | undefined][] = [
   ['null', null, undefined],
 ];
 
-test.each(HOSTILE_NAMES)('session refuses a hand-on whose container name is %s: no record, no key lookup socket, no docker call, nothing for the container; exit 1', async (_what, name, log) => {
-  const { client, container, sessionDir, record, ended } = await runSession(scratch.dir, { receiver: RECEIVER, command: ['echo', 'must not run'], about: { container: name } });
-  const [end, reply] = await Promise.all([ended, readAll(client, 20_000)]);
+test.each(HOSTILE_NAMES)(
+  'session refuses a hand-on whose container name is %s: no record, no key lookup socket, no docker call, nothing for the container; exit 1',
+  async (_what, name, log) => {
+    const { client, container, sessionDir, record, ended } = await runSession(scratch.dir, {
+      receiver: RECEIVER,
+      command: ['echo', 'must not run'],
+      about: { container: name },
+    });
+    const [end, reply] = await Promise.all([ended, readAll(client, 20_000)]);
 
-  expect(end.status).toBe(1);
-  if (log !== undefined) expect(end.log).toBe(log);
-  expect(end.log).not.toContain('session start');
-  expect(end.keys).toEqual([]);
-  expect(end.dockerCalls).toEqual([]);
-  expect(fs.existsSync(record)).toBe(false);
-  expect(fs.existsSync(path.dirname(record))).toBe(false);
-  // session made nothing in the (real) container's directory, and nothing was handed to it: its
-  // receive-connection saw the hand-off connection close when session exited
-  expect(fs.readdirSync(sessionDir)).toEqual([]);
-  expect(end.containerOutput).toBe('ssh-bastion: receive-connection: the host closed the hand-off socket without sending anything\n');
-  expect(container).toMatch(/^ssh-bastion-[0-9a-f]{24}$/);
-  // the client's connection closed with session: nobody else held it
-  expect(reply).toMatchObject({ closed: true, data: '' });
-  expect(reply.ms).toBeLessThan(5000);
-}, 30_000);
+    expect(end.status).toBe(1);
+    if (log !== undefined) expect(end.log).toBe(log);
+    expect(end.log).not.toContain('session start');
+    expect(end.keys).toEqual([]);
+    expect(end.dockerCalls).toEqual([]);
+    expect(fs.existsSync(record)).toBe(false);
+    expect(fs.existsSync(path.dirname(record))).toBe(false);
+    // session made nothing in the (real) container's directory, and nothing was handed to it: its
+    // receive-connection saw the hand-off connection close when session exited
+    expect(fs.readdirSync(sessionDir)).toEqual([]);
+    expect(end.containerOutput).toBe('ssh-bastion: receive-connection: the host closed the hand-off socket without sending anything\n');
+    expect(container).toMatch(/^ssh-bastion-[0-9a-f]{24}$/);
+    // the client's connection closed with session: nobody else held it
+    expect(reply).toMatchObject({ closed: true, data: '' });
+    expect(reply.ms).toBeLessThan(5000);
+  },
+  30_000,
+);
 
 // session always sends two descriptors: a broken host is played by Python.
 const BROKEN_HOST = `import os, socket, sys
@@ -219,7 +271,9 @@ const REFUSALS: [string, number, string][] = [
   ['no message (the host closed)', -1, 'the host closed the hand-off socket without sending anything'],
 ];
 
-test.each(RECEIVERS.flatMap(([arch, receiver]) => REFUSALS.map(([what, count, message]) => [arch, what, count, message, receiver] as const)))(
+test.each(
+  RECEIVERS.flatMap(([arch, receiver]) => REFUSALS.map(([what, count, message]) => [arch, what, count, message, receiver] as const)),
+)(
   '%s: receive-connection refuses %s and runs nothing',
   async (_arch, _what, count, message, receiver) => {
     const socketPath = path.join(scratch.dir, 'handoff.sock');
@@ -255,5 +309,8 @@ test('without the hand-off directory (docker run -i by hand) the command runs on
 
 test('receive-connection names the problem when called without a command', () => {
   const result = spawnSync('perl', [RECEIVE, '/run/x.sock'], { encoding: 'utf8' });
-  expect(result).toMatchObject({ status: 1, stderr: 'ssh-bastion: receive-connection: usage: receive-connection <socket> <command> [args...]\n' });
+  expect(result).toMatchObject({
+    status: 1,
+    stderr: 'ssh-bastion: receive-connection: usage: receive-connection <socket> <command> [args...]\n',
+  });
 });

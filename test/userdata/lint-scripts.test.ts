@@ -20,7 +20,12 @@ describe('Python programs', () => {
   afterAll(() => scratch.remove());
 
   test('are found (the key lookup service and the bootstrap are two)', () => {
-    expect(pythonPrograms.map(repoPath)).toEqual(expect.arrayContaining(['userdata/boot/usr/local/libexec/ssh-bastion/bootstrap', 'userdata/host/usr/local/libexec/ssh-bastion/keys-service']));
+    expect(pythonPrograms.map(repoPath)).toEqual(
+      expect.arrayContaining([
+        'userdata/boot/usr/local/libexec/ssh-bastion/bootstrap',
+        'userdata/host/usr/local/libexec/ssh-bastion/keys-service',
+      ]),
+    );
   });
 
   // Byte code goes to a scratch folder: no __pycache__ in the source tree.

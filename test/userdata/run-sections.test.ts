@@ -48,7 +48,10 @@ function boot(scratchDir: string, { custom = {}, failing = {} }: Boot): BootResu
   return {
     status: result.status,
     log: result.output.split('\n').filter((line) => line !== ''),
-    trace: fs.readFileSync(trace, 'utf8').split('\n').filter((line) => line !== ''),
+    trace: fs
+      .readFileSync(trace, 'utf8')
+      .split('\n')
+      .filter((line) => line !== ''),
   };
 }
 

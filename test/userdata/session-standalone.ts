@@ -31,7 +31,8 @@ export const SESSION = path.join(HOST_DIR, 'usr/local/libexec/ssh-bastion/sessio
 const LIBEXEC = path.join(HOST_DIR, 'usr/local/libexec/ssh-bastion');
 /** A unit instance name as systemd makes it for a unix socket connection: number, peer pid, peer uid. */
 export const INSTANCE = '7-4242-0';
-export const KEY_TEXT = '-----BEGIN OPENSSH PRIVATE KEY-----\nnot a real key, only its bytes matter here\n-----END OPENSSH PRIVATE KEY-----\n';
+export const KEY_TEXT =
+  '-----BEGIN OPENSSH PRIVATE KEY-----\nnot a real key, only its bytes matter here\n-----END OPENSSH PRIVATE KEY-----\n';
 
 /** A container name as front makes it. */
 export function containerName(): string {
@@ -264,15 +265,24 @@ export async function runSession(dir: string, options: SessionOptions): Promise<
     command: options.command ?? ['true'],
     container_gone: options.containerGone ?? false,
     about: options.about ?? {},
-    omit: Object.entries(options.about ?? {}).filter(([, value]) => value === undefined).map(([field]) => field),
+    omit: Object.entries(options.about ?? {})
+      .filter(([, value]) => value === undefined)
+      .map(([field]) => field),
   };
   // lib.sh sets the fixed names: the ones pointed elsewhere are set after it, as env arguments.
   const sessionCommand = [
-    withSettings, 'env',
-    `SESSIONS_DIR=${sessionsDir}`, `KEYS_SESSIONS_DIR=${keysSessionsDir}`, `SESSION_UNITS_DIR=${unitsDir}`,
-    `KEYS_SOCKET=${keysSocket}`, `HOST_KEY=${hostKey}`, `AUDIT_SOCKET=${auditSocket}`,
+    withSettings,
+    'env',
+    `SESSIONS_DIR=${sessionsDir}`,
+    `KEYS_SESSIONS_DIR=${keysSessionsDir}`,
+    `SESSION_UNITS_DIR=${unitsDir}`,
+    `KEYS_SOCKET=${keysSocket}`,
+    `HOST_KEY=${hostKey}`,
+    `AUDIT_SOCKET=${auditSocket}`,
     ...(options.hostKeySeconds ? [`HOST_KEY_SECONDS=${options.hostKeySeconds}`] : []),
-    'python3', SESSION, INSTANCE,
+    'python3',
+    SESSION,
+    INSTANCE,
   ];
   const front = spawn('python3', ['-c', FRONT, JSON.stringify(config), ...sessionCommand], { stdio: [connection, 'pipe', 'pipe'], env });
   connection.destroy();
@@ -292,10 +302,23 @@ export async function runSession(dir: string, options: SessionOptions): Promise<
       sentBack: report.sent_back,
       keys: report.keys,
       log: stderr,
-      dockerCalls: fs.existsSync(calls) ? fs.readFileSync(calls, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]) : [],
+      dockerCalls: fs.existsSync(calls)
+        ? fs
+            .readFileSync(calls, 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as string[])
+        : [],
       containerOutput: fs.existsSync(output) ? fs.readFileSync(output, 'utf8') : '',
       containerLeft: report.container_left,
-      audit: fs.existsSync(auditFile) ? fs.readFileSync(auditFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [],
+      audit: fs.existsSync(auditFile)
+        ? fs
+            .readFileSync(auditFile, 'utf8')
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l))
+        : [],
     };
   });
   return {

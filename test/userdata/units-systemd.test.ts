@@ -41,11 +41,15 @@ const PER_SOURCE = 2;
 const LIBEXEC = '/usr/local/libexec/ssh-bastion';
 const READY = 2;
 const UNITS = ['ssh-bastion-front.socket', 'ssh-bastion-front.service', 'ssh-bastion.socket', 'ssh-bastion@.service'];
-const enabled = process.env.BASTION_UNITS_SYSTEMD_TEST !== '0' && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v systemd-nspawn']).status === 0;
-if (!enabled) console.warn('\n*** the service port\'s units under a real systemd: SKIPPED (needs root and systemd-nspawn) ***\n');
+const enabled =
+  process.env.BASTION_UNITS_SYSTEMD_TEST !== '0' &&
+  process.getuid?.() === 0 &&
+  spawnSync('sh', ['-c', 'command -v systemd-nspawn']).status === 0;
+if (!enabled) console.warn("\n*** the service port's units under a real systemd: SKIPPED (needs root and systemd-nspawn) ***\n");
 
 /** A root with systemd, python3 (front and session are Python programs) and perl (receive-connection). */
-const isWhole = (root: string): boolean => ['usr/lib/systemd/systemd', 'usr/bin/python3', 'usr/bin/perl'].every((p) => fs.existsSync(path.join(root, p)));
+const isWhole = (root: string): boolean =>
+  ['usr/lib/systemd/systemd', 'usr/bin/python3', 'usr/bin/perl'].every((p) => fs.existsSync(path.join(root, p)));
 
 /** The root: a copy of the key service test's when that one is there, else its own debootstrap. */
 function ensureRoot(): void {
@@ -53,7 +57,12 @@ function ensureRoot(): void {
     ROOT,
     (building) => {
       if (isWhole(KEYS_ROOT)) execFileSync('cp', ['-a', KEYS_ROOT, building], { timeout: 120_000 });
-      else debootstrap(building, { suite: 'bookworm', variant: 'minbase', mirror: DEBIAN_MIRROR, include: ['systemd', 'systemd-sysv', 'dbus', 'python3'] }, 280_000);
+      else
+        debootstrap(
+          building,
+          { suite: 'bookworm', variant: 'minbase', mirror: DEBIAN_MIRROR, include: ['systemd', 'systemd-sysv', 'dbus', 'python3'] },
+          280_000,
+        );
     },
     isWhole,
   );
@@ -204,7 +213,7 @@ function connect(address: string): Promise<{ port: number; greeted: Promise<void
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-(enabled ? describe : describe.skip)('the service port\'s units under a real systemd', () => {
+(enabled ? describe : describe.skip)("the service port's units under a real systemd", () => {
   jest.setTimeout(300_000);
 
   beforeAll(async () => {
@@ -234,15 +243,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     put('usr/local/bin/receive-connection', fs.readFileSync(path.join(WORKER_DIR, 'receive-connection'), 'utf8'), 0o755);
     put('usr/local/bin/docker', DOCKER, 0o755);
     // The settings front reads through with-settings (the rest are load_settings' defaults).
-    put('etc/ssh-bastion/bastion.env', [
-      `BASTION_SERVICE_PORT=${PORT}`,
-      `BASTION_SESSION_MAX_SECONDS=${LIMIT_SECONDS}`,
-      `BASTION_MAX_CONNECTIONS_PER_SOURCE=${PER_SOURCE}`,
-      'BASTION_NEW_CONNECTIONS_PER_MINUTE=30',
-      'BASTION_LOGIN_GRACE_SECONDS=20',
-      `BASTION_READY_SESSIONS=${READY}`,
-      '',
-    ].join('\n'));
+    put(
+      'etc/ssh-bastion/bastion.env',
+      [
+        `BASTION_SERVICE_PORT=${PORT}`,
+        `BASTION_SESSION_MAX_SECONDS=${LIMIT_SECONDS}`,
+        `BASTION_MAX_CONNECTIONS_PER_SOURCE=${PER_SOURCE}`,
+        'BASTION_NEW_CONNECTIONS_PER_MINUTE=30',
+        'BASTION_LOGIN_GRACE_SECONDS=20',
+        `BASTION_READY_SESSIONS=${READY}`,
+        '',
+      ].join('\n'),
+    );
     // The drop-ins as setup-units writes them, with this test's values.
     put('etc/systemd/system/ssh-bastion-front.socket.d/50-settings.conf', `[Socket]\nListenStream=\nListenStream=${PORT}\n`);
     put('etc/systemd/system/ssh-bastion.socket.d/50-settings.conf', '[Socket]\nMaxConnections=64\n');
@@ -254,15 +266,30 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     const execStopPost = /^ExecStopPost=(.*)$/m.exec(sessionUnit)![1];
     expect(execStopPost).toBe(`${LIBEXEC}/session-stop %i`);
     const probeStart = execStart.replace(`${LIBEXEC}/session `, '/usr/local/bin/session-probe ');
-    put('etc/systemd/system/ssh-bastion@.service.d/90-probes.conf', [
-      '[Service]', 'ExecStart=', `ExecStart=${probeStart}`,
-      'ExecStopPost=', 'ExecStopPost=/usr/local/bin/stop-probe %i', `ExecStopPost=${execStopPost}`, 'ExecStopPost=/usr/local/bin/stop-probe %i after', '',
-    ].join('\n'));
+    put(
+      'etc/systemd/system/ssh-bastion@.service.d/90-probes.conf',
+      [
+        '[Service]',
+        'ExecStart=',
+        `ExecStart=${probeStart}`,
+        'ExecStopPost=',
+        'ExecStopPost=/usr/local/bin/stop-probe %i',
+        `ExecStopPost=${execStopPost}`,
+        'ExecStopPost=/usr/local/bin/stop-probe %i after',
+        '',
+      ].join('\n'),
+    );
     put('usr/local/bin/session-probe', SESSION_PROBE, 0o755);
     put('usr/local/bin/stop-probe', STOP_PROBE, 0o755);
     const dockerCalls = (): DockerCall[] => {
       const file = path.join(out, 'docker-calls');
-      return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as DockerCall) : [];
+      return fs.existsSync(file)
+        ? fs
+            .readFileSync(file, 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as DockerCall)
+        : [];
     };
     const runs = (): DockerCall[] => dockerCalls().filter((c) => c.args[0] === 'run');
     const nameOf = (call: DockerCall): string => call.args[call.args.indexOf('--name') + 1];
@@ -272,20 +299,37 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     fs.rmSync(journalDir, { recursive: true, force: true });
     fs.mkdirSync(journalDir);
     const journal = (): string =>
-      spawnSync('journalctl', ['-D', journalDir, '--no-pager', '-o', 'short-monotonic'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).stdout ?? '';
+      spawnSync('journalctl', ['-D', journalDir, '--no-pager', '-o', 'short-monotonic'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+        .stdout ?? '';
 
     // The boot: the two sockets and the front are wanted, as setup-units starts them (systemd.wants=
     // on PID 1's command line).
-    const nspawn = spawn('systemd-nspawn', [
-      '-D', ROOT, '--boot', '--register=no', '--keep-unit', `--bind=${out}:/out`, '--console=pipe',
-      'systemd.wants=ssh-bastion-front.socket', 'systemd.wants=ssh-bastion.socket', 'systemd.wants=ssh-bastion-front.service',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const nspawn = spawn(
+      'systemd-nspawn',
+      [
+        '-D',
+        ROOT,
+        '--boot',
+        '--register=no',
+        '--keep-unit',
+        `--bind=${out}:/out`,
+        '--console=pipe',
+        'systemd.wants=ssh-bastion-front.socket',
+        'systemd.wants=ssh-bastion.socket',
+        'systemd.wants=ssh-bastion-front.service',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let console_ = '';
     nspawn.stdout!.on('data', (d: Buffer) => (console_ += d.toString()));
     nspawn.stderr!.on('data', (d: Buffer) => (console_ += d.toString()));
     const exited = new Promise<number | null>((resolve) => nspawn.on('close', resolve));
     const failure = (what: string) =>
-      new Error(`${what}:\n${console_.slice(-2000)}\n${journal().split('\n').slice(-60).join('\n')}\ndocker calls:\n${dockerCalls().map((c) => JSON.stringify(c.args)).join('\n')}`);
+      new Error(
+        `${what}:\n${console_.slice(-2000)}\n${journal().split('\n').slice(-60).join('\n')}\ndocker calls:\n${dockerCalls()
+          .map((c) => JSON.stringify(c.args))
+          .join('\n')}`,
+      );
     const within = async <T>(promise: Promise<T>, ms: number, what: string): Promise<T> => {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(failure(what)), ms)));
@@ -306,17 +350,30 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
       await sleep(2000); // their receive-connection connects meanwhile: they are ready
       const ready = runs();
       expect(ready).toHaveLength(READY);
-      expect(dockerCalls()[0].args).toEqual(['ps', '-a', '--filter', 'label=ssh-bastion.session=/run/ssh-bastion/session.sock', '--format', '{{.Names}}']);
+      expect(dockerCalls()[0].args).toEqual([
+        'ps',
+        '-a',
+        '--filter',
+        'label=ssh-bastion.session=/run/ssh-bastion/session.sock',
+        '--format',
+        '{{.Names}}',
+      ]);
       for (const call of ready) {
         const name = nameOf(call);
         expect(name).toMatch(/^ssh-bastion-[0-9a-f]{24}$/);
         expect(call.args.slice(0, 3)).toEqual(['run', '--detach', '--rm']);
-        expect(call.args).toEqual(expect.arrayContaining([
-          '--label', 'ssh-bastion.session=/run/ssh-bastion/session.sock',
-          '--mount', `type=bind,src=/run/ssh-bastion/sessions/${name},dst=/run/ssh-bastion/session,readonly`,
-          '--mount', `type=bind,src=/run/ssh-bastion/keys/sessions/${name},dst=/run/ssh-bastion/keys,readonly`,
-          '--env', `BASTION_SESSION_ID=${name}`,
-        ]));
+        expect(call.args).toEqual(
+          expect.arrayContaining([
+            '--label',
+            'ssh-bastion.session=/run/ssh-bastion/session.sock',
+            '--mount',
+            `type=bind,src=/run/ssh-bastion/sessions/${name},dst=/run/ssh-bastion/session,readonly`,
+            '--mount',
+            `type=bind,src=/run/ssh-bastion/keys/sessions/${name},dst=/run/ssh-bastion/keys,readonly`,
+            '--env',
+            `BASTION_SESSION_ID=${name}`,
+          ]),
+        );
         expect(call.args[call.args.length - 1]).toBe('ssh-bastion-worker:current');
       }
 
@@ -375,7 +432,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
         // descriptor is its first process's hand-off connection, on that container's socket
         expect(seen.container).toMatch(/^ssh-bastion-[0-9a-f]{24}$/);
         expect(runs().map(nameOf)).toContain(seen.container);
-        expect(seen.handoff_peer_command).toEqual(['perl', '/usr/local/bin/receive-connection', `/run/ssh-bastion/sessions/${seen.container}/handoff.sock`, 'sleep', '3600']);
+        expect(seen.handoff_peer_command).toEqual([
+          'perl',
+          '/usr/local/bin/receive-connection',
+          `/run/ssh-bastion/sessions/${seen.container}/handoff.sock`,
+          'sleep',
+          '3600',
+        ]);
         // the record session-stop finds the container by
         expect(seen.record).toBe(`${seen.container}\n`);
         containers.add(seen.container);
@@ -397,9 +460,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
           if (Date.now() > deadline) throw failure(`ExecStopPost of ${instance} never ran`);
           await sleep(100);
         }
-        const left = [`/run/ssh-bastion/units/${instance}`, `/run/ssh-bastion/sessions/${container}`, `/run/ssh-bastion/keys/sessions/${container}`];
-        expect(fs.readFileSync(stopFile, 'utf8')).toBe(`instance=${instance} result=timeout code=killed container=${container} left=${left.join(' ')}\n`);
-        expect(fs.readFileSync(`${stopFile}-after`, 'utf8')).toBe(`instance=${instance} result=timeout code=killed container=${container} left=\n`);
+        const left = [
+          `/run/ssh-bastion/units/${instance}`,
+          `/run/ssh-bastion/sessions/${container}`,
+          `/run/ssh-bastion/keys/sessions/${container}`,
+        ];
+        expect(fs.readFileSync(stopFile, 'utf8')).toBe(
+          `instance=${instance} result=timeout code=killed container=${container} left=${left.join(' ')}\n`,
+        );
+        expect(fs.readFileSync(`${stopFile}-after`, 'utf8')).toBe(
+          `instance=${instance} result=timeout code=killed container=${container} left=\n`,
+        );
         expect(dockerCalls().map((c) => c.args)).toContainEqual(['rm', '-f', container]);
       }
 
@@ -407,7 +478,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
       let again: Received | undefined;
       while (!again?.data) {
         const attempt = await connect('127.0.0.1');
-        again = await within(Promise.race([attempt.greeted.then(() => ({ data: 'greeted', ms: 0 })), attempt.received]), 10_000, 'no answer from front');
+        again = await within(
+          Promise.race([attempt.greeted.then(() => ({ data: 'greeted', ms: 0 })), attempt.received]),
+          10_000,
+          'no answer from front',
+        );
         if (Date.now() > deadline) throw failure('127.0.0.1 never got a session again');
         if (!again.data) await sleep(250);
       }

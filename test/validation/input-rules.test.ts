@@ -15,7 +15,11 @@ type BadInput = [title: string, props: Props, reported: keyof SshBastionServiceP
 const ZONE: Props = { route53ZoneId: 'Z0123456789ABCDEFGHIJ' };
 const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
 
-const bad = (title: string, prop: keyof SshBastionServiceProps, value: unknown, others: Props = {}): BadInput => [title, { ...others, [prop]: value }, prop];
+const bad = (title: string, prop: keyof SshBastionServiceProps, value: unknown, others: Props = {}): BadInput => [
+  title,
+  { ...others, [prop]: value },
+  prop,
+];
 
 const BAD_INPUTS: BadInput[] = [
   bad('vpcId is too short', 'vpcId', 'vpc-123'),
@@ -31,7 +35,10 @@ const BAD_INPUTS: BadInput[] = [
   bad('environmentName holds a newline', 'environmentName', 'prod\nX=1'),
   bad('serviceName holds an underscore', 'serviceName', 'bastion_service'),
   bad('serviceName is too long for the DNS label', 'serviceName', 'a-very-long-service-name-indeed'),
-  bad('environmentName and serviceName together are too long for the DNS label', 'serviceName', 'bastion-service', { environmentName: 'production-eu', vpcName: 'shared-services-vpc-01' }),
+  bad('environmentName and serviceName together are too long for the DNS label', 'serviceName', 'bastion-service', {
+    environmentName: 'production-eu',
+    vpcName: 'shared-services-vpc-01',
+  }),
   bad('vpcName holds a space', 'vpcName', 'my-vpc 2'),
   bad('vpcName is longer than a DNS label', 'vpcName', 'x'.repeat(64)),
   bad('dnsDomain has an empty label', 'dnsDomain', 'example..com', ZONE),
@@ -116,11 +123,21 @@ const BAD_INPUTS: BadInput[] = [
   bad('a schedule has a cron field with a ?', 'schedules', [{ recurrence: '0 19 ? * MON-FRI', minSize: 0, maxSize: 0 }]),
   bad('a schedule has a rate() expression', 'schedules', [{ recurrence: 'rate(1 day)', minSize: 0, maxSize: 0 }]),
   bad('a schedule has min_size above max_size', 'schedules', [{ recurrence: '0 7 * * *', minSize: 3, maxSize: 2 }]),
-  bad('a schedule has desired_capacity above max_size', 'schedules', [{ recurrence: '0 7 * * *', minSize: 1, maxSize: 2, desiredCapacity: 3 }]),
-  bad('a schedule has desired_capacity below min_size', 'schedules', [{ recurrence: '0 7 * * *', minSize: 2, maxSize: 4, desiredCapacity: 1 }]),
+  bad('a schedule has desired_capacity above max_size', 'schedules', [
+    { recurrence: '0 7 * * *', minSize: 1, maxSize: 2, desiredCapacity: 3 },
+  ]),
+  bad('a schedule has desired_capacity below min_size', 'schedules', [
+    { recurrence: '0 7 * * *', minSize: 2, maxSize: 4, desiredCapacity: 1 },
+  ]),
   bad('a schedule has a negative min_size', 'schedules', [{ recurrence: '0 7 * * *', minSize: -1, maxSize: 2 }]),
-  bad('two schedules have the same name', 'schedules', [{ name: 'night', recurrence: '0 19 * * *', minSize: 0, maxSize: 0 }, { name: 'night', recurrence: '0 7 * * *', minSize: 1, maxSize: 2 }]),
-  bad('a schedule is named as the unnamed one at its position', 'schedules', [{ recurrence: '0 19 * * *', minSize: 0, maxSize: 0 }, { name: 'schedule-00', recurrence: '0 7 * * *', minSize: 1, maxSize: 2 }]),
+  bad('two schedules have the same name', 'schedules', [
+    { name: 'night', recurrence: '0 19 * * *', minSize: 0, maxSize: 0 },
+    { name: 'night', recurrence: '0 7 * * *', minSize: 1, maxSize: 2 },
+  ]),
+  bad('a schedule is named as the unnamed one at its position', 'schedules', [
+    { recurrence: '0 19 * * *', minSize: 0, maxSize: 0 },
+    { name: 'schedule-00', recurrence: '0 7 * * *', minSize: 1, maxSize: 2 },
+  ]),
   bad('a schedule name holds a space', 'schedules', [{ name: 'office hours', recurrence: '0 7 * * *', minSize: 1, maxSize: 2 }]),
   bad('scheduleTimeZone is an offset', 'scheduleTimeZone', '+02:00'),
   bad('scheduleTimeZone holds a space', 'scheduleTimeZone', 'Europe/Berlin Time'),
@@ -136,37 +153,81 @@ const BAD_INPUTS: BadInput[] = [
 
 /** Valid inputs at the edges of the rules: both paths must accept them. */
 const GOOD_INPUTS: [title: string, props: Props][] = [
-  ['Graviton families of every shape on arm64', { instanceTypes: ['is4gen.large', 'im4gn.large', 'x2gd.xlarge', 'g5g.xlarge', 'c7gn.16xlarge', 'a1.metal', 'r8g.metal-24xl'] }],
-  ['Intel and AMD families of every shape on x86_64', { architecture: 'x86_64', instanceTypes: ['u-6tb1.metal', 'm7i-flex.large', 'c6in.large', 'g5.xlarge', 't3a.nano', 'm5zn.large', 'p5.48xlarge'] }],
-  ['the names use the whole DNS label with a VPC label', { environmentName: 'e'.repeat(20), serviceName: 's'.repeat(21), vpcName: 'v'.repeat(5) }],
+  [
+    'Graviton families of every shape on arm64',
+    { instanceTypes: ['is4gen.large', 'im4gn.large', 'x2gd.xlarge', 'g5g.xlarge', 'c7gn.16xlarge', 'a1.metal', 'r8g.metal-24xl'] },
+  ],
+  [
+    'Intel and AMD families of every shape on x86_64',
+    {
+      architecture: 'x86_64',
+      instanceTypes: ['u-6tb1.metal', 'm7i-flex.large', 'c6in.large', 'g5.xlarge', 't3a.nano', 'm5zn.large', 'p5.48xlarge'],
+    },
+  ],
+  [
+    'the names use the whole DNS label with a VPC label',
+    { environmentName: 'e'.repeat(20), serviceName: 's'.repeat(21), vpcName: 'v'.repeat(5) },
+  ],
   ['the names use the whole DNS label without a VPC label', { environmentName: 'e'.repeat(20), serviceName: 's'.repeat(27), vpcName: '' }],
-  ['dnsDomain has the longest length that leaves room for the label', { ...ZONE, dnsDomain: `${`${'a'.repeat(62)}.`.repeat(2)}${'b'.repeat(63)}` }],
+  [
+    'dnsDomain has the longest length that leaves room for the label',
+    { ...ZONE, dnsDomain: `${`${'a'.repeat(62)}.`.repeat(2)}${'b'.repeat(63)}` },
+  ],
   ['route53Fqdn has 253 characters and a trailing dot', { ...ZONE, route53Fqdn: `${`${'a'.repeat(62)}.`.repeat(4)}a.` }],
   ['the hosted zone id is as short as it gets', { route53ZoneId: 'Z1' }],
   ['the sizes are all at their smallest', { minSize: 0, maxSize: 1, desiredCapacity: 0, healthCheckGracePeriod: 0 }],
-  ['the session and container limits are at their edges', { sessionMaxSeconds: 604800, containerMemoryMb: 64, sessionDiskMb: 64, containerPidsLimit: 16, containerCpus: 0.01, maxConnectionsPerSource: 1, newConnectionsPerMinute: 10000, loginGraceSeconds: 600, readySessions: 0, rootVolumeSize: 16384 }],
+  [
+    'the session and container limits are at their edges',
+    {
+      sessionMaxSeconds: 604800,
+      containerMemoryMb: 64,
+      sessionDiskMb: 64,
+      containerPidsLimit: 16,
+      containerCpus: 0.01,
+      maxConnectionsPerSource: 1,
+      newConnectionsPerMinute: 10000,
+      loginGraceSeconds: 600,
+      readySessions: 0,
+      rootVolumeSize: 16384,
+    },
+  ],
   ['ports are at their edges', { servicePort: 65535, healthCheckPort: 1 }],
   ['the role is in another partition', { assumeRoleArn: 'arn:aws-us-gov:iam::123456789012:role/path/to/lookup' }],
   ['a worker image from a registry with a port and a digest', { workerImage: `registry.example.com:5000/team/worker@${DIGEST}` }],
-  ['the host key uses a KMS key ARN and its second generation', { hostKeyKmsKeyId: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab', hostKeyGeneration: 2 }],
-  ['the audit log keeps its events forever, encrypted with a multi-Region key', { logRetentionDays: 0, logKmsKeyArn: 'arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab' }],
+  [
+    'the host key uses a KMS key ARN and its second generation',
+    { hostKeyKmsKeyId: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab', hostKeyGeneration: 2 },
+  ],
+  [
+    'the audit log keeps its events forever, encrypted with a multi-Region key',
+    { logRetentionDays: 0, logKmsKeyArn: 'arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab' },
+  ],
   ['the audit log keeps its events for a day', { logRetentionDays: 1 }],
   ['the audit log keeps its events for ten years', { logRetentionDays: 3653 }],
   ['the host key uses a KMS alias', { hostKeyKmsKeyId: 'alias/ssh-bastion/host-key' }],
   ['the host key uses a multi-Region KMS key id', { hostKeyKmsKeyId: 'mrk-1234abcd12ab34cd56ef1234567890ab' }],
   ['IAM group names use every allowed character', { allowedIamGroups: ['Ops_Team+1=2.x@y-z', 'g'.repeat(128)] }],
   ['groups named, not every IAM user', { allowedIamGroups: ['ssh-users'], allowAllIamUsers: false }],
-  ['CIDR blocks cover the whole internet on purpose', { allowedCidrBlocks: ['0.0.0.0/0', '::/0'], hostAllowedCidrBlocks: ['192.0.2.1/32', '2001:db8::1/128'] }],
+  [
+    'CIDR blocks cover the whole internet on purpose',
+    { allowedCidrBlocks: ['0.0.0.0/0', '::/0'], hostAllowedCidrBlocks: ['192.0.2.1/32', '2001:db8::1/128'] },
+  ],
   ['tags at their limits', { tags: { ['k'.repeat(128)]: 'v'.repeat(256), Empty: '' } }],
-  ['schedules for office hours in a time zone, one named, one unnamed without a desired capacity', {
-    schedules: [
-      { name: 'evening', recurrence: '0 19 * * MON-FRI', minSize: 0, maxSize: 0, desiredCapacity: 0 },
-      { recurrence: '*/30 7-9 1,15 JAN-DEC 1-5', minSize: 1, maxSize: 4 },
-    ],
-    scheduleTimeZone: 'America/Argentina/Buenos_Aires',
-  }],
+  [
+    'schedules for office hours in a time zone, one named, one unnamed without a desired capacity',
+    {
+      schedules: [
+        { name: 'evening', recurrence: '0 19 * * MON-FRI', minSize: 0, maxSize: 0, desiredCapacity: 0 },
+        { recurrence: '*/30 7-9 1,15 JAN-DEC 1-5', minSize: 1, maxSize: 4 },
+      ],
+      scheduleTimeZone: 'America/Argentina/Buenos_Aires',
+    },
+  ],
   ['scaling and draining at their edges', { targetSessionsPerHost: 1, drainTimeoutSeconds: 172800, maxInstanceLifetime: 31536000 }],
-  ['no drain and no lifetime limit', { targetSessionsPerHost: 10000, drainTimeoutSeconds: 0, maxInstanceLifetime: 0, scheduleTimeZone: 'Etc/GMT+5' }],
+  [
+    'no drain and no lifetime limit',
+    { targetSessionsPerHost: 10000, drainTimeoutSeconds: 0, maxInstanceLifetime: 0, scheduleTimeZone: 'Etc/GMT+5' },
+  ],
   ['the shortest lifetime', { maxInstanceLifetime: 86400, scheduleTimeZone: 'UTC' }],
 ];
 
@@ -207,8 +268,11 @@ const FULL: SshBastionServiceProps = {
   stableHostKeys: false,
   healthCheckGracePeriod: 900,
   targetSessionsPerHost: 30,
-  schedules: [{ name: "night", recurrence: "0 20 * * *", minSize: 0, maxSize: 0, desiredCapacity: 0 }, { name: "day", recurrence: "0 6 * * MON-FRI", minSize: 1, maxSize: 3 }],
-  scheduleTimeZone: "Europe/Berlin",
+  schedules: [
+    { name: 'night', recurrence: '0 20 * * *', minSize: 0, maxSize: 0, desiredCapacity: 0 },
+    { name: 'day', recurrence: '0 6 * * MON-FRI', minSize: 1, maxSize: 3 },
+  ],
+  scheduleTimeZone: 'Europe/Berlin',
   drainTimeoutSeconds: 3600,
   maxInstanceLifetime: 1209600,
   logRetentionDays: 90,
@@ -250,7 +314,11 @@ function terraformJson(value: unknown): string {
   const sorted = (item: unknown): unknown => {
     if (Array.isArray(item)) return item.map(sorted);
     if (item !== null && typeof item === 'object') {
-      return Object.fromEntries(Object.keys(item).sort().map((key) => [key, sorted((item as { [key: string]: unknown })[key])]));
+      return Object.fromEntries(
+        Object.keys(item)
+          .sort()
+          .map((key) => [key, sorted((item as { [key: string]: unknown })[key])]),
+      );
     }
     return item;
   };
@@ -315,33 +383,57 @@ describe('input rules in the construct', () => {
 
   test('fails with one error listing every bad property', () => {
     const message = constructError({ servicePort: 0, architecture: 'amd64' as never, tags: { 'aws:x': 'y' } }) ?? '';
-    expect(message.split('\n').filter((line) => line.startsWith('- ')).map((line) => line.split(' ')[1])).toEqual(['servicePort', 'architecture', 'tags']);
+    expect(
+      message
+        .split('\n')
+        .filter((line) => line.startsWith('- '))
+        .map((line) => line.split(' ')[1]),
+    ).toEqual(['servicePort', 'architecture', 'tags']);
   });
 
   test('names only the property the user set when it alone explains the problem (minSize above the default maxSize)', () => {
     const message = constructError({ minSize: 3 }) ?? '';
-    expect(message.split('\n').filter((line) => line.startsWith('- ')).map((line) => line.split(' ')[1])).toEqual(['minSize']);
+    expect(
+      message
+        .split('\n')
+        .filter((line) => line.startsWith('- '))
+        .map((line) => line.split(' ')[1]),
+    ).toEqual(['minSize']);
   });
 
   test('speaks of properties left out, not of null, to TypeScript users', () => {
     const message = constructError({ lbSubnetIds: [] }) ?? '';
-    expect(message).toContain('lbSubnetIds must be left out (undefined: the hosts\' subnets) or a non-empty list of subnet ids');
+    expect(message).toContain("lbSubnetIds must be left out (undefined: the hosts' subnets) or a non-empty list of subnet ids");
     expect(message).not.toContain('null');
   });
 
-  const ENV_FILE_PROPS: (keyof SshBastionServiceProps)[] = ['environmentName', 'serviceName', 'vpcName', 'assumeRoleArn', 'workerBaseImage', 'workerImage'];
-  const UNSAFE = [' ', '\t', '"', '\'', '$', '\\', '\n'];
+  const ENV_FILE_PROPS: (keyof SshBastionServiceProps)[] = [
+    'environmentName',
+    'serviceName',
+    'vpcName',
+    'assumeRoleArn',
+    'workerBaseImage',
+    'workerImage',
+  ];
+  const UNSAFE = [' ', '\t', '"', "'", '$', '\\', '\n'];
   test.each(ENV_FILE_PROPS.flatMap((prop) => UNSAFE.map((character) => [prop, JSON.stringify(character)] as const)))(
     'fails when %s, which bastion.env receives, holds %s',
     (prop, character) => {
-      const good: Props = { environmentName: 'prod', serviceName: 'ssh', vpcName: 'core', assumeRoleArn: 'arn:aws:iam::123456789012:role/lookup', workerBaseImage: 'ubuntu:24.04', workerImage: 'ubuntu:24.04' };
+      const good: Props = {
+        environmentName: 'prod',
+        serviceName: 'ssh',
+        vpcName: 'core',
+        assumeRoleArn: 'arn:aws:iam::123456789012:role/lookup',
+        workerBaseImage: 'ubuntu:24.04',
+        workerImage: 'ubuntu:24.04',
+      };
       const value = `${good[prop]}${JSON.parse(character)}x`;
       expect(constructError({ [prop]: value })).toContain(`got ${JSON.stringify(value)}`);
     },
   );
 
   test('fails when an allowed IAM group, which bastion.env receives, holds whitespace, quotes, $ or a backslash', () => {
-    for (const character of [' ', '"', '\'', '$', '\\', '\n', ',']) {
+    for (const character of [' ', '"', "'", '$', '\\', '\n', ',']) {
       expect(constructError({ allowedIamGroups: [`ops${character}x`] })).toContain('allowedIamGroups ');
     }
   });
@@ -387,7 +479,13 @@ const withTerraform = binary ? describe : describe.skip;
  */
 function planInBackground(dir: string, props: Props): Promise<TerraformRun> {
   const args = ['plan', '-input=false', '-no-color', '-lock=false', ...variableArguments(props)];
-  const env = { ...process.env, TF_CLI_CONFIG_FILE: path.join(dir, '.terraformrc'), CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', TF_INPUT: '0' };
+  const env = {
+    ...process.env,
+    TF_CLI_CONFIG_FILE: path.join(dir, '.terraformrc'),
+    CHECKPOINT_DISABLE: '1',
+    TF_IN_AUTOMATION: '1',
+    TF_INPUT: '0',
+  };
   return new Promise((resolve) => {
     execFile(binary!, args, { cwd: dir, env, timeout: 120_000 }, (error, stdout, stderr) => {
       resolve({ status: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: `${stdout}${stderr}` });
@@ -448,9 +546,22 @@ withTerraform('input rules in the module, checked by real terraform offline', ()
 
   test('fails when allowed_iam_groups is left out and allow_all_iam_users is not set', async () => {
     // the variables of the smallest configuration but allow_all_iam_users: both at their defaults
-    const args = ['plan', '-input=false', '-no-color', '-lock=false', varArgument('vpc_id', REQUIRED_PROPS.vpcId), varArgument('subnet_ids', REQUIRED_PROPS.subnetIds)];
+    const args = [
+      'plan',
+      '-input=false',
+      '-no-color',
+      '-lock=false',
+      varArgument('vpc_id', REQUIRED_PROPS.vpcId),
+      varArgument('subnet_ids', REQUIRED_PROPS.subnetIds),
+    ];
     const result = await new Promise<TerraformRun>((resolve) => {
-      const env = { ...process.env, TF_CLI_CONFIG_FILE: path.join(dir!, '.terraformrc'), CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', TF_INPUT: '0' };
+      const env = {
+        ...process.env,
+        TF_CLI_CONFIG_FILE: path.join(dir!, '.terraformrc'),
+        CHECKPOINT_DISABLE: '1',
+        TF_IN_AUTOMATION: '1',
+        TF_INPUT: '0',
+      };
       execFile(binary!, args, { cwd: dir!, env, timeout: 120_000 }, (error, stdout, stderr) => {
         resolve({ status: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: `${stdout}${stderr}` });
       });
@@ -459,7 +570,9 @@ withTerraform('input rules in the module, checked by real terraform offline', ()
     const output = flat(result.output);
     expect(output).toContain('Invalid value for variable');
     expect(output).toContain('allowed_iam_groups must name at least one IAM group');
-    expect(output).toContain('got [] (allow_all_iam_users is false) [construct property allowedIamGroups, module variable allowed_iam_groups].');
+    expect(output).toContain(
+      'got [] (allow_all_iam_users is false) [construct property allowedIamGroups, module variable allowed_iam_groups].',
+    );
   });
 
   test.each(BAD_INPUTS)('says what the construct says when %s', (title, props, prop) => {

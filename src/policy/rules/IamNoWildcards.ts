@@ -35,7 +35,11 @@ function problems(document: string): string[] {
   const wildcards = [...document.replace(SCOPED_BY_CONDITION, '').matchAll(WILDCARD)].map((match) => match[1]);
   const negations = [...document.matchAll(NEGATION)].map((match) => match[1]);
   return [
-    ...wildcards.map((wildcard) => (wildcard === '*' ? 'grants a bare "*": name the actions and scope Resource to ARNs (the parameter, the role, user/*, the groups)' : `grants the action wildcard "${wildcard}": list the actions it needs`)),
+    ...wildcards.map((wildcard) =>
+      wildcard === '*'
+        ? 'grants a bare "*": name the actions and scope Resource to ARNs (the parameter, the role, user/*, the groups)'
+        : `grants the action wildcard "${wildcard}": list the actions it needs`,
+    ),
     ...negations.map((negation) => `uses ${negation}, which grants everything else: list what is allowed instead`),
   ];
 }

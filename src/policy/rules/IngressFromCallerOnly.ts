@@ -28,7 +28,10 @@ function cidrSources(body: Json, attributes: string[]): unknown[] {
 export function IngressFromCallerOnly(module: Json): Finding[] {
   const moduleForm = isModule(module);
   const ingress: { address: string; sources: unknown[] }[] = [
-    ...resourcesOf(module, 'aws_vpc_security_group_ingress_rule').map(({ address, body }) => ({ address, sources: cidrSources(body, ['cidr_ipv4', 'cidr_ipv6']) })),
+    ...resourcesOf(module, 'aws_vpc_security_group_ingress_rule').map(({ address, body }) => ({
+      address,
+      sources: cidrSources(body, ['cidr_ipv4', 'cidr_ipv6']),
+    })),
     ...resourcesOf(module, 'aws_security_group_rule')
       .filter(({ body }) => body.type === 'ingress')
       .map(({ address, body }) => ({ address, sources: cidrSources(body, ['cidr_blocks', 'ipv6_cidr_blocks']) })),
@@ -41,10 +44,22 @@ export function IngressFromCallerOnly(module: Json): Finding[] {
     const cidrs = sources.flatMap(literals).filter((text) => CIDR.test(text));
     const world = cidrs.filter((cidr) => WORLD.has(cidr));
     if (world.length > 0) {
-      return [{ rule: RULE, address, message: `admits ${world.join(' and ')} from a literal: only the caller may open ingress to the internet, through allowed_cidr_blocks or host_allowed_cidr_blocks` }];
+      return [
+        {
+          rule: RULE,
+          address,
+          message: `admits ${world.join(' and ')} from a literal: only the caller may open ingress to the internet, through allowed_cidr_blocks or host_allowed_cidr_blocks`,
+        },
+      ];
     }
     if (moduleForm && cidrs.length > 0) {
-      return [{ rule: RULE, address, message: `admits the literal CIDR blocks ${cidrs.join(', ')}: in the module, ingress CIDR blocks come only from variables` }];
+      return [
+        {
+          rule: RULE,
+          address,
+          message: `admits the literal CIDR blocks ${cidrs.join(', ')}: in the module, ingress CIDR blocks come only from variables`,
+        },
+      ];
     }
     return [];
   });

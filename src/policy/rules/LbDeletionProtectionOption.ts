@@ -10,14 +10,22 @@ export function LbDeletionProtectionOption(module: Json): Finding[] {
   const variable = module.variable?.[VARIABLE];
   const findings: Finding[] = [];
   if (moduleForm && (variable === undefined || variable.type !== 'bool')) {
-    findings.push({ rule: RULE, address: `variable.${VARIABLE}`, message: `is ${variable === undefined ? 'missing' : `of type ${variable.type}`}: declare a bool variable ${VARIABLE}` });
+    findings.push({
+      rule: RULE,
+      address: `variable.${VARIABLE}`,
+      message: `is ${variable === undefined ? 'missing' : `of type ${variable.type}`}: declare a bool variable ${VARIABLE}`,
+    });
   }
   for (const { address, body } of resourcesOf(module, 'aws_lb', 'aws_alb')) {
     const setting = body.enable_deletion_protection;
     if (setting === undefined) {
-      findings.push({ rule: RULE, address, message: 'does not set enable_deletion_protection: wire it to the caller\'s option' });
+      findings.push({ rule: RULE, address, message: "does not set enable_deletion_protection: wire it to the caller's option" });
     } else if (moduleForm && setting !== `\${var.${VARIABLE}}`) {
-      findings.push({ rule: RULE, address, message: `sets enable_deletion_protection to ${JSON.stringify(setting)}: set it to var.${VARIABLE}` });
+      findings.push({
+        rule: RULE,
+        address,
+        message: `sets enable_deletion_protection to ${JSON.stringify(setting)}: set it to var.${VARIABLE}`,
+      });
     }
   }
   return findings;

@@ -5,7 +5,7 @@ const RULE = ruleName(__filename);
 /** References that read secret material: private keys, SSM parameter values, generated passwords. */
 const SECRETS: [RegExp, string][] = [
   [/\btls_private_key\.[\w-]+(\[[^\]]*\])?\.private_key_\w+/, 'a private key'],
-  [/\baws_ssm_parameter\.[\w-]+(\[[^\]]*\])?\.value\b/, 'an SSM parameter\'s value'],
+  [/\baws_ssm_parameter\.[\w-]+(\[[^\]]*\])?\.value\b/, "an SSM parameter's value"],
   [/\brandom_password\.[\w-]+(\[[^\]]*\])?\.(result|bcrypt_hash)\b/, 'a generated password'],
 ];
 

@@ -52,12 +52,16 @@ export function TaggedResources(module: Json): Finding[] {
     if (type === 'aws_autoscaling_group') {
       const tag = blocksOf(body.tag)[0] ?? body.dynamic?.tag?.content;
       if (tag === undefined) return finding('has no tag block: add a dynamic tag block over the tags with propagate_at_launch = true');
-      return tag.propagate_at_launch === true || tag.propagate_at_launch === 'true' ? [] : finding('tags do not propagate at launch: set propagate_at_launch = true');
+      return tag.propagate_at_launch === true || tag.propagate_at_launch === 'true'
+        ? []
+        : finding('tags do not propagate at launch: set propagate_at_launch = true');
     }
     if (TAGGABLE_TYPES.includes(type)) {
-      if (body.tags === undefined) return finding('has no tags: set tags to the caller\'s tags');
+      if (body.tags === undefined) return finding("has no tags: set tags to the caller's tags");
       if (type !== 'aws_launch_template') return [];
-      const tagged = blocksOf(body.tag_specifications).filter((spec) => spec.tags !== undefined).map((spec) => spec.resource_type);
+      const tagged = blocksOf(body.tag_specifications)
+        .filter((spec) => spec.tags !== undefined)
+        .map((spec) => spec.resource_type);
       const missing = LAUNCH_TAGGED.filter((resourceType) => !tagged.includes(resourceType));
       return missing.length === 0 ? [] : finding(`does not tag ${missing.join(' and ')} at launch: add tag_specifications for them`);
     }
