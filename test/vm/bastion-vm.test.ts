@@ -1,0 +1,239 @@
+// A whole bastion host booted in a QEMU VM (test/vm/vm.ts): the user data the registry module
+// renders for host_os = "debian-12" (real terraform over the module's JSON in its provider-free
+// form), on a Debian 12 guest under real systemd, cloud-init and docker; moto plays S3 (the host
+// bundle), SSM (the host key) and IAM (users, groups, keys), a fake metadata service the instance
+// role. Users connect through the VM's forwarded service port with a real OpenSSH client.
+//
+// What the test changes against a real deployment, all through the module's own
+// extra_cloud_config input (nothing of it is in the guest image):
+// - AWS_ENDPOINT_URL points the bootstrap (cloud-final.service) and the host's services
+//   (bastion.env) at moto; the credentials still come from the (fake) instance metadata service;
+// - the session base image is imported into docker from a second disk when docker starts, and
+//   worker_base_image names it (no registry is reachable here);
+// - the `debian` admin user gets an SSH key (as key_name would on EC2), used to read the journal
+//   through the admin port 2222.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as os from 'os';
+import * as path from 'path';
+import { parse, stringify } from 'yaml';
+import { baseImageTar } from '../helpers/base-image';
+import { freePort, MotoServer } from '../helpers/moto';
+import { appliedResource, appliedState, Json, terraformBinary, userDataOf, varArgument } from '../helpers/terraform';
+import { BASE_IMAGE_DISK, BastionVm, FakeMetadata, HOST_FROM_GUEST, httpGet, run, vmImage, waitFor } from './vm';
+
+const MODULE_DIR = path.resolve(__dirname, '..', '..', 'dist', 'terraform-aws-ssh-bastion-service');
+const SERVICE_PORT = 22;
+const HEALTH_PORT = 2224;
+const ADMIN_PORT = 2222;
+const REGION = 'eu-west-1';
+const BUNDLE_BUCKET = 'ssh-bastion-vm-bundles';
+const BASE_IMAGE = 'ssh-bastion-vm-base:local';
+const SESSION_MAX_SECONDS = 60;
+const MAX_CONNECTIONS_PER_SOURCE = 2;
+const VPC_SERVICE_TEXT = 'hello from the VPC';
+
+// Figures measured under TCG on 2 cores (README, "Tests"); timeouts are about 3 times them.
+const IMAGE_BUILD_MS = 40 * 60_000;
+const BOOT_TO_HEALTHY_MS = 20 * 60_000;
+
+jest.setTimeout(5 * 60_000 + Number(process.env.VM_HOLD_MS ?? 0));
+
+if (!terraformBinary()) throw new Error('terraform is not on PATH: the VM test renders the user data with it');
+
+let dir: string;
+let moto: MotoServer;
+let metadata: FakeMetadata;
+let vpcService: http.Server;
+let vm: BastionVm;
+let knownHosts: string;
+let hostKeyLine = '';
+const keys: Record<string, string> = {};
+let bootStarted = 0;
+let healthyAfterMs = 0;
+const healthAnswers: { at: number; text: string }[] = [];
+
+function keyPair(name: string): string {
+  const file = path.join(dir, name);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', file]);
+  return file;
+}
+
+/** The registry module as Terraform reads it: its .tf.json files, merged. */
+function moduleJson(): Json {
+  const module: Json = {};
+  for (const file of fs.readdirSync(MODULE_DIR).filter((f) => f.endsWith('.tf.json'))) {
+    Object.assign(module, JSON.parse(fs.readFileSync(path.join(MODULE_DIR, file), 'utf8')));
+  }
+  return module;
+}
+
+/** Everything the test changes against a real deployment (see the top of this file). */
+function testCloudConfig(motoPort: number, adminKey: string): string {
+  const endpoint = `AWS_ENDPOINT_URL=http://${HOST_FROM_GUEST}:${motoPort}`;
+  // bootcmd runs in cloud-init.service, before network-online.target: before docker and cloud-final start.
+  const dropIns = [
+    'set -e',
+    'mkdir -p /etc/systemd/system/cloud-final.service.d /etc/systemd/system/docker.service.d',
+    "cat >/etc/systemd/system/cloud-final.service.d/50-vm-test.conf <<'EOF'",
+    '[Service]',
+    `Environment=${endpoint}`,
+    'EOF',
+    "cat >/etc/systemd/system/docker.service.d/50-vm-test.conf <<'EOF'",
+    '[Service]',
+    `ExecStartPost=/bin/sh -c 'docker image inspect ${BASE_IMAGE} >/dev/null 2>&1 || docker import - ${BASE_IMAGE} <${BASE_IMAGE_DISK}'`,
+    'EOF',
+    'systemctl daemon-reload',
+    '',
+  ].join('\n');
+  return `#cloud-config\n${stringify({
+    ssh_authorized_keys: [fs.readFileSync(`${adminKey}.pub`, 'utf8').trim()],
+    bootcmd: [['sh', '-c', dropIns]],
+    write_files: [{ path: '/etc/ssh-bastion/bastion.env', append: true, content: `${endpoint}\n` }],
+  })}`;
+}
+
+/** The cloud-config documents of a user data (one, or the parts of a MIME multipart). */
+function cloudConfigs(userData: string): Json[] {
+  const bodies = userData.startsWith('#cloud-config') ? [userData] : userData.split(/^--\S+$/m).map((part) => part.slice(part.indexOf('\n\n') + 2));
+  return bodies.filter((body) => body.startsWith('#cloud-config')).map((body) => parse(body) as Json);
+}
+
+/** A command on the guest as its admin user, through the admin sshd. */
+async function admin(command: string, timeoutMs = 120_000): Promise<string> {
+  const result = await run('ssh', [
+    '-i', keys.admin, '-p', String(vm.ports[ADMIN_PORT]), '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
+    '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=30',
+    'debian@127.0.0.1', command,
+  ], timeoutMs);
+  if (result.status !== 0) throw new Error(`admin ${command}: status ${result.status}\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+function journal(args = ''): Promise<string> {
+  return admin(`sudo journalctl -b --no-pager -o short-iso-precise ${args}`);
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sshb-vm-'));
+  const image = vmImage();
+  const { tar } = baseImageTar();
+
+  moto = await MotoServer.start();
+  metadata = await FakeMetadata.start('ssh-bastion-vm-host', REGION);
+  const vpcPort = await freePort();
+  vpcService = http.createServer((_req, res) => res.end(VPC_SERVICE_TEXT));
+  await new Promise<void>((resolve) => vpcService.listen(vpcPort, '127.0.0.1', resolve));
+  keys.vpcPort = String(vpcPort);
+
+  for (const name of ['alice', 'admin', 'host']) keys[name] = keyPair(name);
+  await moto.seedUsers([{ name: 'alice', groups: ['ssh-users'], keys: [fs.readFileSync(`${keys.alice}.pub`, 'utf8').trim()] }]);
+
+  // The module, applied in its provider-free form; the host key is the test's own, where
+  // tls_private_key would make one.
+  const state = appliedState(
+    moduleJson(),
+    [
+      varArgument('vpc_id', 'vpc-0123456789abcdef0'),
+      varArgument('subnet_ids', ['subnet-0123456789abcdef0']),
+      varArgument('allowed_iam_groups', ['ssh-users']),
+      varArgument('host_os', 'debian-12'),
+      varArgument('bundle_bucket_name', BUNDLE_BUCKET),
+      varArgument('worker_base_image', BASE_IMAGE),
+      varArgument('session_max_seconds', SESSION_MAX_SECONDS),
+      varArgument('max_connections_per_source', MAX_CONNECTIONS_PER_SOURCE),
+      varArgument('new_connections_per_minute', 1000),
+      varArgument('ready_sessions', 1),
+      varArgument('extra_cloud_config', testCloudConfig(moto.port, keys.admin)),
+    ],
+    (config) => {
+      const resources = config.resource.terraform_data;
+      Object.assign(resources.tls_private_key__host_key.input, {
+        public_key_openssh: `${fs.readFileSync(`${keys.host}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`,
+        private_key_openssh: fs.readFileSync(keys.host, 'utf8'),
+      });
+      resources.data__aws_region__region.input.region = REGION;
+    },
+  );
+  const userData = userDataOf(state);
+
+  // What terraform apply would put in AWS: the bundle object and the host key parameter.
+  const env = { ...process.env, ...moto.awsEnv() };
+  const environment = cloudConfigs(userData)
+    .flatMap((c) => c.write_files ?? [])
+    .find((f: Json) => f.path === '/etc/ssh-bastion/bastion.env' && !f.append).content as string;
+  const settings = Object.fromEntries(environment.trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2)));
+  execFileSync('aws', ['s3api', 'create-bucket', '--bucket', settings.BASTION_BUNDLE_BUCKET, '--create-bucket-configuration', `LocationConstraint=${REGION}`], { env });
+  execFileSync('aws', ['s3api', 'put-object', '--bucket', settings.BASTION_BUNDLE_BUCKET, '--key', settings.BASTION_BUNDLE_KEY, '--body', path.join(MODULE_DIR, 'ssh-bastion-host.tar.gz')], { env });
+  const parameter = appliedResource(state, 'aws_ssm_parameter', 'host_key_parameter');
+  expect(parameter.name).toBe(settings.BASTION_HOST_KEY_PARAMETER);
+  execFileSync('aws', ['ssm', 'put-parameter', '--region', REGION, '--name', parameter.name, '--type', 'SecureString', '--value', parameter.value], { env });
+
+  // known_hosts from the module's output, for the forwarded port instead of the load balancer's name.
+  hostKeyLine = String(state.outputs.known_hosts.value);
+  knownHosts = path.join(dir, 'known_hosts');
+  vm = new BastionVm({ image, userData, metadataPort: metadata.port, baseImageTar: tar, forward: [SERVICE_PORT, HEALTH_PORT, ADMIN_PORT], dir });
+  await vm.prepare();
+  fs.writeFileSync(knownHosts, `${hostKeyLine.replace(/^\S+/, `[127.0.0.1]:${vm.ports[SERVICE_PORT]}`)}\n`);
+
+  bootStarted = Date.now();
+  vm.start();
+  await waitFor(
+    async () => {
+      if (!vm.running) throw new Error('qemu exited during the boot');
+      const failed = /ssh-bastion: (boot stopped|section \S+: FAILED).*/.exec(vm.consoleText());
+      if (failed) throw new Error(`the host's set-up failed: ${failed[0]}`);
+      const text = await httpGet(vm.ports[HEALTH_PORT]);
+      healthAnswers.push({ at: Date.now() - bootStarted, text });
+      return /^HTTP\/1\.[01] 200/.test(text);
+    },
+    BOOT_TO_HEALTHY_MS,
+    'the health-check port to answer 200',
+    5000,
+  ).catch((e) => {
+    const last = healthAnswers[healthAnswers.length - 1]?.text ?? '';
+    throw new Error(`${(e as Error).message}\nlast health answer: ${JSON.stringify(last)}\nconsole:\n${vm.consoleText().slice(-8000)}`);
+  });
+  healthyAfterMs = Date.now() - bootStarted;
+  console.log(`VM: qemu start to healthy in ${Math.round(healthyAfterMs / 1000)} s`);
+}, IMAGE_BUILD_MS + BOOT_TO_HEALTHY_MS);
+
+afterAll(async () => {
+  // VM_HOLD_MS: keeps the VM running that long after the tests, to look at it (ports in the log).
+  if (process.env.VM_HOLD_MS && vm) {
+    console.log(`VM held: ports ${JSON.stringify(vm.ports)}, admin key ${keys.admin}`);
+    await new Promise((r) => setTimeout(r, Number(process.env.VM_HOLD_MS)));
+  }
+  await vm?.stop();
+  await moto?.stop();
+  await metadata?.stop();
+  vpcService?.close();
+  if (dir && !process.env.KEEP_VM_DIR) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a bastion host booted from the module user data (debian-12)', () => {
+  test('the health-check port opens only after every ready check passed', async () => {
+    expect(healthAnswers.some((a) => a.text === '')).toBe(true);
+    // The set-up's lines reach the journal through cloud-final's output; systemd logs the socket's start.
+    const lines = (await journal('-u cloud-final.service -u ssh-bastion-health.socket')).split('\n');
+    const listening = lines.findIndex((l) => /systemd\[1\]: Listening on ssh-bastion-health\.socket/.test(l));
+    const checks = lines.flatMap((l, i) => (/ssh-bastion: setup-ready: (ok|FAILED): /.test(l) ? [{ l, i }] : []));
+    expect(listening).toBeGreaterThan(0);
+    expect(checks.length).toBeGreaterThanOrEqual(10);
+    expect(checks.filter((c) => !c.l.includes(': ok: '))).toEqual([]);
+    expect(checks.filter((c) => c.i > listening)).toEqual([]);
+    expect(lines.slice(listening).join('\n')).toContain('setup-ready: host ready: health-check port 2224 open');
+    // the bundle came from S3 with the instance role's credentials (IMDSv2)
+    expect(lines.join('\n')).toMatch(/host bundle s3:\/\/ssh-bastion-vm-bundles\/\S+ \(sha256 [0-9a-f]{64}, \d+ files\) unpacked/);
+    expect(metadata.requests).toContain('PUT /latest/api/token');
+    expect(metadata.requests).toContain('GET /latest/meta-data/iam/security-credentials/ssh-bastion-vm-host');
+  });
+
+  test('a user logs in with her IAM key, checked against the module known_hosts output, and sees the MOTD', async () => {
+    const result = await run('bash', ['-c', `echo exit | ssh -tt -i ${keys.alice} -p ${vm.ports[SERVICE_PORT]} -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts} alice@127.0.0.1`]);
+    expect(`${result.stdout}${result.stderr}`).toMatch(/This is a one-time container/);
+    expect(result.stdout).toMatch(/passwordless sudo/);
+    expect(result.status).toBe(0);
+  });
+});
