@@ -15,6 +15,7 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
+import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { parse, stringify } from 'yaml';
@@ -37,6 +38,7 @@ const VPC_SERVICE_TEXT = 'hello from the VPC';
 // Figures measured under TCG on 2 cores (README, "Tests"); timeouts are about 3 times them.
 const IMAGE_BUILD_MS = 40 * 60_000;
 const BOOT_TO_HEALTHY_MS = 20 * 60_000;
+const GUEST_UP_MS = 8 * 60_000;
 
 jest.setTimeout(5 * 60_000 + Number(process.env.VM_HOLD_MS ?? 0));
 
@@ -98,6 +100,15 @@ function testCloudConfig(motoPort: number, adminKey: string): string {
 function cloudConfigs(userData: string): Json[] {
   const bodies = userData.startsWith('#cloud-config') ? [userData] : userData.split(/^--\S+$/m).map((part) => part.slice(part.indexOf('\n\n') + 2));
   return bodies.filter((body) => body.startsWith('#cloud-config')).map((body) => parse(body) as Json);
+}
+
+/** `command` over ssh through the forwarded service port, as a user would. */
+function ssh(user: string, key: string, command: string, timeoutMs = 120_000) {
+  return run('ssh', [
+    '-i', key, '-p', String(vm.ports[SERVICE_PORT]), '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
+    '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'ConnectTimeout=60',
+    `${user}@127.0.0.1`, command,
+  ], timeoutMs);
 }
 
 /** A command on the guest as its admin user, through the admin sshd. */
@@ -236,4 +247,109 @@ describe('a bastion host booted from the module user data (debian-12)', () => {
     expect(result.stdout).toMatch(/passwordless sudo/);
     expect(result.status).toBe(0);
   });
+
+  test('the journal logs the session start and end with the client address and the user, and the container is gone', async () => {
+    let lines: string[] = [];
+    await waitFor(async () => (lines = (await journal('-t ssh-bastion')).split('\n')).some((l) => / session end client=.* user=alice /.test(l)), 60_000, 'the session end line');
+    const end = lines.find((l) => / session end client=.* user=alice /.test(l))!;
+    const [, client, container] = /session end client=(169\.254\.2\.2:\d+) user=alice container=(\S+) duration=\d+s/.exec(end) ?? [];
+    expect(container).toBeDefined();
+    expect(lines.some((l) => l.includes(`session start client=${client} container=${container}`))).toBe(true);
+    await waitFor(async () => !(await admin("sudo docker ps -a --format '{{.Names}}'")).split('\n').includes(container), 30_000, `container ${container} removed`);
+  });
+
+  test('a second connection at the same time gets a different container', async () => {
+    const session = () => ssh('alice', keys.alice, 'cat /etc/hostname; sleep 8');
+    const [a, b] = await Promise.all([session(), session()]);
+    expect([a.status, b.status]).toEqual([0, 0]);
+    expect(a.stdout.trim()).not.toBe('');
+    expect(b.stdout.trim()).not.toBe('');
+    expect(a.stdout.trim()).not.toBe(b.stdout.trim());
+  });
+
+  test('a tunnel reaches a service beside the host', async () => {
+    const localPort = await freePort();
+    const result = await run('bash', [
+      '-c',
+      `ssh -i ${keys.alice} -p ${vm.ports[SERVICE_PORT]} -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts} ` +
+        `-o ExitOnForwardFailure=yes -N -L 127.0.0.1:${localPort}:${HOST_FROM_GUEST}:${keys.vpcPort} alice@127.0.0.1 & tunnel=$!; ` +
+        `for _ in $(seq 600); do (exec 3<>/dev/tcp/127.0.0.1/${localPort}) 2>/dev/null && break; sleep 0.1; done; ` +
+        `exec 3<>/dev/tcp/127.0.0.1/${localPort} && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3; kill "$tunnel"`,
+    ]);
+    expect(result.stdout).toContain(VPC_SERVICE_TEXT);
+  });
+
+  test('session_max_seconds ends a session through systemd RuntimeMaxSec, and the container is removed', async () => {
+    const result = await ssh('alice', keys.alice, 'sleep 600; echo survived', 5 * 60_000);
+    expect(result.stdout).not.toContain('survived');
+    expect(result.ms).toBeGreaterThan((SESSION_MAX_SECONDS - 5) * 1000);
+    expect(result.ms).toBeLessThan((SESSION_MAX_SECONDS + 90) * 1000);
+    let text = '';
+    await waitFor(async () => / session end .* user=alice .*\(stopped\)/.test((text = await journal("-u 'ssh-bastion@*'"))), 60_000, 'the session end line');
+    const [, unit] = /(ssh-bastion@\S+\.service): Service reached runtime time limit\. Stopping\./.exec(text) ?? [];
+    expect(unit).toBeDefined();
+    // the session program's clock starts after systemd's, by its start-up time, and ends once the
+    // container is removed (seconds each under TCG: 61 s measured)
+    const [, container, duration] = /session end client=169\.254\.2\.2:\d+ user=alice container=(\S+) duration=(\d+)s status=\d+ \(stopped\)/.exec(text) ?? [];
+    expect(container).toBeDefined();
+    expect(Number(duration)).toBeGreaterThanOrEqual(SESSION_MAX_SECONDS - 15);
+    expect(Number(duration)).toBeLessThanOrEqual(SESSION_MAX_SECONDS + 15);
+    await waitFor(async () => !(await admin("sudo docker ps -a --format '{{.Names}}'")).split('\n').includes(container), 30_000, `container ${container} removed`);
+  });
+
+  test('the per-source connection limit closes the extra connection from one address at once', async () => {
+    // The front counts a connection until its session is over: start with none.
+    await waitFor(async () => {
+      const text = await journal('-t ssh-bastion');
+      return (text.match(/ session start /g) ?? []).length === (text.match(/ session end /g) ?? []).length;
+    }, 60_000, 'every session to end');
+    // Silent connections: the front holds them (no container) until they speak or the login grace ends.
+    const held = await Promise.all(Array.from({ length: MAX_CONNECTIONS_PER_SOURCE }, () => connection(vm.ports[SERVICE_PORT])));
+    await new Promise((r) => setTimeout(r, 3000));
+    const extra = await connection(vm.ports[SERVICE_PORT]);
+    const closedAfter = await extra.closed;
+    expect(closedAfter.bytes).toBe(0);
+    expect(closedAfter.ms).toBeLessThan(5000);
+    expect(held.map((h) => h.isClosed())).toEqual(held.map(() => false));
+    held.forEach((h) => h.socket.destroy());
+    await waitFor(async () => /refused \d+ connections from 1 sources .*over the per-source limit/.test(await journal('-t ssh-bastion')), 60_000, 'the refusal summary');
+  });
+
+  test('after a reboot the health-check port stays closed', async () => {
+    await run('ssh', ['-i', keys.admin, '-p', String(vm.ports[ADMIN_PORT]), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', 'debian@127.0.0.1', 'sudo systemctl reboot']);
+    await vm.waitExit(3 * 60_000);
+    vm.start();
+    await waitFor(
+      async () => {
+        if (!vm.running) throw new Error('qemu exited after the reboot');
+        return /^(running|degraded)$/m.test((await run('ssh', ['-i', keys.admin, '-p', String(vm.ports[ADMIN_PORT]), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=20', 'debian@127.0.0.1', 'systemctl is-system-running --wait'], 5 * 60_000)).stdout);
+      },
+      GUEST_UP_MS,
+      'the rebooted guest to finish its boot',
+      5000,
+    );
+    expect((await admin('systemctl is-active ssh-bastion-health.socket || true')).trim()).toBe('inactive');
+    for (let probe = 0; probe < 3; probe++) {
+      expect(await httpGet(vm.ports[HEALTH_PORT])).toBe('');
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+  }, 15 * 60_000);
 });
+
+/** A TCP connection to 127.0.0.1:port that sends nothing; `closed` tells when the far end closed it and what it sent. */
+async function connection(port: number): Promise<{ socket: net.Socket; isClosed: () => boolean; closed: Promise<{ ms: number; bytes: number }> }> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const opened = Date.now();
+  let bytes = 0;
+  let isClosed = false;
+  socket.on('data', (d) => (bytes += d.length));
+  socket.on('error', () => undefined);
+  const closed = new Promise<{ ms: number; bytes: number }>((resolve) =>
+    socket.once('close', () => {
+      isClosed = true;
+      resolve({ ms: Date.now() - opened, bytes });
+    }),
+  );
+  return { socket, isClosed: () => isClosed, closed };
+}
