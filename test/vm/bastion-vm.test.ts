@@ -19,6 +19,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { parse, stringify } from 'yaml';
+import { HOST_PACKAGES } from '../../src/cloud-config';
 import { baseImageTar } from '../helpers/base-image';
 import { freePort, MotoServer } from '../helpers/moto';
 import { appliedResource, appliedState, Json, terraformBinary, userDataOf, varArgument } from '../helpers/terraform';
@@ -51,6 +52,7 @@ let vpcService: http.Server;
 let vm: BastionVm;
 let knownHosts: string;
 let hostKeyLine = '';
+let renderedPackages: unknown;
 const keys: Record<string, string> = {};
 let bootStarted = 0;
 let healthyAfterMs = 0;
@@ -168,6 +170,7 @@ beforeAll(async () => {
     },
   );
   const userData = userDataOf(state);
+  renderedPackages = cloudConfigs(userData).find((c) => c.packages)?.packages;
 
   // What terraform apply would put in AWS: the bundle object and the host key parameter.
   const env = { ...process.env, ...moto.awsEnv() };
@@ -239,6 +242,18 @@ describe('a bastion host booted from the module user data (debian-12)', () => {
     expect(lines.join('\n')).toMatch(/host bundle s3:\/\/ssh-bastion-vm-bundles\/\S+ \(sha256 [0-9a-f]{64}, \d+ files\) unpacked/);
     expect(metadata.requests).toContain('PUT /latest/api/token');
     expect(metadata.requests).toContain('GET /latest/meta-data/iam/security-credentials/ssh-bastion-vm-host');
+  });
+
+  test("cloud-init installed the host OS's packages from the module's table and finished without an error", async () => {
+    // HOST_PACKAGES (src/cloud-config.ts) is the one place where the host OSes differ in what they
+    // install; cloud-init's package module maps the list onto apt here and dnf on Amazon Linux.
+    expect(renderedPackages).toEqual([...HOST_PACKAGES['debian-12']]);
+    const installed = await admin(`dpkg-query -W -f '\${Package} \${Status}\\n' ${HOST_PACKAGES['debian-12'].join(' ')}`);
+    for (const name of HOST_PACKAGES['debian-12']) expect(installed).toContain(`${name} install ok installed`);
+    const status = JSON.parse(await admin('sudo cloud-init status --format json'));
+    expect(status.status).toBe('done');
+    expect(status.errors ?? []).toEqual([]);
+    expect(await admin('sudo grep -c "Failed to install packages\\|Running module package-update-upgrade-install .* failed" /var/log/cloud-init.log || true')).toBe('0\n');
   });
 
   test('a user logs in with her IAM key, checked against the module known_hosts output, and sees the MOTD', async () => {

@@ -5,7 +5,9 @@
 # python3-boto3, openssh-server; nothing of the bastion is in it. The caller caches OUT_DIR keyed
 # by a hash of this file, so the package list below is the cache key.
 set -euo pipefail
-readonly out=$(realpath -m "$1") debs=$(realpath -m "$2") mirror=${3:-http://deb.debian.org/debian}
+out=$(realpath -m "$1")
+debs=$(realpath -m "$2")
+readonly out debs mirror=${3:-http://deb.debian.org/debian}
 readonly packages=(
   systemd-sysv udev dbus kmod linux-image-amd64 initramfs-tools
   cloud-init python3-cffi-backend
@@ -28,7 +30,8 @@ echo debian >"$rootfs/etc/hostname"
 # A small initrd: only what mounts the virtio root.
 sed -i 's/^MODULES=.*/MODULES=list/' "$rootfs/etc/initramfs-tools/initramfs.conf"
 printf 'virtio_pci\nvirtio_blk\next4\ncrc32c_generic\n' >>"$rootfs/etc/initramfs-tools/modules"
-kernel=$(basename "$(ls "$rootfs"/boot/vmlinuz-* | head -n 1)")
+kernels=("$rootfs"/boot/vmlinuz-*)
+kernel=$(basename "${kernels[0]}")
 kver=${kernel#vmlinuz-}
 mount -t proc proc "$rootfs/proc"
 trap 'umount "$rootfs/proc" 2>/dev/null || true' EXIT
