@@ -2,7 +2,8 @@
 # build-image.sh OUT_DIR DEB_CACHE_DIR [MIRROR]: a Debian 12 guest for the VM test, made with
 # debootstrap (no image registry is reachable): OUT_DIR/root.img (ext4, 4 GiB sparse), vmlinuz and
 # a small initrd. The guest is a plain Debian cloud host: cloud-init (NoCloud), docker.io,
-# python3-boto3, openssh-server; nothing of the bastion is in it. The caller caches OUT_DIR keyed
+# python3-boto3, openssh-server, locales and the C.UTF-8 system locale, as on Debian's cloud
+# images; nothing of the bastion is in it. The caller caches OUT_DIR keyed
 # by a hash of this file, so the package list below is the cache key.
 set -euo pipefail
 out=$(realpath -m "$1")
@@ -12,7 +13,7 @@ readonly packages=(
   systemd-sysv udev dbus kmod linux-image-amd64 initramfs-tools
   cloud-init python3-cffi-backend
   docker.io python3-boto3 apparmor iptables
-  openssh-server sudo ca-certificates curl iproute2 netbase procps ifupdown isc-dhcp-client
+  openssh-server sudo ca-certificates curl iproute2 netbase procps ifupdown isc-dhcp-client locales
 )
 rootfs="$out/rootfs"
 mkdir -p "$out" "$debs"
@@ -26,6 +27,9 @@ echo '/dev/vda / ext4 rw,relatime 0 1' >"$rootfs/etc/fstab"
 printf 'auto lo\niface lo inet loopback\nauto eth0\niface eth0 inet dhcp\n' >"$rootfs/etc/network/interfaces"
 printf 'datasource_list: [ NoCloud, None ]\nnetwork: {config: disabled}\n' >"$rootfs/etc/cloud/cloud.cfg.d/99-vm-test.cfg"
 echo debian >"$rootfs/etc/hostname"
+# The system locale, as Debian's cloud images set it: cloud-init then keeps it (with none set it
+# asks for en_US.UTF-8, which Debian's locale-gen does not build on request, and its locale module fails).
+echo 'LANG=C.UTF-8' >"$rootfs/etc/default/locale"
 
 # A small initrd: only what mounts the virtio root.
 sed -i 's/^MODULES=.*/MODULES=list/' "$rootfs/etc/initramfs-tools/initramfs.conf"
