@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine (as root) and builds the registry module into dist/:
-# the Debian packages the tests run for real (sshd, systemd tools, cloud-init, docker, ...),
+# the Debian packages the tests run for real (sshd, systemd tools, cloud-init, docker, QEMU, ...),
 # the npm dependencies (and compat/cdktn's), then `npm run build`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive CHECKPOINT_DISABLE=1 DISABLE_VERSION_CHECK
 
 readonly PACKAGES=(openssh-server openssh-client cloud-init shellcheck flake8 docker.io docker-registry debootstrap iptables ssh-audit
   iproute2 util-linux procps socat netcat-openbsd jq perl python3 python3-boto3 systemd systemd-container time
-  qemu-user-static)
+  qemu-user-static qemu-system-x86 qemu-utils dosfstools mtools)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

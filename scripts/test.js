@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // npm test (after the type check): the unit suites in parallel, then the end-to-end suites one
 // at a time, in path order (each runs a dockerd, moto and many containers: in parallel on 2 cores
-// they starve each other), then one line with the totals of both runs: "N passed, N failed,
-// N skipped".
+// they starve each other), then the whole host in a VM (test/vm, npm run test:vm), then one line
+// with the totals of all runs: "N passed, N failed, N skipped".
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -14,8 +14,9 @@ const jest = require.resolve('jest/bin/jest');
 
 fs.rmSync(results, { force: true });
 const runs = [
-  ['--testPathIgnorePatterns', 'test/e2e'],
+  ['--testPathIgnorePatterns', 'test/e2e', 'test/vm'],
   ['--runInBand', '--testSequencer', path.join(root, 'test', 'path-order-sequencer.js'), 'test/e2e'],
+  ['--runInBand', 'test/vm'],
 ];
 let status = 0;
 for (const args of runs) {

@@ -174,22 +174,43 @@ export function removeDir(dir: string): void {
 }
 
 /**
- * The launch template's user data, as Terraform computes it: the stack in its terraform_data
- * form, applied with local state (only built-in resources: nothing leaves the machine), then read
- * back. Computed attributes hold their placeholders (`computed-bucket`, ...). Returns the
- * decoded (gunzipped) text.
+ * The stack in its terraform_data form, applied with local state (only built-in resources: nothing
+ * leaves the machine); `edit` may change the converted configuration first (give a computed
+ * attribute a value of the test's). Returns the state.
  */
-export function appliedUserData(stack: Json, vars: string[] = []): string {
-  const dir = initialised(asTerraformData(stack), 'tf-applied-');
+export function appliedState(stack: Json, vars: string[] = [], edit: (config: Json) => void = () => undefined): Json {
+  const config = asTerraformData(stack);
+  edit(config);
+  const dir = initialised(config, 'tf-applied-');
   try {
     const apply = terraform(dir, ['apply', '-auto-approve', '-input=false', '-no-color', ...vars]);
     if (apply.status !== 0) throw new Error(`terraform apply failed:\n${apply.output}`);
-    const state = JSON.parse(fs.readFileSync(path.join(dir, 'terraform.tfstate'), 'utf-8'));
-    const template = state.resources.find((r: Json) => r.type === 'terraform_data' && String(r.name).startsWith('aws_launch_template__'));
-    if (!template) throw new Error('no launch template in the applied state');
-    const userData = template.instances[0].attributes.output.value.user_data as string;
-    return zlib.gunzipSync(Buffer.from(userData, 'base64')).toString('utf-8');
+    return JSON.parse(fs.readFileSync(path.join(dir, 'terraform.tfstate'), 'utf-8'));
   } finally {
     removeDir(dir);
   }
+}
+
+/** The attributes of the terraform_data that stands for `<type>.<name>` in an applied state (its first instance). */
+export function appliedResource(state: Json, type: string, name: string): Json {
+  const resource = state.resources.find((r: Json) => r.type === 'terraform_data' && r.name === `${type}__${name}`);
+  if (!resource) throw new Error(`no ${type}.${name} in the applied state`);
+  return resource.instances[0].attributes.output.value;
+}
+
+/**
+ * The launch template's user data, as Terraform computes it: the stack applied by `appliedState`,
+ * then read back. Computed attributes hold their placeholders (`computed-bucket`, ...). Returns the
+ * decoded (gunzipped) text.
+ */
+export function appliedUserData(stack: Json, vars: string[] = []): string {
+  return userDataOf(appliedState(stack, vars));
+}
+
+/** The launch template's user data in an applied state, decoded (gunzipped). */
+export function userDataOf(state: Json): string {
+  const template = state.resources.find((r: Json) => r.type === 'terraform_data' && String(r.name).startsWith('aws_launch_template__'));
+  if (!template) throw new Error('no launch template in the applied state');
+  const userData = template.instances[0].attributes.output.value.user_data as string;
+  return zlib.gunzipSync(Buffer.from(userData, 'base64')).toString('utf-8');
 }

@@ -1,9 +1,11 @@
+import { execFileSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
 import { Testing } from 'cdktf';
 import { SshBastionModuleStack } from '../../src';
+import { HOST_PACKAGES } from '../../src/cloud-config';
 import { appliedUserData, asTerraformData, initialised, removeDir, terraform, terraformBinary, varArgument } from '../helpers/terraform';
 import { synthBastion } from '../helpers/synth';
 
@@ -76,6 +78,25 @@ withTerraform('registry module user data, evaluated by real terraform', () => {
     // THEN the precondition stops it with its message
     expect(result.status).not.toBe(0);
     expect(result.output).toContain("over EC2's limit of 16384 bytes");
+  });
+
+  test.each(Object.keys(HOST_PACKAGES) as (keyof typeof HOST_PACKAGES)[])('host_os %s installs the packages of the one host OS table, on both paths', (hostOs) => {
+    // HOST_PACKAGES is the one place where the host OSes differ in what they install (cloud-init's
+    // package module picks dnf or apt); the module carries it as a lookup map, the construct as a list.
+    const module = appliedUserData(moduleJson, [...REQUIRED, varArgument('host_os', hostOs)]);
+    const literal = appliedUserData(synthBastion({ subnetIds: ['subnet-0123456789abcdef0'], hostOs }));
+    expect(parse(module).packages).toEqual([...HOST_PACKAGES[hostOs]]);
+    expect(parse(literal).packages).toEqual([...HOST_PACKAGES[hostOs]]);
+  });
+
+  test("the Debian 12 host's packages are in Debian 12's archive", () => {
+    // This machine is Debian 12 (bookworm) with the archive's package lists (scripts/setup.sh runs
+    // apt-get update); the VM test (test/vm) installs them on a booted guest.
+    expect(fs.readFileSync('/etc/os-release', 'utf-8')).toMatch(/^VERSION_CODENAME=bookworm$/m);
+    for (const name of HOST_PACKAGES['debian-12']) {
+      const shown = execFileSync('apt-cache', ['show', '--no-all-versions', name], { encoding: 'utf-8' });
+      expect(shown).toMatch(new RegExp(`^Package: ${name}$`, 'm'));
+    }
   });
 
   test('plans with the defaults', () => {
