@@ -53,6 +53,7 @@ let vm: BastionVm;
 let knownHosts: string;
 let hostKeyLine = '';
 let renderedPackages: unknown;
+let auditLogGroup = '';
 const keys: Record<string, string> = {};
 let bootStarted = 0;
 let healthyAfterMs = 0;
@@ -100,26 +101,64 @@ function testCloudConfig(motoPort: number, adminKey: string): string {
 
 /** The cloud-config documents of a user data (one, or the parts of a MIME multipart). */
 function cloudConfigs(userData: string): Json[] {
-  const bodies = userData.startsWith('#cloud-config') ? [userData] : userData.split(/^--\S+$/m).map((part) => part.slice(part.indexOf('\n\n') + 2));
+  const bodies = userData.startsWith('#cloud-config')
+    ? [userData]
+    : userData.split(/^--\S+$/m).map((part) => part.slice(part.indexOf('\n\n') + 2));
   return bodies.filter((body) => body.startsWith('#cloud-config')).map((body) => parse(body) as Json);
 }
 
 /** `command` over ssh through the forwarded service port, as a user would. */
 function ssh(user: string, key: string, command: string, timeoutMs = 120_000) {
-  return run('ssh', [
-    '-i', key, '-p', String(vm.ports[SERVICE_PORT]), '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
-    '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'ConnectTimeout=60',
-    `${user}@127.0.0.1`, command,
-  ], timeoutMs);
+  return run(
+    'ssh',
+    [
+      '-i',
+      key,
+      '-p',
+      String(vm.ports[SERVICE_PORT]),
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile=${knownHosts}`,
+      '-o',
+      'ConnectTimeout=60',
+      `${user}@127.0.0.1`,
+      command,
+    ],
+    timeoutMs,
+  );
 }
 
 /** A command on the guest as its admin user, through the admin sshd. */
 async function admin(command: string, timeoutMs = 120_000): Promise<string> {
-  const result = await run('ssh', [
-    '-i', keys.admin, '-p', String(vm.ports[ADMIN_PORT]), '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
-    '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=30',
-    'debian@127.0.0.1', command,
-  ], timeoutMs);
+  const result = await run(
+    'ssh',
+    [
+      '-i',
+      keys.admin,
+      '-p',
+      String(vm.ports[ADMIN_PORT]),
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'LogLevel=ERROR',
+      '-o',
+      'ConnectTimeout=30',
+      'debian@127.0.0.1',
+      command,
+    ],
+    timeoutMs,
+  );
   if (result.status !== 0) throw new Error(`admin ${command}: status ${result.status}\n${result.stdout}\n${result.stderr}`);
   return result.stdout;
 }
@@ -177,17 +216,60 @@ beforeAll(async () => {
   const environment = cloudConfigs(userData)
     .flatMap((c) => c.write_files ?? [])
     .find((f: Json) => f.path === '/etc/ssh-bastion/bastion.env' && !f.append).content as string;
-  const settings = Object.fromEntries(environment.trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2)));
-  execFileSync('aws', ['s3api', 'create-bucket', '--bucket', settings.BASTION_BUNDLE_BUCKET, '--create-bucket-configuration', `LocationConstraint=${REGION}`], { env });
-  execFileSync('aws', ['s3api', 'put-object', '--bucket', settings.BASTION_BUNDLE_BUCKET, '--key', settings.BASTION_BUNDLE_KEY, '--body', path.join(MODULE_DIR, 'ssh-bastion-host.tar.gz')], { env });
+  const settings = Object.fromEntries(
+    environment
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/=(.*)/s).slice(0, 2)),
+  );
+  execFileSync(
+    'aws',
+    ['s3api', 'create-bucket', '--bucket', settings.BASTION_BUNDLE_BUCKET, '--create-bucket-configuration', `LocationConstraint=${REGION}`],
+    { env },
+  );
+  execFileSync(
+    'aws',
+    [
+      's3api',
+      'put-object',
+      '--bucket',
+      settings.BASTION_BUNDLE_BUCKET,
+      '--key',
+      settings.BASTION_BUNDLE_KEY,
+      '--body',
+      path.join(MODULE_DIR, 'ssh-bastion-host.tar.gz'),
+    ],
+    { env },
+  );
   const parameter = appliedResource(state, 'aws_ssm_parameter', 'host_key_parameter');
   expect(parameter.name).toBe(settings.BASTION_HOST_KEY_PARAMETER);
-  execFileSync('aws', ['ssm', 'put-parameter', '--region', REGION, '--name', parameter.name, '--type', 'SecureString', '--value', parameter.value], { env });
+  execFileSync(
+    'aws',
+    ['ssm', 'put-parameter', '--region', REGION, '--name', parameter.name, '--type', 'SecureString', '--value', parameter.value],
+    { env },
+  );
+  // the audit log group, and the parameter naming the Auto Scaling group (the drainer reads it)
+  auditLogGroup = String(appliedResource(state, 'aws_cloudwatch_log_group', 'audit_log_group').name);
+  expect(auditLogGroup).toBe(settings.BASTION_AUDIT_LOG_GROUP);
+  execFileSync('aws', ['logs', 'create-log-group', '--region', REGION, '--log-group-name', auditLogGroup], { env });
+  const groupName = appliedResource(state, 'aws_ssm_parameter', 'group_name_parameter');
+  execFileSync(
+    'aws',
+    ['ssm', 'put-parameter', '--region', REGION, '--name', groupName.name, '--type', 'String', '--value', 'ssh-bastion-vm-group'],
+    { env },
+  );
 
   // known_hosts from the module's output, for the forwarded port instead of the load balancer's name.
   hostKeyLine = String(state.outputs.known_hosts.value);
   knownHosts = path.join(dir, 'known_hosts');
-  vm = new BastionVm({ image, userData, metadataPort: metadata.port, baseImageTar: tar, forward: [SERVICE_PORT, HEALTH_PORT, ADMIN_PORT], dir });
+  vm = new BastionVm({
+    image,
+    userData,
+    metadataPort: metadata.port,
+    baseImageTar: tar,
+    forward: [SERVICE_PORT, HEALTH_PORT, ADMIN_PORT],
+    dir,
+  });
   await vm.prepare();
   fs.writeFileSync(knownHosts, `${hostKeyLine.replace(/^\S+/, `[127.0.0.1]:${vm.ports[SERVICE_PORT]}`)}\n`);
 
@@ -253,11 +335,18 @@ describe('a bastion host booted from the module user data (debian-12)', () => {
     const status = JSON.parse(await admin('sudo cloud-init status --format json || true'));
     expect(status.errors ?? []).toEqual([]);
     expect(status.status).toBe('done');
-    expect(await admin('sudo grep -c "Failed to install packages\\|Running module package-update-upgrade-install .* failed" /var/log/cloud-init.log || true')).toBe('0\n');
+    expect(
+      await admin(
+        'sudo grep -c "Failed to install packages\\|Running module package-update-upgrade-install .* failed" /var/log/cloud-init.log || true',
+      ),
+    ).toBe('0\n');
   });
 
   test('a user logs in with her IAM key, checked against the module known_hosts output, and sees the MOTD', async () => {
-    const result = await run('bash', ['-c', `echo exit | ssh -tt -i ${keys.alice} -p ${vm.ports[SERVICE_PORT]} -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts} alice@127.0.0.1`]);
+    const result = await run('bash', [
+      '-c',
+      `echo exit | ssh -tt -i ${keys.alice} -p ${vm.ports[SERVICE_PORT]} -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts} alice@127.0.0.1`,
+    ]);
     expect(`${result.stdout}${result.stderr}`).toMatch(/This is a one-time container/);
     expect(result.stdout).toMatch(/passwordless sudo/);
     expect(result.status).toBe(0);
@@ -265,12 +354,20 @@ describe('a bastion host booted from the module user data (debian-12)', () => {
 
   test('the journal logs the session start and end with the client address and the user, and the container is gone', async () => {
     let lines: string[] = [];
-    await waitFor(async () => (lines = (await journal('-t ssh-bastion')).split('\n')).some((l) => / session end client=.* user=alice /.test(l)), 60_000, 'the session end line');
+    await waitFor(
+      async () => (lines = (await journal('-t ssh-bastion')).split('\n')).some((l) => / session end client=.* user=alice /.test(l)),
+      60_000,
+      'the session end line',
+    );
     const end = lines.find((l) => / session end client=.* user=alice /.test(l))!;
     const [, client, container] = /session end client=(169\.254\.2\.2:\d+) user=alice container=(\S+) duration=\d+s/.exec(end) ?? [];
     expect(container).toBeDefined();
     expect(lines.some((l) => l.includes(`session start client=${client} container=${container}`))).toBe(true);
-    await waitFor(async () => !(await admin("sudo docker ps -a --format '{{.Names}}'")).split('\n').includes(container), 30_000, `container ${container} removed`);
+    await waitFor(
+      async () => !(await admin("sudo docker ps -a --format '{{.Names}}'")).split('\n').includes(container),
+      30_000,
+      `container ${container} removed`,
+    );
   });
 
   test('a second connection at the same time gets a different container', async () => {
@@ -288,10 +385,27 @@ describe('a bastion host booted from the module user data (debian-12)', () => {
       '-c',
       `ssh -i ${keys.alice} -p ${vm.ports[SERVICE_PORT]} -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts} ` +
         `-o ExitOnForwardFailure=yes -N -L 127.0.0.1:${localPort}:${HOST_FROM_GUEST}:${keys.vpcPort} alice@127.0.0.1 & tunnel=$!; ` +
-        `for _ in $(seq 600); do (exec 3<>/dev/tcp/127.0.0.1/${localPort}) 2>/dev/null && break; sleep 0.1; done; ` +
+        `for _ in $(seq 1800); do (exec 3<>/dev/tcp/127.0.0.1/${localPort}) 2>/dev/null && break; sleep 0.1; done; ` +
         `exec 3<>/dev/tcp/127.0.0.1/${localPort} && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3; kill "$tunnel"`,
     ]);
     expect(result.stdout).toContain(VPC_SERVICE_TEXT);
+  });
+
+  test('the audit shipper, under real systemd, delivered the logins and the tunnel connection to the audit log group', async () => {
+    const env = { ...process.env, ...moto.awsEnv() };
+    const events = () => {
+      const out = execFileSync('aws', ['logs', 'filter-log-events', '--region', REGION, '--log-group-name', auditLogGroup], {
+        env,
+        encoding: 'utf8',
+      });
+      return (JSON.parse(out).events as { message: string }[]).map((e) => JSON.parse(e.message) as Json);
+    };
+    let seen: Json[] = [];
+    const tunnelled = (e: Json) => e.event === 'tcp.connect' && e.destination_port === Number(keys.vpcPort) && e.user === 'alice';
+    await waitFor(async () => (seen = events()).some(tunnelled), 120_000, 'the tunnel connection in the audit log group');
+    expect(seen.filter((e) => e.event === 'session.end' && e.user === 'alice').length).toBeGreaterThanOrEqual(3);
+    expect(seen.find(tunnelled)).toMatchObject({ destination_address: HOST_FROM_GUEST, protocol: 'tcp', iam_user: 'alice' });
+    expect(seen.filter((e) => e.event === 'auth' && e.result === 'accepted' && e.user === 'alice').length).toBeGreaterThanOrEqual(3);
   });
 
   test('session_max_seconds ends a session through systemd RuntimeMaxSec, and the container is removed', async () => {
@@ -300,24 +414,37 @@ describe('a bastion host booted from the module user data (debian-12)', () => {
     expect(result.ms).toBeGreaterThan((SESSION_MAX_SECONDS - 5) * 1000);
     expect(result.ms).toBeLessThan((SESSION_MAX_SECONDS + 90) * 1000);
     let text = '';
-    await waitFor(async () => / session end .* user=alice .*\(stopped\)/.test((text = await journal("-u 'ssh-bastion@*'"))), 60_000, 'the session end line');
+    await waitFor(
+      async () => / session end .* user=alice .*\(stopped\)/.test((text = await journal("-u 'ssh-bastion@*'"))),
+      60_000,
+      'the session end line',
+    );
     const [, unit] = /(ssh-bastion@\S+\.service): Service reached runtime time limit\. Stopping\./.exec(text) ?? [];
     expect(unit).toBeDefined();
     // the session program's clock starts after systemd's, by its start-up time, and ends once the
     // container is removed (seconds each under TCG: 61 s measured)
-    const [, container, duration] = /session end client=169\.254\.2\.2:\d+ user=alice container=(\S+) duration=(\d+)s status=\d+ \(stopped\)/.exec(text) ?? [];
+    const [, container, duration] =
+      /session end client=169\.254\.2\.2:\d+ user=alice container=(\S+) duration=(\d+)s status=\d+ \(stopped\)/.exec(text) ?? [];
     expect(container).toBeDefined();
     expect(Number(duration)).toBeGreaterThanOrEqual(SESSION_MAX_SECONDS - 15);
     expect(Number(duration)).toBeLessThanOrEqual(SESSION_MAX_SECONDS + 15);
-    await waitFor(async () => !(await admin("sudo docker ps -a --format '{{.Names}}'")).split('\n').includes(container), 30_000, `container ${container} removed`);
+    await waitFor(
+      async () => !(await admin("sudo docker ps -a --format '{{.Names}}'")).split('\n').includes(container),
+      30_000,
+      `container ${container} removed`,
+    );
   });
 
   test('the per-source connection limit closes the extra connection from one address at once', async () => {
     // The front counts a connection until its session is over: start with none.
-    await waitFor(async () => {
-      const text = await journal('-t ssh-bastion');
-      return (text.match(/ session start /g) ?? []).length === (text.match(/ session end /g) ?? []).length;
-    }, 60_000, 'every session to end');
+    await waitFor(
+      async () => {
+        const text = await journal('-t ssh-bastion');
+        return (text.match(/ session start /g) ?? []).length === (text.match(/ session end /g) ?? []).length;
+      },
+      60_000,
+      'every session to end',
+    );
     // Silent connections: the front holds them (no container) until they speak or the login grace ends.
     const held = await Promise.all(Array.from({ length: MAX_CONNECTIONS_PER_SOURCE }, () => connection(vm.ports[SERVICE_PORT])));
     await new Promise((r) => setTimeout(r, 3000));
@@ -327,32 +454,80 @@ describe('a bastion host booted from the module user data (debian-12)', () => {
     expect(closedAfter.ms).toBeLessThan(5000);
     expect(held.map((h) => h.isClosed())).toEqual(held.map(() => false));
     held.forEach((h) => h.socket.destroy());
-    await waitFor(async () => /refused \d+ connections from 1 sources .*over the per-source limit/.test(await journal('-t ssh-bastion')), 60_000, 'the refusal summary');
+    await waitFor(
+      async () => /refused \d+ connections from 1 sources .*over the per-source limit/.test(await journal('-t ssh-bastion')),
+      60_000,
+      'the refusal summary',
+    );
   });
 
-  test('after a reboot the health-check port stays closed', async () => {
-    await run('ssh', ['-i', keys.admin, '-p', String(vm.ports[ADMIN_PORT]), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', 'debian@127.0.0.1', 'sudo systemctl reboot']);
-    await vm.waitExit(3 * 60_000);
-    vm.start();
-    await waitFor(
-      async () => {
-        if (!vm.running) throw new Error('qemu exited after the reboot');
-        return /^(running|degraded)$/m.test((await run('ssh', ['-i', keys.admin, '-p', String(vm.ports[ADMIN_PORT]), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=20', 'debian@127.0.0.1', 'systemctl is-system-running --wait'], 5 * 60_000)).stdout);
-      },
-      GUEST_UP_MS,
-      'the rebooted guest to finish its boot',
-      5000,
-    );
-    expect((await admin('systemctl is-active ssh-bastion-health.socket || true')).trim()).toBe('inactive');
-    for (let probe = 0; probe < 3; probe++) {
-      expect(await httpGet(vm.ports[HEALTH_PORT])).toBe('');
-      await new Promise((r) => setTimeout(r, 5000));
-    }
-  }, 15 * 60_000);
+  test(
+    'after a reboot the health-check port stays closed',
+    async () => {
+      await run('ssh', [
+        '-i',
+        keys.admin,
+        '-p',
+        String(vm.ports[ADMIN_PORT]),
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        'UserKnownHostsFile=/dev/null',
+        'debian@127.0.0.1',
+        'sudo systemctl reboot',
+      ]);
+      await vm.waitExit(3 * 60_000);
+      vm.start();
+      await waitFor(
+        async () => {
+          if (!vm.running) throw new Error('qemu exited after the reboot');
+          return /^(running|degraded)$/m.test(
+            (
+              await run(
+                'ssh',
+                [
+                  '-i',
+                  keys.admin,
+                  '-p',
+                  String(vm.ports[ADMIN_PORT]),
+                  '-o',
+                  'BatchMode=yes',
+                  '-o',
+                  'StrictHostKeyChecking=no',
+                  '-o',
+                  'UserKnownHostsFile=/dev/null',
+                  '-o',
+                  'LogLevel=ERROR',
+                  '-o',
+                  'ConnectTimeout=20',
+                  'debian@127.0.0.1',
+                  'systemctl is-system-running --wait',
+                ],
+                5 * 60_000,
+              )
+            ).stdout,
+          );
+        },
+        GUEST_UP_MS,
+        'the rebooted guest to finish its boot',
+        5000,
+      );
+      expect((await admin('systemctl is-active ssh-bastion-health.socket || true')).trim()).toBe('inactive');
+      for (let probe = 0; probe < 3; probe++) {
+        expect(await httpGet(vm.ports[HEALTH_PORT])).toBe('');
+        await new Promise((r) => setTimeout(r, 5000));
+      }
+    },
+    15 * 60_000,
+  );
 });
 
 /** A TCP connection to 127.0.0.1:port that sends nothing; `closed` tells when the far end closed it and what it sent. */
-async function connection(port: number): Promise<{ socket: net.Socket; isClosed: () => boolean; closed: Promise<{ ms: number; bytes: number }> }> {
+async function connection(
+  port: number,
+): Promise<{ socket: net.Socket; isClosed: () => boolean; closed: Promise<{ ms: number; bytes: number }> }> {
   const socket = net.connect(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   const opened = Date.now();

@@ -39,7 +39,10 @@ export const BASE_IMAGE_DISK = '/dev/disk/by-id/virtio-sshb-base';
 export function vmImage(): string {
   const key = createHash('sha256').update(fs.readFileSync(BUILD_SCRIPT)).digest('hex').slice(0, 16);
   return buildOnce(path.join(VM_CACHE_DIR, `image-${key}`), (building) => {
-    execFileSync('bash', [BUILD_SCRIPT, building, path.join(VM_CACHE_DIR, 'debs'), DEBIAN_MIRROR], { stdio: 'inherit', timeout: 40 * 60_000 });
+    execFileSync('bash', [BUILD_SCRIPT, building, path.join(VM_CACHE_DIR, 'debs'), DEBIAN_MIRROR], {
+      stdio: 'inherit',
+      timeout: 40 * 60_000,
+    });
   });
 }
 
@@ -149,19 +152,49 @@ export class BastionVm {
       `guestfwd=tcp:${METADATA_ADDRESS}:80-cmd:socat - TCP:127.0.0.1:${metadataPort}`,
     ].join(',');
     const args = [
-      '-machine', 'q35', '-accel', 'tcg,thread=multi', '-cpu', 'max', '-smp', '2', '-m', String(MEMORY_MB),
-      '-nographic', '-no-reboot', '-serial', `file:${this.console}`, '-monitor', 'none',
-      '-kernel', path.join(image, 'vmlinuz'), '-initrd', path.join(image, 'initrd.img'),
-      '-append', 'console=ttyS0 root=/dev/vda rw net.ifnames=0',
+      '-machine',
+      'q35',
+      '-accel',
+      'tcg,thread=multi',
+      '-cpu',
+      'max',
+      '-smp',
+      '2',
+      '-m',
+      String(MEMORY_MB),
+      '-nographic',
+      '-no-reboot',
+      '-serial',
+      `file:${this.console}`,
+      '-monitor',
+      'none',
+      '-kernel',
+      path.join(image, 'vmlinuz'),
+      '-initrd',
+      path.join(image, 'initrd.img'),
+      '-append',
+      'console=ttyS0 root=/dev/vda rw net.ifnames=0',
       // PCI addresses in this order make the disks vda (root), vdb (seed), vdc (base image).
-      '-drive', `file=${this.disk},if=none,id=root,format=qcow2,cache=unsafe`,
-      '-device', 'virtio-blk-pci,drive=root,addr=0x10',
-      '-drive', `file=${path.join(dir, 'seed.img')},if=none,id=seed,format=raw,readonly=on`,
-      '-device', 'virtio-blk-pci,drive=seed,addr=0x11',
-      '-drive', `file=${baseImageTar},if=none,id=base,format=raw,readonly=on`,
-      '-device', 'virtio-blk-pci,drive=base,serial=sshb-base,addr=0x12',
-      '-netdev', netdev, '-device', 'virtio-net-pci,netdev=n0',
-      '-object', 'rng-random,filename=/dev/urandom,id=rng0', '-device', 'virtio-rng-pci,rng=rng0',
+      '-drive',
+      `file=${this.disk},if=none,id=root,format=qcow2,cache=unsafe`,
+      '-device',
+      'virtio-blk-pci,drive=root,addr=0x10',
+      '-drive',
+      `file=${path.join(dir, 'seed.img')},if=none,id=seed,format=raw,readonly=on`,
+      '-device',
+      'virtio-blk-pci,drive=seed,addr=0x11',
+      '-drive',
+      `file=${baseImageTar},if=none,id=base,format=raw,readonly=on`,
+      '-device',
+      'virtio-blk-pci,drive=base,serial=sshb-base,addr=0x12',
+      '-netdev',
+      netdev,
+      '-device',
+      'virtio-net-pci,netdev=n0',
+      '-object',
+      'rng-random,filename=/dev/urandom,id=rng0',
+      '-device',
+      'virtio-rng-pci,rng=rng0',
     ];
     fs.appendFileSync(this.console, `\n=== qemu start ${new Date().toISOString()} ===\n`);
     const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'qemu.log'), 'a')] });
@@ -228,7 +261,12 @@ export async function run(command: string, args: readonly string[], timeoutMs = 
     return { status: 0, stdout, stderr, ms: Date.now() - started };
   } catch (e) {
     const err = e as { code?: number | string; stdout?: string; stderr?: string };
-    return { status: typeof err.code === 'number' ? err.code : 255, stdout: err.stdout ?? '', stderr: `${err.stderr ?? ''}${typeof err.code === 'string' ? err.code : ''}`, ms: Date.now() - started };
+    return {
+      status: typeof err.code === 'number' ? err.code : 255,
+      stdout: err.stdout ?? '',
+      stderr: `${err.stderr ?? ''}${typeof err.code === 'string' ? err.code : ''}`,
+      ms: Date.now() - started,
+    };
   }
 }
 
