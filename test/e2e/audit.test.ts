@@ -83,28 +83,7 @@ async function eventsWhen(what: string, ready: (events: AuditEvent[]) => boolean
 }
 
 function ssh(user: string, key: string, command: string): Promise<{ status: number; stdout: string; stderr: string }> {
-  return host.run(
-    [
-      'ssh',
-      '-i',
-      key,
-      '-p',
-      '22',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'IdentitiesOnly=yes',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'LogLevel=ERROR',
-      `${user}@127.0.0.1`,
-      command,
-    ],
-    { timeoutMs: 60_000 },
-  );
+  return host.ssh({ user, key, command, timeoutMs: 60_000 });
 }
 
 /** The audit shipper's process (the child of the loop that plays Restart=always). */
