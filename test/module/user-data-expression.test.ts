@@ -80,14 +80,17 @@ withTerraform('registry module user data, evaluated by real terraform', () => {
     expect(result.output).toContain("over EC2's limit of 16384 bytes");
   });
 
-  test.each(Object.keys(HOST_PACKAGES) as (keyof typeof HOST_PACKAGES)[])('host_os %s installs the packages of the one host OS table, on both paths', (hostOs) => {
-    // HOST_PACKAGES is the one place where the host OSes differ in what they install (cloud-init's
-    // package module picks dnf or apt); the module carries it as a lookup map, the construct as a list.
-    const module = appliedUserData(moduleJson, [...REQUIRED, varArgument('host_os', hostOs)]);
-    const literal = appliedUserData(synthBastion({ subnetIds: ['subnet-0123456789abcdef0'], hostOs }));
-    expect(parse(module).packages).toEqual([...HOST_PACKAGES[hostOs]]);
-    expect(parse(literal).packages).toEqual([...HOST_PACKAGES[hostOs]]);
-  });
+  test.each(Object.keys(HOST_PACKAGES) as (keyof typeof HOST_PACKAGES)[])(
+    'host_os %s installs the packages of the one host OS table, on both paths',
+    (hostOs) => {
+      // HOST_PACKAGES is the one place where the host OSes differ in what they install (cloud-init's
+      // package module picks dnf or apt); the module carries it as a lookup map, the construct as a list.
+      const module = appliedUserData(moduleJson, [...REQUIRED, varArgument('host_os', hostOs)]);
+      const literal = appliedUserData(synthBastion({ subnetIds: ['subnet-0123456789abcdef0'], hostOs }));
+      expect(parse(module).packages).toEqual([...HOST_PACKAGES[hostOs]]);
+      expect(parse(literal).packages).toEqual([...HOST_PACKAGES[hostOs]]);
+    },
+  );
 
   test("the Debian 12 host's packages are in Debian 12's archive", () => {
     // This machine is Debian 12 (bookworm) with the archive's package lists (scripts/setup.sh runs
