@@ -79,7 +79,7 @@ export const INPUTS: InputDefinition[] = [
     prop: 'subnetIds',
     type: 'list(string)',
     description:
-      'Subnets of the bastion hosts, ideally one per availability zone. Private subnets need a NAT gateway or VPC endpoints (ECR, SSM, IAM, STS).',
+      'Subnets of the bastion hosts, ideally one per availability zone. Hosts in private subnets need a NAT gateway or an HTTPS proxy (IAM has no VPC endpoint) and S3 (a gateway endpoint is enough); docs/host-runtime.md lists every endpoint.',
   },
   {
     prop: 'lbSubnetIds',
