@@ -56,6 +56,8 @@ export interface InputDefinition {
    */
   readonly default?: unknown;
   readonly derive?: Derivation;
+  /** The variable in the hosts' bastion.env that carries the value (host-settings.ts), if any. */
+  readonly hostSetting?: string;
   /** What a literal default stands for where it is used, when the TSDoc documents that instead (`@default - ...`). */
   readonly standsFor?: string;
 }
@@ -70,6 +72,13 @@ function defaultInstanceTypes(architecture: string): string[] {
 /** The smaller of a value and a bound, with Terraform's min() when the value is only known to Terraform. */
 function atMost(value: number, bound: number): number {
   return Token.isUnresolved(value) ? Token.asNumber(Fn.min([value, bound])) : Math.min(value, bound);
+}
+
+/** The bastion.env variable of an input. */
+export function hostSettingOf(prop: Prop): string {
+  const name = INPUTS.find((input) => input.prop === prop)?.hostSetting;
+  if (name === undefined) throw new Error(`input ${prop} has no host setting`);
+  return name;
 }
 
 /** The inputs, in the order users read the module's variables: where, who, how big, how it behaves. */
@@ -149,10 +158,17 @@ export const INPUTS: InputDefinition[] = [
     description:
       'CIDR blocks the hosts and their sessions may connect to. []: no egress rule, bring your own through additional_security_group_ids.',
   },
-  { prop: 'servicePort', type: 'number', default: 22, description: 'TCP port of the bastion service on the load balancer and the hosts.' },
+  {
+    prop: 'servicePort',
+    type: 'number',
+    hostSetting: 'BASTION_SERVICE_PORT',
+    default: 22,
+    description: 'TCP port of the bastion service on the load balancer and the hosts.',
+  },
   {
     prop: 'healthCheckPort',
     type: 'number',
+    hostSetting: 'BASTION_HEALTH_PORT',
     default: 2224,
     description:
       "Port of the load balancer's HTTP health check: it opens once a host is ready, and answers 200 only while docker, the session image, the key lookup service and free disk space pass their checks.",
@@ -168,6 +184,7 @@ export const INPUTS: InputDefinition[] = [
   {
     prop: 'allowedIamGroups',
     type: 'list(string)',
+    hostSetting: 'BASTION_ALLOWED_IAM_GROUPS',
     default: [],
     description: 'IAM groups whose members may log in. Required unless allow_all_iam_users is true.',
   },
@@ -181,6 +198,7 @@ export const INPUTS: InputDefinition[] = [
   {
     prop: 'assumeRoleArn',
     type: 'string',
+    hostSetting: 'BASTION_ASSUME_ROLE_ARN',
     default: '',
     description:
       'Role in another account that holds the IAM users; the hosts assume it for key lookups. See the identity_account_policy output.',
@@ -236,6 +254,7 @@ export const INPUTS: InputDefinition[] = [
   {
     prop: 'sessionMaxSeconds',
     type: 'number',
+    hostSetting: 'BASTION_SESSION_MAX_SECONDS',
     default: 43200,
     description: 'Seconds after which a session is ended, whatever it is doing.',
   },
@@ -288,6 +307,7 @@ export const INPUTS: InputDefinition[] = [
   {
     prop: 'drainTimeoutSeconds',
     type: 'number',
+    hostSetting: 'BASTION_DRAIN_TIMEOUT_SECONDS',
     default: DERIVED,
     derive: { from: (inputs) => atMost(inputs.sessionMaxSeconds, MAX_DRAIN_SECONDS), inTerraform: 'coalesce' },
     description:
@@ -314,25 +334,46 @@ export const INPUTS: InputDefinition[] = [
     description:
       'ARN of a customer-managed KMS key encrypting the audit log group; its key policy must let CloudWatch Logs of the region use it. "": CloudWatch Logs\' own encryption.',
   },
-  { prop: 'containerMemoryMb', type: 'number', default: 512, description: 'Memory limit of one session container, MiB.' },
+  {
+    prop: 'containerMemoryMb',
+    type: 'number',
+    hostSetting: 'BASTION_CONTAINER_MEMORY_MB',
+    default: 512,
+    description: 'Memory limit of one session container, MiB.',
+  },
   {
     prop: 'sessionDiskMb',
     type: 'number',
+    hostSetting: 'BASTION_SESSION_DISK_MB',
     default: 256,
     description:
       "Space a session can write, MiB: the size of each of its writable file systems (/home, /tmp, /var/tmp) on a read-only root. Held in memory, never on the host's disk, and counted against container_memory_mb, so at most that.",
   },
-  { prop: 'containerPidsLimit', type: 'number', default: 256, description: 'Process limit of one session container.' },
-  { prop: 'containerCpus', type: 'number', default: 1, description: 'CPU limit of one session container, in CPUs.' },
+  {
+    prop: 'containerPidsLimit',
+    type: 'number',
+    hostSetting: 'BASTION_CONTAINER_PIDS',
+    default: 256,
+    description: 'Process limit of one session container.',
+  },
+  {
+    prop: 'containerCpus',
+    type: 'number',
+    hostSetting: 'BASTION_CONTAINER_CPUS',
+    default: 1,
+    description: 'CPU limit of one session container, in CPUs.',
+  },
   {
     prop: 'maxConnectionsPerSource',
     type: 'number',
+    hostSetting: 'BASTION_MAX_CONNECTIONS_PER_SOURCE',
     default: 10,
     description: 'Concurrent connections one client address may hold on one host.',
   },
   {
     prop: 'newConnectionsPerMinute',
     type: 'number',
+    hostSetting: 'BASTION_NEW_CONNECTIONS_PER_MINUTE',
     default: 30,
     description:
       'New connections one client address (IPv6: its /64) may open per minute on one host, that many at once at most; beyond it connections are closed at once, without a container.',
@@ -340,6 +381,7 @@ export const INPUTS: InputDefinition[] = [
   {
     prop: 'readySessions',
     type: 'number',
+    hostSetting: 'BASTION_READY_SESSIONS',
     default: 2,
     description:
       'Session containers each host keeps started and waiting, so that a login does not wait for a container to start. Each is given one connection only and holds nothing of a session until then (about 7 MiB each). 0 = every connection starts its own.',
@@ -347,26 +389,36 @@ export const INPUTS: InputDefinition[] = [
   {
     prop: 'loginGraceSeconds',
     type: 'number',
+    hostSetting: 'BASTION_LOGIN_GRACE_SECONDS',
     default: 20,
     description:
       'Seconds a client has to send its SSH identification line, and then again to log in. A connection costs a container only once it has sent that line; a silent one is closed after this.',
   },
-  { prop: 'tunnelOnly', type: 'bool', default: false, description: 'Allows port forwarding only: no shell, no command, no TTY.' },
+  {
+    prop: 'tunnelOnly',
+    type: 'bool',
+    hostSetting: 'BASTION_TUNNEL_ONLY',
+    default: false,
+    description: 'Allows port forwarding only: no shell, no command, no TTY.',
+  },
   {
     prop: 'allowAgentForwarding',
     type: 'bool',
+    hostSetting: 'BASTION_ALLOW_AGENT_FORWARDING',
     default: false,
     description: 'Allows SSH agent forwarding (ssh -A) into sessions; ProxyJump (ssh -J) works without it. Never with tunnel_only.',
   },
   {
     prop: 'workerBaseImage',
     type: 'string',
+    hostSetting: 'BASTION_WORKER_BASE_IMAGE',
     default: 'public.ecr.aws/docker/library/ubuntu:24.04',
     description: 'Base image of the session container image built on each host at boot.',
   },
   {
     prop: 'workerImage',
     type: 'string',
+    hostSetting: 'BASTION_WORKER_IMAGE',
     default: '',
     description: 'Prebuilt session container image to pull instead of building one at boot.',
   },

@@ -1,6 +1,10 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
+import { resolveConfig } from '../../src/config';
+import { HOST_SETTING_VARIABLES, hostEnvironmentParts } from '../../src/host-settings';
 import { DERIVED, INPUTS } from '../../src/inputs';
+import { hostSettings } from '../../src/user-data';
+import { REQUIRED_PROPS } from '../helpers/synth';
 
 /** Each property of SshBastionServiceProps with whether it is optional and its TSDoc `@default` text. */
 function documentedProps(): { prop: string; optional: boolean; documentedDefault: string | undefined }[] {
@@ -56,5 +60,33 @@ describe('the table of inputs', () => {
     expect(INPUTS.filter((input) => input.default === DERIVED && input.derive === undefined).map((input) => input.prop)).toEqual([
       'targetSessionsPerHost',
     ]);
+  });
+
+  /** A value of each type other than the default, and how bastion.env writes it. */
+  const SAMPLES: { [type: string]: [unknown, string] } = {
+    number: [7, '7'],
+    string: ['public.ecr.aws/example/sample:1', 'public.ecr.aws/example/sample:1'],
+    bool: [true, 'true'],
+    'list(string)': [['admins', 'developers'], 'admins,developers'],
+  };
+
+  test.each(INPUTS.filter((input) => input.hostSetting !== undefined).map((input) => [input.prop, input] as const))(
+    "%s reaches the hosts' bastion.env under its host setting's name",
+    (prop, { hostSetting, type }) => {
+      const [value, text] = SAMPLES[type];
+      const settings = hostSettings(resolveConfig({ ...REQUIRED_PROPS, [prop]: value }), {
+        region: 'r',
+        bucket: 'b',
+        key: 'k',
+        sha256: 's',
+      });
+      const lines = hostEnvironmentParts(settings).join('').split('\n');
+      expect(lines).toContain(`${hostSetting}=${text}`);
+    },
+  );
+
+  test('host settings have distinct names', () => {
+    const names = Object.values(HOST_SETTING_VARIABLES);
+    expect(new Set(names).size).toBe(names.length);
   });
 });
