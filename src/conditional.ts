@@ -56,6 +56,22 @@ export function choose<T>(enabled: Switch, whenTrue: T, whenFalse: T): T {
   return Fn.conditional(enabled, whenTrue, whenFalse) as unknown as T;
 }
 
+/** A number as text: String() of a literal, Terraform's string of an expression. */
+export function numberText(value: number): string {
+  return Token.isUnresolved(value) ? Token.asString(value) : String(value);
+}
+
+/** A list joined with `separator`, with Terraform's join() when the list is only known to Terraform. */
+export function joinList(values: string[], separator: string): string {
+  return Token.isUnresolved(values) ? Fn.join(separator, values) : values.join(separator);
+}
+
+/** An attribute of every instance of a resource that may have a count: `[attr]`, or the splat `aws_x.y[*].attr` when counted. */
+export function attributesOf(scope: Construct, resource: TerraformResource | TerraformDataSource, attribute: string): string[] {
+  if (resource.count === undefined) return [resource.getStringAttribute(attribute)];
+  return Token.asList(ref(`${resource.fqn}[*].${attribute}`, TerraformStack.of(scope)));
+}
+
 /** An attribute of a resource that may have a count of 0 or 1: `aws_x.y[0].attr` when counted. */
 export function attributeOf(scope: Construct, resource: TerraformResource | TerraformDataSource, attribute: string): string {
   if (resource.count === undefined) return resource.getStringAttribute(attribute);

@@ -1,6 +1,6 @@
 import { gzipSync } from 'zlib';
 import { Fn, Token } from 'cdktf';
-import { nonEmpty, Switch } from './conditional';
+import { joinList, nonEmpty, numberText, Switch } from './conditional';
 import { INPUTS, VariableKind } from './inputs';
 import { HOST_PACKAGES, renderCloudConfig, UserDataSection } from './cloud-config';
 import { HostOs } from './props';
@@ -27,9 +27,9 @@ function settingText(value: unknown, type: VariableKind): string {
     case 'bool':
       return switchText(value as Switch);
     case 'list(string)':
-      return Token.isUnresolved(value) ? Fn.join(',', value as string[]) : (value as string[]).join(',');
+      return joinList(value as string[], ',');
     case 'number':
-      return Token.isUnresolved(value) ? Token.asString(value) : String(value);
+      return numberText(value as number);
     case 'string':
       return value as string;
     default:
