@@ -1,6 +1,10 @@
 import { Fn, IResolvable, Op, TerraformResource, TerraformDataSource, TerraformStack, Token, ref } from 'cdktf';
 import { Construct } from 'constructs';
 
+// Values that are literals (CDKTF users pass them) or Terraform expressions (the registry module
+// passes `${var.x}`): each helper decides which once, in JavaScript for a literal, in Terraform
+// otherwise, so the parts of the construct receive values ready to use.
+
 /**
  * A switch that is either known while the construct is built (CDKTF users pass literals)
  * or only when Terraform plans (the registry module passes `${var.x}` expressions).
@@ -91,4 +95,32 @@ export function optionalAttribute(
   if (resource === undefined) return fallback;
   if (resource.count === undefined) return resource.getStringAttribute(attribute);
   return Fn.try([ref(`${resource.fqn}[0].${attribute}`, TerraformStack.of(scope)), fallback]);
+}
+
+/** Joins the non-empty strings, with Terraform's join() and compact() when any of them is only known to Terraform. */
+export function joinNonEmpty(parts: string[], separator: string): string {
+  if (parts.some((part) => Token.isUnresolved(part))) return Fn.join(separator, Fn.compact(parts));
+  return parts.filter((part) => part !== '').join(separator);
+}
+
+/** Joins strings, with Terraform's join() when any of them is only known to Terraform. */
+export function concat(parts: string[]): string {
+  return parts.some((part) => Token.isUnresolved(part)) ? Fn.join('', parts) : parts.join('');
+}
+
+/** A switch rendered for bastion.env: "true" or "false". */
+export function switchText(value: Switch): string {
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  return Token.asString(Fn.conditional(value as IResolvable, 'true', 'false'));
+}
+
+/** `tags` plus `extra`, with Terraform's merge() when the tags are only known to Terraform. */
+export function withTags(tags: { [key: string]: string }, extra: { [key: string]: string }): { [key: string]: string } {
+  if (Token.isUnresolved(tags)) return Fn.merge([tags, extra]) as unknown as { [key: string]: string };
+  return { ...tags, ...extra };
+}
+
+/** The smaller of a value and a bound, with Terraform's min() when the value is only known to Terraform. */
+export function atMost(value: number, bound: number): number {
+  return Token.isUnresolved(value) ? Token.asNumber(Fn.min([value, bound])) : Math.min(value, bound);
 }

@@ -1,7 +1,6 @@
-import { Fn, IResolvable, Token } from 'cdktf';
 import { Architecture, BastionSchedule, HostOs, SshBastionServiceProps } from './props';
 import { DEFAULT_INSTANCE_TYPES, DERIVED, DerivationInputs, INPUTS, MAX_DRAIN_SECONDS } from './inputs';
-import { Switch } from './conditional';
+import { concat, joinNonEmpty, Switch } from './conditional';
 
 /** The admin port the hosts' own sshd listens on; fixed so the worker image and rules agree. */
 export const ADMIN_PORT = 2222;
@@ -104,11 +103,6 @@ export interface BastionConfig {
   readonly groupNameParameterName: string;
 }
 
-function joinNonEmpty(parts: string[], separator: string): string {
-  if (parts.some((part) => Token.isUnresolved(part))) return Fn.join(separator, Fn.compact(parts));
-  return parts.filter((part) => part !== '').join(separator);
-}
-
 /** Every property as given, or with its default from the table of inputs (the derived ones after the literal ones). */
 function withDefaults(props: SshBastionServiceProps): DerivationInputs {
   const given = props as unknown as { [prop: string]: unknown };
@@ -136,23 +130,4 @@ export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
     hostKeyParameterName: concat([...prefix, '/ssh-host-ed25519-key']),
     groupNameParameterName: concat([...prefix, '/autoscaling-group-name']),
   };
-}
-
-/** Joins strings, with Terraform's join() when any of them is only known to Terraform. */
-export function concat(parts: string[]): string {
-  return parts.some((part) => Token.isUnresolved(part)) ? Fn.join('', parts) : parts.join('');
-}
-
-/** A switch rendered for bastion.env: "true" or "false". */
-export function switchText(value: Switch): string {
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  return Token.asString(Fn.conditional(value as IResolvable, 'true', 'false'));
-}
-
-export { joinNonEmpty };
-
-/** `tags` plus `extra`, with Terraform's merge() when the tags are only known to Terraform. */
-export function withTags(tags: { [key: string]: string }, extra: { [key: string]: string }): { [key: string]: string } {
-  if (Token.isUnresolved(tags)) return Fn.merge([tags, extra]) as unknown as { [key: string]: string };
-  return { ...tags, ...extra };
 }

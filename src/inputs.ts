@@ -1,4 +1,5 @@
 import { Fn, Token } from 'cdktf';
+import { atMost } from './conditional';
 import { Architecture, SshBastionServiceProps } from './props';
 
 /**
@@ -67,11 +68,6 @@ function defaultInstanceTypes(architecture: string): string[] {
     return Fn.lookup(DEFAULT_INSTANCE_TYPES, architecture, DEFAULT_INSTANCE_TYPES.arm64) as unknown as string[];
   }
   return DEFAULT_INSTANCE_TYPES[architecture as Architecture] ?? DEFAULT_INSTANCE_TYPES.arm64;
-}
-
-/** The smaller of a value and a bound, with Terraform's min() when the value is only known to Terraform. */
-function atMost(value: number, bound: number): number {
-  return Token.isUnresolved(value) ? Token.asNumber(Fn.min([value, bound])) : Math.min(value, bound);
 }
 
 /** The bastion.env variable of an input. */

@@ -7,9 +7,9 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import { Id } from '@cdktf/provider-random/lib/id';
-import { ADMIN_PORT, BastionConfig, withTags } from './config';
+import { ADMIN_PORT, BastionConfig } from './config';
 import { DEREGISTRATION_DELAY_SECONDS } from './scaling';
-import { attributeOf, nonEmptyList, presence } from './conditional';
+import { attributeOf, nonEmptyList, presence, withTags } from './conditional';
 
 /** What the other parts need from the network part. */
 export interface Network {

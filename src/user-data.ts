@@ -1,10 +1,10 @@
 import { gzipSync } from 'zlib';
 import { Fn, Token } from 'cdktf';
-import { joinList, nonEmpty, numberText, Switch } from './conditional';
+import { concat, joinList, joinNonEmpty, nonEmpty, numberText, Switch, switchText } from './conditional';
 import { INPUTS, VariableKind } from './inputs';
 import { HOST_PACKAGES, renderCloudConfig, UserDataSection } from './cloud-config';
 import { HostOs } from './props';
-import { BastionConfig, ADMIN_PORT, concat, switchText, joinNonEmpty } from './config';
+import { BastionConfig, ADMIN_PORT } from './config';
 import { HostSettings, hostEnvironmentParts } from './host-settings';
 
 /** EC2 refuses user data above 16 KiB (after base64 decoding); ours is gzipped to fit. */
