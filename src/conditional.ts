@@ -124,3 +124,13 @@ export function withTags(tags: { [key: string]: string }, extra: { [key: string]
 export function atMost(value: number, bound: number): number {
   return Token.isUnresolved(value) ? Token.asNumber(Fn.min([value, bound])) : Math.min(value, bound);
 }
+
+/** The first element of a list, with Terraform's element() when the list is only known to Terraform. */
+export function firstOf(values: string[]): string {
+  return Token.isUnresolved(values) ? Fn.element(values, 0) : values[0];
+}
+
+/** The first `length` characters of a string, with Terraform's substr() when it is only known to Terraform. */
+export function leading(text: string, length: number): string {
+  return Token.isUnresolved(text) ? Fn.substr(text, 0, length) : text.slice(0, length);
+}

@@ -34,7 +34,7 @@ function allowFromCidrBlocks(
   description: string,
   tags: { [key: string]: string },
 ): void {
-  if (!Token.isUnresolved(cidrBlocks) && cidrBlocks.length === 0) return;
+  if (nonEmptyList(cidrBlocks) === false) return;
   const blocks = TerraformIterator.fromList(cidrBlocks);
   const cidr = blocks.value as string;
   const isIpv6 = Fn.strcontains(cidr, ':');
@@ -168,7 +168,7 @@ export function defineNetwork(scope: Construct, config: BastionConfig, nameSuffi
     });
   }
 
-  if (Token.isUnresolved(config.egressCidrBlocks) || config.egressCidrBlocks.length > 0) {
+  if (nonEmptyList(config.egressCidrBlocks) !== false) {
     const blocks = TerraformIterator.fromList(config.egressCidrBlocks);
     const cidr = blocks.value as string;
     const isIpv6 = Fn.strcontains(cidr, ':');
