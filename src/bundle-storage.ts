@@ -11,7 +11,7 @@ import { S3Object } from '@cdktf/provider-aws/lib/s3-object';
 import { Id } from '@cdktf/provider-random/lib/id';
 import { BUNDLE_FILE_NAME, buildHostBundle, writeHostBundle } from './bundle';
 import { BastionConfig } from './config';
-import { attributeOf, choose, nonEmpty, not, presence } from './conditional';
+import { attributeOf, choose, leading, nonEmpty, not, presence } from './conditional';
 import { BundleLocation } from './user-data';
 
 /**
@@ -78,7 +78,7 @@ function defineBucket(scope: Construct, config: BastionConfig, count: number | u
     count,
     // bucket_prefix allows 37 characters; Terraform appends 26.
     // Lower case by the name rules (validation.ts NAME_PART).
-    bucketPrefix: Token.isUnresolved(config.nameStem) ? Fn.substr(`${config.nameStem}-`, 0, 37) : `${config.nameStem}-`.slice(0, 37),
+    bucketPrefix: leading(`${config.nameStem}-`, 37),
     // It holds nothing but the bundles this configuration writes.
     forceDestroy: true,
     tags: config.tags,

@@ -1,11 +1,11 @@
-import { Fn, TerraformIterator, TerraformLocal, TerraformStack, Token, ref } from 'cdktf';
+import { Fn, TerraformIterator, TerraformLocal, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AutoscalingGroup } from '@cdktf/provider-aws/lib/autoscaling-group';
 import { DataAwsAmi } from '@cdktf/provider-aws/lib/data-aws-ami';
 import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parameter';
 import { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template';
-import { AMI_PARAMETER, BastionConfig, withTags } from './config';
-import { attributeOf, choose, nonEmpty, not, presence } from './conditional';
+import { AMI_PARAMETER, BastionConfig } from './config';
+import { attributeOf, attributesOf, choose, nonEmpty, not, presence, withTags } from './conditional';
 import { Identity } from './identity';
 import { Network } from './network';
 import { BundleLocation, renderUserData, USER_DATA_LIMIT_BYTES } from './user-data';
@@ -90,12 +90,7 @@ export function defineCompute(
   });
 
   const targetGroupArns = network.adminTargetGroup
-    ? (Fn.concat([
-        [network.serviceTargetGroup.arn],
-        network.adminTargetGroup.count === undefined
-          ? [network.adminTargetGroup.arn]
-          : Token.asList(ref(`${network.adminTargetGroup.fqn}[*].arn`, TerraformStack.of(scope))),
-      ]) as unknown as string[])
+    ? (Fn.concat([[network.serviceTargetGroup.arn], attributesOf(scope, network.adminTargetGroup, 'arn')]) as unknown as string[])
     : [network.serviceTargetGroup.arn];
 
   // Keyed "00", "01", ...: dynamic blocks iterate maps in key order, so the preference order holds

@@ -1,6 +1,10 @@
 import { Fn, IResolvable, Op, TerraformResource, TerraformDataSource, TerraformStack, Token, ref } from 'cdktf';
 import { Construct } from 'constructs';
 
+// Values that are literals (CDKTF users pass them) or Terraform expressions (the registry module
+// passes `${var.x}`): each helper decides which once, in JavaScript for a literal, in Terraform
+// otherwise, so the parts of the construct receive values ready to use.
+
 /**
  * A switch that is either known while the construct is built (CDKTF users pass literals)
  * or only when Terraform plans (the registry module passes `${var.x}` expressions).
@@ -56,6 +60,22 @@ export function choose<T>(enabled: Switch, whenTrue: T, whenFalse: T): T {
   return Fn.conditional(enabled, whenTrue, whenFalse) as unknown as T;
 }
 
+/** A number as text: String() of a literal, Terraform's string of an expression. */
+export function numberText(value: number): string {
+  return Token.isUnresolved(value) ? Token.asString(value) : String(value);
+}
+
+/** A list joined with `separator`, with Terraform's join() when the list is only known to Terraform. */
+export function joinList(values: string[], separator: string): string {
+  return Token.isUnresolved(values) ? Fn.join(separator, values) : values.join(separator);
+}
+
+/** An attribute of every instance of a resource that may have a count: `[attr]`, or the splat `aws_x.y[*].attr` when counted. */
+export function attributesOf(scope: Construct, resource: TerraformResource | TerraformDataSource, attribute: string): string[] {
+  if (resource.count === undefined) return [resource.getStringAttribute(attribute)];
+  return Token.asList(ref(`${resource.fqn}[*].${attribute}`, TerraformStack.of(scope)));
+}
+
 /** An attribute of a resource that may have a count of 0 or 1: `aws_x.y[0].attr` when counted. */
 export function attributeOf(scope: Construct, resource: TerraformResource | TerraformDataSource, attribute: string): string {
   if (resource.count === undefined) return resource.getStringAttribute(attribute);
@@ -75,4 +95,42 @@ export function optionalAttribute(
   if (resource === undefined) return fallback;
   if (resource.count === undefined) return resource.getStringAttribute(attribute);
   return Fn.try([ref(`${resource.fqn}[0].${attribute}`, TerraformStack.of(scope)), fallback]);
+}
+
+/** Joins the non-empty strings, with Terraform's join() and compact() when any of them is only known to Terraform. */
+export function joinNonEmpty(parts: string[], separator: string): string {
+  if (parts.some((part) => Token.isUnresolved(part))) return Fn.join(separator, Fn.compact(parts));
+  return parts.filter((part) => part !== '').join(separator);
+}
+
+/** Joins strings, with Terraform's join() when any of them is only known to Terraform. */
+export function concat(parts: string[]): string {
+  return parts.some((part) => Token.isUnresolved(part)) ? Fn.join('', parts) : parts.join('');
+}
+
+/** A switch rendered for bastion.env: "true" or "false". */
+export function switchText(value: Switch): string {
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  return Token.asString(Fn.conditional(value as IResolvable, 'true', 'false'));
+}
+
+/** `tags` plus `extra`, with Terraform's merge() when the tags are only known to Terraform. */
+export function withTags(tags: { [key: string]: string }, extra: { [key: string]: string }): { [key: string]: string } {
+  if (Token.isUnresolved(tags)) return Fn.merge([tags, extra]) as unknown as { [key: string]: string };
+  return { ...tags, ...extra };
+}
+
+/** The smaller of a value and a bound, with Terraform's min() when the value is only known to Terraform. */
+export function atMost(value: number, bound: number): number {
+  return Token.isUnresolved(value) ? Token.asNumber(Fn.min([value, bound])) : Math.min(value, bound);
+}
+
+/** The first element of a list, with Terraform's element() when the list is only known to Terraform. */
+export function firstOf(values: string[]): string {
+  return Token.isUnresolved(values) ? Fn.element(values, 0) : values[0];
+}
+
+/** The first `length` characters of a string, with Terraform's substr() when it is only known to Terraform. */
+export function leading(text: string, length: number): string {
+  return Token.isUnresolved(text) ? Fn.substr(text, 0, length) : text.slice(0, length);
 }

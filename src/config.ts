@@ -1,6 +1,6 @@
-import { Fn, IResolvable, Token } from 'cdktf';
 import { Architecture, BastionSchedule, HostOs, SshBastionServiceProps } from './props';
-import { Switch } from './conditional';
+import { DEFAULT_INSTANCE_TYPES, DERIVED, DerivationInputs, INPUTS, MAX_DRAIN_SECONDS } from './inputs';
+import { concat, joinNonEmpty, Switch } from './conditional';
 
 /** The admin port the hosts' own sshd listens on; fixed so the worker image and rules agree. */
 export const ADMIN_PORT = 2222;
@@ -24,11 +24,7 @@ export const AMI_PARAMETER: { readonly [O in HostOs]: { readonly [A in Architect
   },
 };
 
-/** Default instance types per architecture: burstable, enough memory for ~50 idle sessions. */
-export const DEFAULT_INSTANCE_TYPES: { readonly [A in Architecture]: string[] } = {
-  arm64: ['t4g.small', 't4g.medium'],
-  x86_64: ['t3.small', 't3.medium'],
-};
+export { DEFAULT_INSTANCE_TYPES, MAX_DRAIN_SECONDS };
 
 /** Every property with its default applied: what the parts of the construct are built from. */
 export interface BastionConfig {
@@ -107,119 +103,31 @@ export interface BastionConfig {
   readonly groupNameParameterName: string;
 }
 
-/** AWS's bound on a lifecycle hook's wait: 48 hours. */
-export const MAX_DRAIN_SECONDS = 172800;
-
-function defaultInstanceTypes(architecture: string): string[] {
-  if (Token.isUnresolved(architecture)) {
-    return Fn.lookup(DEFAULT_INSTANCE_TYPES, architecture, DEFAULT_INSTANCE_TYPES.arm64) as unknown as string[];
+/** Every property as given, or with its default from the table of inputs (the derived ones after the literal ones). */
+function withDefaults(props: SshBastionServiceProps): DerivationInputs {
+  const given = props as unknown as { [prop: string]: unknown };
+  const values: { [prop: string]: unknown } = {};
+  for (const input of INPUTS) {
+    const literal = input.default === undefined || input.default === DERIVED ? undefined : structuredClone(input.default);
+    values[input.prop] = given[input.prop] ?? literal;
   }
-  return DEFAULT_INSTANCE_TYPES[architecture as Architecture] ?? DEFAULT_INSTANCE_TYPES.arm64;
-}
-
-function joinNonEmpty(parts: string[], separator: string): string {
-  if (parts.some((part) => Token.isUnresolved(part))) return Fn.join(separator, Fn.compact(parts));
-  return parts.filter((part) => part !== '').join(separator);
+  for (const { prop, derive } of INPUTS) {
+    if (derive !== undefined) values[prop] = given[prop] ?? derive.from(values as DerivationInputs);
+  }
+  return values as DerivationInputs;
 }
 
 /** Applies the documented defaults; checks belong to validation.ts. */
 export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
-  const environmentName = props.environmentName ?? 'staging';
-  const serviceName = props.serviceName ?? 'bastion-service';
-  const architecture = props.architecture ?? 'arm64';
-  const vpcLabel = props.vpcName ?? props.vpcId;
-  const sessionMaxSeconds = props.sessionMaxSeconds ?? 43200;
+  const { vpcName: vpcLabel, ...inputs } = withDefaults(props);
+  const { environmentName, serviceName } = inputs;
+  const prefix = ['/', joinNonEmpty([environmentName, vpcLabel, serviceName], '/')];
   return {
-    vpcId: props.vpcId,
-    subnetIds: props.subnetIds,
-    lbSubnetIds: props.lbSubnetIds ?? props.subnetIds,
-    environmentName,
-    serviceName,
+    ...(inputs as Omit<BastionConfig, 'vpcLabel' | 'nameStem' | 'auditLogGroupName' | 'hostKeyParameterName' | 'groupNameParameterName'>),
     vpcLabel,
-    dnsDomain: props.dnsDomain ?? '',
-    route53ZoneId: props.route53ZoneId ?? '',
-    route53Fqdn: props.route53Fqdn ?? '',
-    allowedCidrBlocks: props.allowedCidrBlocks ?? [],
-    hostAllowedCidrBlocks: props.hostAllowedCidrBlocks ?? [],
-    additionalSecurityGroupIds: props.additionalSecurityGroupIds ?? [],
-    egressCidrBlocks: props.egressCidrBlocks ?? ['0.0.0.0/0'],
-    servicePort: props.servicePort ?? 22,
-    healthCheckPort: props.healthCheckPort ?? 2224,
-    lbInternal: props.lbInternal ?? false,
-    lbDeletionProtection: props.lbDeletionProtection ?? false,
-    assignPublicIp: props.assignPublicIp ?? false,
-    allowedIamGroups: props.allowedIamGroups ?? [],
-    allowAllIamUsers: props.allowAllIamUsers ?? false,
-    assumeRoleArn: props.assumeRoleArn ?? '',
-    instanceTypes: props.instanceTypes ?? defaultInstanceTypes(architecture),
-    architecture,
-    hostOs: props.hostOs ?? 'amazon-linux-2023',
-    amiId: props.amiId ?? '',
-    bundleBucketName: props.bundleBucketName ?? '',
-    minSize: props.minSize ?? 1,
-    maxSize: props.maxSize ?? 2,
-    desiredCapacity: props.desiredCapacity ?? props.minSize ?? 1,
-    spot: props.spot ?? false,
-    keyName: props.keyName ?? '',
-    rootVolumeSize: props.rootVolumeSize ?? 16,
-    sessionMaxSeconds,
-    stableHostKeys: props.stableHostKeys ?? true,
-    hostKeyKmsKeyId: props.hostKeyKmsKeyId ?? '',
-    hostKeyGeneration: props.hostKeyGeneration ?? 1,
-    healthCheckGracePeriod: props.healthCheckGracePeriod ?? 600,
-    targetSessionsPerHost: props.targetSessionsPerHost,
-    schedules: props.schedules ?? [],
-    scheduleTimeZone: props.scheduleTimeZone ?? 'Etc/UTC',
-    drainTimeoutSeconds: props.drainTimeoutSeconds ?? atMost(sessionMaxSeconds, MAX_DRAIN_SECONDS),
-    maxInstanceLifetime: props.maxInstanceLifetime ?? 604800,
-    logRetentionDays: props.logRetentionDays ?? 365,
-    logKmsKeyArn: props.logKmsKeyArn ?? '',
-    containerMemoryMb: props.containerMemoryMb ?? 512,
-    sessionDiskMb: props.sessionDiskMb ?? 256,
-    containerPidsLimit: props.containerPidsLimit ?? 256,
-    containerCpus: props.containerCpus ?? 1,
-    maxConnectionsPerSource: props.maxConnectionsPerSource ?? 10,
-    newConnectionsPerMinute: props.newConnectionsPerMinute ?? 30,
-    loginGraceSeconds: props.loginGraceSeconds ?? 20,
-    readySessions: props.readySessions ?? 2,
-    tunnelOnly: props.tunnelOnly ?? false,
-    allowAgentForwarding: props.allowAgentForwarding ?? false,
-    workerBaseImage: props.workerBaseImage ?? 'public.ecr.aws/docker/library/ubuntu:24.04',
-    workerImage: props.workerImage ?? '',
-    customHostKeysScript: props.customHostKeysScript ?? '',
-    customKeyLookupScript: props.customKeyLookupScript ?? '',
-    customContainerImageScript: props.customContainerImageScript ?? '',
-    customUnitsScript: props.customUnitsScript ?? '',
-    extraUserDataScript: props.extraUserDataScript ?? '',
-    extraCloudConfig: props.extraCloudConfig ?? '',
-    tags: props.tags ?? {},
     nameStem: `${environmentName}-${serviceName}`,
-    auditLogGroupName: concat(['/', joinNonEmpty([environmentName, vpcLabel, serviceName], '/'), '/audit']),
-    hostKeyParameterName: concat(['/', joinNonEmpty([environmentName, vpcLabel, serviceName], '/'), '/ssh-host-ed25519-key']),
-    groupNameParameterName: concat(['/', joinNonEmpty([environmentName, vpcLabel, serviceName], '/'), '/autoscaling-group-name']),
+    auditLogGroupName: concat([...prefix, '/audit']),
+    hostKeyParameterName: concat([...prefix, '/ssh-host-ed25519-key']),
+    groupNameParameterName: concat([...prefix, '/autoscaling-group-name']),
   };
-}
-
-/** The smaller of a value and a bound, with Terraform's min() when the value is only known to Terraform. */
-function atMost(value: number, bound: number): number {
-  return Token.isUnresolved(value) ? Token.asNumber(Fn.min([value, bound])) : Math.min(value, bound);
-}
-
-/** Joins strings, with Terraform's join() when any of them is only known to Terraform. */
-export function concat(parts: string[]): string {
-  return parts.some((part) => Token.isUnresolved(part)) ? Fn.join('', parts) : parts.join('');
-}
-
-/** A switch rendered for bastion.env: "true" or "false". */
-export function switchText(value: Switch): string {
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  return Token.asString(Fn.conditional(value as IResolvable, 'true', 'false'));
-}
-
-export { joinNonEmpty };
-
-/** `tags` plus `extra`, with Terraform's merge() when the tags are only known to Terraform. */
-export function withTags(tags: { [key: string]: string }, extra: { [key: string]: string }): { [key: string]: string } {
-  if (Token.isUnresolved(tags)) return Fn.merge([tags, extra]) as unknown as { [key: string]: string };
-  return { ...tags, ...extra };
 }

@@ -1,6 +1,6 @@
 import { Fn, Op, Token } from 'cdktf';
 import { BastionConfig } from './config';
-import { choose, nonEmpty } from './conditional';
+import { choose, nonEmpty, numberText } from './conditional';
 
 export interface ConnectionDetails {
   readonly endpoint: string;
@@ -22,16 +22,13 @@ export function connectionDetails(config: BastionConfig, dnsName: string, lbDnsN
   const names =
     dnsName === ''
       ? hostPattern(lbDnsName)
-      : Fn.join(
-          ',',
-          Fn.compact([dnsName === '' ? '' : Token.asString(choose(nonEmpty(dnsName), hostPattern(dnsName), '')), hostPattern(lbDnsName)]),
-        );
+      : Fn.join(',', Fn.compact([Token.asString(choose(nonEmpty(dnsName), hostPattern(dnsName), '')), hostPattern(lbDnsName)]));
   const knownHosts =
     hostPublicKey === '' ? '' : Token.asString(choose(nonEmpty(hostPublicKey), `${names} ${Fn.trimspace(hostPublicKey)}`, ''));
   const sshConfig = [
     `Host ${endpoint}`,
     `  HostName ${endpoint}`,
-    `  Port ${Token.isUnresolved(port) ? Token.asString(port) : String(port)}`,
+    `  Port ${numberText(port)}`,
     '  # your IAM user name, with + = , @ written as plus equal comma at',
     '  # User alice',
     '  ServerAliveInterval 60',

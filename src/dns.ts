@@ -2,8 +2,8 @@ import { Fn, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { DataAwsRoute53Zone } from '@cdktf/provider-aws/lib/data-aws-route53-zone';
 import { Route53Record } from '@cdktf/provider-aws/lib/route53-record';
-import { BastionConfig, joinNonEmpty } from './config';
-import { attributeOf, choose, nonEmpty, presence } from './conditional';
+import { BastionConfig } from './config';
+import { attributeOf, choose, joinNonEmpty, nonEmpty, presence } from './conditional';
 import { Network } from './network';
 
 export interface Dns {

@@ -1,3 +1,5 @@
+import { hostSettingOf } from './inputs';
+
 /**
  * The settings a bastion host reads at boot from `/etc/ssh-bastion/bastion.env`.
  *
@@ -14,7 +16,7 @@ export interface HostSettings {
   /** BASTION_ADMIN_PORT: port the host's own sshd moves to (2222) */
   readonly adminPort: string;
   /** BASTION_HEALTH_PORT: port that accepts TCP only once the host is ready */
-  readonly healthPort: string;
+  readonly healthCheckPort: string;
   /** BASTION_SESSION_MAX_SECONDS: hard limit of one session */
   readonly sessionMaxSeconds: string;
   /** BASTION_ALLOWED_IAM_GROUPS: comma-separated IAM group names; empty = every IAM user (only with allowAllIamUsers) */
@@ -65,34 +67,34 @@ export interface HostSettings {
   readonly groupNameParameter: string;
 }
 
-/** Environment variable names, in the order they are written to bastion.env. */
+/** Environment variable names, in the order they are written to bastion.env; an input's name is in the table of inputs. */
 export const HOST_SETTING_VARIABLES: { readonly [K in keyof HostSettings]: string } = {
-  servicePort: 'BASTION_SERVICE_PORT',
+  servicePort: hostSettingOf('servicePort'),
   adminPort: 'BASTION_ADMIN_PORT',
-  healthPort: 'BASTION_HEALTH_PORT',
-  sessionMaxSeconds: 'BASTION_SESSION_MAX_SECONDS',
-  allowedIamGroups: 'BASTION_ALLOWED_IAM_GROUPS',
-  assumeRoleArn: 'BASTION_ASSUME_ROLE_ARN',
+  healthCheckPort: hostSettingOf('healthCheckPort'),
+  sessionMaxSeconds: hostSettingOf('sessionMaxSeconds'),
+  allowedIamGroups: hostSettingOf('allowedIamGroups'),
+  assumeRoleArn: hostSettingOf('assumeRoleArn'),
   hostKeyParameter: 'BASTION_HOST_KEY_PARAMETER',
-  workerBaseImage: 'BASTION_WORKER_BASE_IMAGE',
-  workerImage: 'BASTION_WORKER_IMAGE',
-  containerMemoryMb: 'BASTION_CONTAINER_MEMORY_MB',
-  sessionDiskMb: 'BASTION_SESSION_DISK_MB',
-  containerPidsLimit: 'BASTION_CONTAINER_PIDS',
-  containerCpus: 'BASTION_CONTAINER_CPUS',
-  maxConnectionsPerSource: 'BASTION_MAX_CONNECTIONS_PER_SOURCE',
-  newConnectionsPerMinute: 'BASTION_NEW_CONNECTIONS_PER_MINUTE',
-  loginGraceSeconds: 'BASTION_LOGIN_GRACE_SECONDS',
-  readySessions: 'BASTION_READY_SESSIONS',
-  tunnelOnly: 'BASTION_TUNNEL_ONLY',
-  allowAgentForwarding: 'BASTION_ALLOW_AGENT_FORWARDING',
+  workerBaseImage: hostSettingOf('workerBaseImage'),
+  workerImage: hostSettingOf('workerImage'),
+  containerMemoryMb: hostSettingOf('containerMemoryMb'),
+  sessionDiskMb: hostSettingOf('sessionDiskMb'),
+  containerPidsLimit: hostSettingOf('containerPidsLimit'),
+  containerCpus: hostSettingOf('containerCpus'),
+  maxConnectionsPerSource: hostSettingOf('maxConnectionsPerSource'),
+  newConnectionsPerMinute: hostSettingOf('newConnectionsPerMinute'),
+  loginGraceSeconds: hostSettingOf('loginGraceSeconds'),
+  readySessions: hostSettingOf('readySessions'),
+  tunnelOnly: hostSettingOf('tunnelOnly'),
+  allowAgentForwarding: hostSettingOf('allowAgentForwarding'),
   hostnamePrefix: 'BASTION_HOSTNAME_PREFIX',
   auditLogGroup: 'BASTION_AUDIT_LOG_GROUP',
   region: 'BASTION_REGION',
   bundleBucket: 'BASTION_BUNDLE_BUCKET',
   bundleKey: 'BASTION_BUNDLE_KEY',
   bundleSha256: 'BASTION_BUNDLE_SHA256',
-  drainTimeoutSeconds: 'BASTION_DRAIN_TIMEOUT_SECONDS',
+  drainTimeoutSeconds: hostSettingOf('drainTimeoutSeconds'),
   groupNameParameter: 'BASTION_GROUP_NAME_PARAMETER',
 };
 

@@ -7,9 +7,9 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import { Id } from '@cdktf/provider-random/lib/id';
-import { ADMIN_PORT, BastionConfig, withTags } from './config';
+import { ADMIN_PORT, BastionConfig } from './config';
 import { DEREGISTRATION_DELAY_SECONDS } from './scaling';
-import { attributeOf, nonEmptyList, presence } from './conditional';
+import { attributeOf, nonEmptyList, presence, withTags } from './conditional';
 
 /** What the other parts need from the network part. */
 export interface Network {
@@ -34,7 +34,7 @@ function allowFromCidrBlocks(
   description: string,
   tags: { [key: string]: string },
 ): void {
-  if (!Token.isUnresolved(cidrBlocks) && cidrBlocks.length === 0) return;
+  if (nonEmptyList(cidrBlocks) === false) return;
   const blocks = TerraformIterator.fromList(cidrBlocks);
   const cidr = blocks.value as string;
   const isIpv6 = Fn.strcontains(cidr, ':');
@@ -168,7 +168,7 @@ export function defineNetwork(scope: Construct, config: BastionConfig, nameSuffi
     });
   }
 
-  if (Token.isUnresolved(config.egressCidrBlocks) || config.egressCidrBlocks.length > 0) {
+  if (nonEmptyList(config.egressCidrBlocks) !== false) {
     const blocks = TerraformIterator.fromList(config.egressCidrBlocks);
     const cidr = blocks.value as string;
     const isIpv6 = Fn.strcontains(cidr, ':');

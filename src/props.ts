@@ -40,7 +40,8 @@ export interface SshBastionServiceProps {
 
   /**
    * Subnets the bastion hosts run in, ideally one per availability zone.
-   * Private subnets need a NAT or VPC endpoints for ECR, SSM and IAM.
+   * Hosts in private subnets need a NAT gateway or an HTTPS proxy (IAM has no VPC endpoint) and S3
+   * (a gateway endpoint is enough); docs/host-runtime.md lists every endpoint.
    */
   readonly subnetIds: string[];
 

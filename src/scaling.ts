@@ -7,6 +7,7 @@ import { DataAwsEc2InstanceType } from '@cdktf/provider-aws/lib/data-aws-ec2-ins
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
 import { BastionConfig } from './config';
+import { firstOf } from './conditional';
 import type { Compute } from './compute';
 import type { Identity } from './identity';
 
@@ -80,7 +81,7 @@ export function defineScaling(
     target = config.targetSessionsPerHost;
   } else {
     const instanceType = new DataAwsEc2InstanceType(scope, 'host_instance_type', {
-      instanceType: Token.isUnresolved(config.instanceTypes) ? Fn.element(config.instanceTypes, 0) : config.instanceTypes[0],
+      instanceType: firstOf(config.instanceTypes),
     });
     const derived = defaultTargetSessionsExpression(instanceType.memorySize);
     target = config.targetSessionsPerHost === undefined ? derived : Token.asNumber(Fn.coalesce([config.targetSessionsPerHost, derived]));

@@ -1,4 +1,4 @@
-import { Annotations, Token } from 'cdktf';
+import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { AutoscalingGroup } from '@cdktf/provider-aws/lib/autoscaling-group';
@@ -15,6 +15,7 @@ import { defineAuditLog } from './audit-log';
 import { defineBundleStorage } from './bundle-storage';
 import { defineCompute } from './compute';
 import { resolveConfig } from './config';
+import { nonEmptyList } from './conditional';
 import { defineDns } from './dns';
 import { defineHostKeys } from './host-keys';
 import { defineIdentity } from './identity';
@@ -74,7 +75,7 @@ export class SshBastionService extends Construct {
     super(scope, id);
     validateProps(props);
     const config = resolveConfig(props);
-    if (!Token.isUnresolved(config.allowedCidrBlocks) && config.allowedCidrBlocks.length === 0) {
+    if (nonEmptyList(config.allowedCidrBlocks) === false) {
       Annotations.of(this).addWarning(
         'allowedCidrBlocks is empty: no client can reach the service port. Add the CIDR blocks of your users (["0.0.0.0/0"] for the whole internet) [construct property allowedCidrBlocks, module variable allowed_cidr_blocks]',
       );

@@ -1,9 +1,10 @@
 import { gzipSync } from 'zlib';
 import { Fn, Token } from 'cdktf';
-import { nonEmpty } from './conditional';
+import { concat, joinList, joinNonEmpty, nonEmpty, numberText, Switch, switchText } from './conditional';
+import { INPUTS, VariableKind } from './inputs';
 import { HOST_PACKAGES, renderCloudConfig, UserDataSection } from './cloud-config';
 import { HostOs } from './props';
-import { BastionConfig, ADMIN_PORT, concat, switchText, joinNonEmpty } from './config';
+import { BastionConfig, ADMIN_PORT } from './config';
 import { HostSettings, hostEnvironmentParts } from './host-settings';
 
 /** EC2 refuses user data above 16 KiB (after base64 decoding); ours is gzipped to fit. */
@@ -20,38 +21,49 @@ export interface BundleLocation {
   readonly sha256: string;
 }
 
-/** The settings written to /etc/ssh-bastion/bastion.env. */
+/** An input's value as bastion.env holds it: a number as text, a switch as "true" or "false", a list joined with commas. */
+function settingText(value: unknown, type: VariableKind): string {
+  switch (type) {
+    case 'bool':
+      return switchText(value as Switch);
+    case 'list(string)':
+      return joinList(value as string[], ',');
+    case 'number':
+      return numberText(value as number);
+    case 'string':
+      return value as string;
+    default:
+      throw new Error(`an input of type ${type} cannot be a host setting`);
+  }
+}
+
+/** The settings written to /etc/ssh-bastion/bastion.env: the inputs the table of inputs gives a host setting, and the derived ones. */
 export function hostSettings(config: BastionConfig, bundle: BundleLocation): HostSettings {
-  const text = (value: number | string) => (Token.isUnresolved(value) ? Token.asString(value) : String(value));
+  const values = config as unknown as { [prop: string]: unknown };
+  const fromInputs = Object.fromEntries(
+    INPUTS.filter((input) => input.hostSetting !== undefined).map(({ prop, type }) => [prop, settingText(values[prop], type)]),
+  );
   return {
-    servicePort: text(config.servicePort),
+    ...(fromInputs as Omit<
+      HostSettings,
+      | 'adminPort'
+      | 'hostKeyParameter'
+      | 'hostnamePrefix'
+      | 'auditLogGroup'
+      | 'region'
+      | 'bundleBucket'
+      | 'bundleKey'
+      | 'bundleSha256'
+      | 'groupNameParameter'
+    >),
     adminPort: String(ADMIN_PORT),
-    healthPort: text(config.healthCheckPort),
-    sessionMaxSeconds: text(config.sessionMaxSeconds),
-    allowedIamGroups: Token.isUnresolved(config.allowedIamGroups)
-      ? Fn.join(',', config.allowedIamGroups)
-      : config.allowedIamGroups.join(','),
-    assumeRoleArn: config.assumeRoleArn,
     hostKeyParameter: stableHostKeyParameter(config),
-    workerBaseImage: config.workerBaseImage,
-    workerImage: config.workerImage,
-    containerMemoryMb: text(config.containerMemoryMb),
-    sessionDiskMb: text(config.sessionDiskMb),
-    containerPidsLimit: text(config.containerPidsLimit),
-    containerCpus: text(config.containerCpus),
-    maxConnectionsPerSource: text(config.maxConnectionsPerSource),
-    newConnectionsPerMinute: text(config.newConnectionsPerMinute),
-    loginGraceSeconds: text(config.loginGraceSeconds),
-    readySessions: text(config.readySessions),
-    tunnelOnly: switchText(config.tunnelOnly),
-    allowAgentForwarding: switchText(config.allowAgentForwarding),
     hostnamePrefix: joinNonEmpty([config.environmentName, config.vpcLabel, config.serviceName], '-'),
     auditLogGroup: config.auditLogGroupName,
     region: bundle.region,
     bundleBucket: bundle.bucket,
     bundleKey: bundle.key,
     bundleSha256: bundle.sha256,
-    drainTimeoutSeconds: text(config.drainTimeoutSeconds),
     groupNameParameter: config.groupNameParameterName,
   };
 }
