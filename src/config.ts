@@ -78,6 +78,8 @@ export interface BastionConfig {
   readonly maxInstanceLifetime: number;
   readonly logRetentionDays: number;
   readonly logKmsKeyArn: string;
+  readonly sessionRecording: Switch;
+  readonly recordingRetentionDays: number;
   readonly containerMemoryMb: number;
   readonly sessionDiskMb: number;
   readonly containerPidsLimit: number;
@@ -174,6 +176,8 @@ export function resolveConfig(props: SshBastionServiceProps): BastionConfig {
     maxInstanceLifetime: props.maxInstanceLifetime ?? 604800,
     logRetentionDays: props.logRetentionDays ?? 365,
     logKmsKeyArn: props.logKmsKeyArn ?? '',
+    sessionRecording: props.sessionRecording ?? false,
+    recordingRetentionDays: props.recordingRetentionDays ?? 365,
     containerMemoryMb: props.containerMemoryMb ?? 512,
     sessionDiskMb: props.sessionDiskMb ?? 256,
     containerPidsLimit: props.containerPidsLimit ?? 256,

@@ -301,6 +301,19 @@ export const MODULE_VARIABLES: ModuleVariable[] = [
     description:
       'ARN of a customer-managed KMS key encrypting the audit log group; its key policy must let CloudWatch Logs of the region use it. "": CloudWatch Logs\' own encryption.',
   },
+  {
+    prop: 'sessionRecording',
+    type: 'bool',
+    default: false,
+    description:
+      'Records sessions in asciicast v2 (the terminal of interactive sessions, the commands of the others), one S3 object per session in a private encrypted bucket made for them (output recordings_location). The payload of port forwarding is not recorded; its connections are in the audit log.',
+  },
+  {
+    prop: 'recordingRetentionDays',
+    type: 'number',
+    default: 365,
+    description: 'Days a session recording is kept before the bucket deletes it: 1 to 36500.',
+  },
   { prop: 'containerMemoryMb', type: 'number', default: 512, description: 'Memory limit of one session container, MiB.' },
   {
     prop: 'sessionDiskMb',
@@ -514,6 +527,11 @@ export class SshBastionModuleStack extends TerraformStack {
         b.auditLogGroupName,
       ],
       ['audit_log_group_arn', "ARN of the audit log group, for subscriptions and readers' policies.", b.auditLogGroup.arn],
+      [
+        'recordings_location',
+        'Where session recordings are stored, s3://<bucket>/recordings/ (objects <yyyy>/<mm>/<dd>/<session id>-<user>.cast); "" when session_recording is false.',
+        b.recordingsLocation,
+      ],
       [
         'identity_account_policy',
         'JSON with the trust and permissions policy documents the identity account must apply when assume_role_arn is set; "" otherwise.',
