@@ -1,7 +1,7 @@
 // End to end: session recording. A user types commands in an interactive session of a host whose
 // sessions are recorded; the recording appears in moto's S3 as one object named by the session and
 // the user, parses as asciicast v2 and its output replays to what was typed (and what the shell
-// answered). The MOTD says the session is recorded. Root in the container (sudo) killing the
+// answered); a session without a terminal is recorded as its command line. The MOTD says the session is recorded. Root in the container (sudo) killing the
 // recorder ends the whole session, and what was recorded before is still stored.
 import { execFile, execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -150,6 +150,28 @@ describe('session recording', () => {
     }
     expect(events.filter((e) => e[1] === 'm').map((e) => e[2])).toEqual(['channel 1 terminal', 'channel 1 ended, status 0']);
     expect(host.journal()).toMatch(new RegExp(`container=ssh-bastion-${session} duration=\\d+s status=0 \\(ended\\)`));
+  });
+
+  test('a session without a terminal: its command line is recorded, not its bytes', async () => {
+    const before = (await recordings()).length;
+    const result = await host.ssh({ user: 'alice', key, port: PORT, command: 'echo not-in-recording-$((2+3))' });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe('not-in-recording-5\n');
+    let objects: { key: string; body: string }[] = [];
+    await waitFor(
+      async () => {
+        objects = await recordings();
+        return objects.length === before + 1;
+      },
+      60_000,
+      'the recording in S3',
+    );
+    const session = [...host.journal().matchAll(/user=alice container=ssh-bastion-([0-9a-f]{24}) duration=\d+s status=0/g)].pop()![1];
+    const { events } = replay(objects.find((o) => o.key.endsWith(`${session}-alice.cast`))!.body);
+    expect(events.map((e) => [e[1], e[2]])).toEqual([
+      ['m', 'channel 1 command: echo not-in-recording-$((2+3))'],
+      ['m', 'channel 1 ended, status 0'],
+    ]);
   });
 
   test('root in the container killing the recorder ends the session; what was sent before is stored', async () => {
