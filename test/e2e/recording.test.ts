@@ -147,6 +147,7 @@ describe('session recording', () => {
     // times in order, from the host's clock
     expect(events.map((e) => e[0])).toEqual([...events.map((e) => e[0])].sort((a, b) => a - b));
     // What was typed, echoed by the shell, and what the shell answered, in that order.
+    // eslint-disable-next-line no-control-regex -- the terminal's escape sequences (ESC [ ...) are what it strips
     const plain = output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
     let at = 0;
     for (const expected of ['echo typed-$((6*7))', 'typed-42', 'printf "%s\\n" recorded-line', 'recorded-line', 'exit 0']) {
