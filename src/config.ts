@@ -74,8 +74,6 @@ export interface BastionConfig {
   readonly maxInstanceLifetime: number;
   readonly logRetentionDays: number;
   readonly logKmsKeyArn: string;
-  readonly sessionRecording: Switch;
-  readonly recordingRetentionDays: number;
   readonly containerMemoryMb: number;
   readonly sessionDiskMb: number;
   readonly containerPidsLimit: number;
