@@ -5,11 +5,11 @@ import { DataAwsAmi } from '@cdktf/provider-aws/lib/data-aws-ami';
 import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parameter';
 import { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template';
 import { AMI_PARAMETER, BastionConfig } from './config';
-import { attributeOf, attributesOf, choose, nonEmpty, not, presence, withTags } from './conditional';
+import { attributeOf, attributesOf, choose, isExpression, lookupIn, nonEmpty, not, presence, withTags } from './conditional';
 import { Identity } from './identity';
 import { Network } from './network';
 import { BundleLocation, renderUserData, USER_DATA_LIMIT_BYTES } from './user-data';
-import { HostOs, Architecture } from './props';
+import { Architecture } from './props';
 
 export interface Compute {
   readonly launchTemplate: LaunchTemplate;
@@ -20,10 +20,11 @@ export interface Compute {
 function imageId(scope: Construct, config: BastionConfig): string {
   const lookup = presence(not(nonEmpty(config.amiId)));
   if (!lookup.declare) return config.amiId;
-  const parameterName =
-    Token.isUnresolved(config.architecture) || Token.isUnresolved(config.hostOs)
-      ? Fn.lookup(Fn.lookup(AMI_PARAMETER, config.hostOs, {}), config.architecture, '')
-      : AMI_PARAMETER[config.hostOs as HostOs][config.architecture as Architecture];
+  const parameterName = lookupIn(
+    lookupIn<{ readonly [A in Architecture]?: string }>(AMI_PARAMETER, config.hostOs, {}),
+    config.architecture,
+    '',
+  );
   // Its id predates the other host OSes; kept, as ids are Terraform addresses.
   const latest = new DataAwsSsmParameter(scope, 'amazon_linux_2023', { count: lookup.count, name: parameterName });
   const latestId = attributeOf(scope, latest, 'insecure_value');
@@ -44,7 +45,7 @@ export function defineCompute(
 
   const instanceTags = withTags(config.tags, { Name: config.nameStem });
   const { userData, sizeProbe } = renderUserData(config, bundle);
-  const userDataLocal = Token.isUnresolved(userData) ? new TerraformLocal(scope, 'user_data', userData) : undefined;
+  const userDataLocal = isExpression(userData) ? new TerraformLocal(scope, 'user_data', userData) : undefined;
   // Only Terraform can measure user data built from variables: stop at plan, not at apply. The
   // probe has the longest bundle location in place of a new bucket's name (known only after apply).
   const sizeProbeLocal = sizeProbe ? new TerraformLocal(scope, 'user_data_size_probe', sizeProbe) : undefined;

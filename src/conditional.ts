@@ -12,6 +12,33 @@ import { Construct } from 'constructs';
 export type Switch = boolean | IResolvable;
 
 /**
+ * Whether a value is only known to Terraform: a token itself, or a list or map holding one.
+ * The one place the construct asks; the helpers below and the renderers build on it.
+ */
+export function isExpression(value: unknown): boolean {
+  if (Token.isUnresolved(value)) return true;
+  if (Array.isArray(value)) return value.some(isExpression);
+  if (value !== null && typeof value === 'object') return Object.values(value).some(isExpression);
+  return false;
+}
+
+/** `value` when it is a literal, `standIn` when only Terraform knows it (to measure or check with the literal). */
+export function literalOr<T>(value: T, standIn: T): T {
+  return isExpression(value) ? standIn : value;
+}
+
+/** `table[key]`, or `fallback` without it; Terraform's lookup() when the key or the table is only known to Terraform. */
+export function lookupIn<V>(table: { readonly [key: string]: V }, key: string, fallback: V): V {
+  if (isExpression(key) || isExpression(table)) return Fn.lookup(table, key, fallback) as unknown as V;
+  return table[key] ?? fallback;
+}
+
+/** A switch that is on when `value` equals the literal `expected`. */
+export function equals(value: string | number, expected: string | number): Switch {
+  return isExpression(value) ? Op.eq(expected, value) : value === expected;
+}
+
+/**
  * How an optional resource is declared: left out entirely when its switch is a literal false,
  * declared plainly when it is a literal true, declared with `count` when only Terraform knows.
  */

@@ -1,6 +1,6 @@
-import { Fn, Op, Token } from 'cdktf';
+import { Fn, Token } from 'cdktf';
 import { BastionConfig } from './config';
-import { choose, nonEmpty, numberText } from './conditional';
+import { choose, equals, isExpression, nonEmpty, numberText } from './conditional';
 
 export interface ConnectionDetails {
   readonly endpoint: string;
@@ -14,11 +14,7 @@ export function connectionDetails(config: BastionConfig, dnsName: string, lbDnsN
   const port = config.servicePort;
   // known_hosts writes a non-default port as [name]:port.
   const hostPattern = (name: string) =>
-    typeof port === 'number' && !Token.isUnresolved(port)
-      ? port === 22
-        ? name
-        : `[${name}]:${port}`
-      : Token.asString(Fn.conditional(Op.eq(22, port), name, Fn.format('[%s]:%s', [name, port])));
+    Token.asString(choose(equals(port, 22), name, isExpression(port) ? Fn.format('[%s]:%s', [name, port]) : `[${name}]:${port}`));
   const names =
     dnsName === ''
       ? hostPattern(lbDnsName)

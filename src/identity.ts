@@ -5,7 +5,7 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { BastionConfig } from './config';
 import { HostKeys } from './host-keys';
-import { choose, nonEmpty, nonEmptyList, not, presence, Switch } from './conditional';
+import { choose, isExpression, nonEmpty, nonEmptyList, not, presence, Switch } from './conditional';
 
 /** IAM actions the key lookup needs on users; ListUsers only when no group narrows the users. */
 export const USER_LOOKUP_ACTIONS = ['iam:GetSSHPublicKey', 'iam:ListGroupsForUser', 'iam:ListSSHPublicKeys'];
@@ -20,7 +20,7 @@ export interface Identity {
 /** The least-privilege IAM statements for looking up keys in `account`. */
 function lookupStatements(partition: string, account: string, groups: string[]): object[] {
   const hasGroups = nonEmptyList(groups);
-  const groupArns = Token.isUnresolved(groups)
+  const groupArns = isExpression(groups)
     ? Fn.concat([
         Fn.formatlist('arn:%s:iam::%s:group/%s', [partition, account, groups]),
         Fn.formatlist('arn:%s:iam::%s:group/*/%s', [partition, account, groups]),

@@ -1,5 +1,4 @@
-import { Fn, Token } from 'cdktf';
-import { atMost } from './conditional';
+import { atMost, lookupIn } from './conditional';
 import { Architecture, SshBastionServiceProps } from './props';
 
 /**
@@ -64,10 +63,7 @@ export interface InputDefinition {
 }
 
 function defaultInstanceTypes(architecture: string): string[] {
-  if (Token.isUnresolved(architecture)) {
-    return Fn.lookup(DEFAULT_INSTANCE_TYPES, architecture, DEFAULT_INSTANCE_TYPES.arm64) as unknown as string[];
-  }
-  return DEFAULT_INSTANCE_TYPES[architecture as Architecture] ?? DEFAULT_INSTANCE_TYPES.arm64;
+  return lookupIn(DEFAULT_INSTANCE_TYPES, architecture, DEFAULT_INSTANCE_TYPES.arm64);
 }
 
 /** The bastion.env variable of an input. */

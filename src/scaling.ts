@@ -7,7 +7,7 @@ import { DataAwsEc2InstanceType } from '@cdktf/provider-aws/lib/data-aws-ec2-ins
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
 import { BastionConfig } from './config';
-import { firstOf } from './conditional';
+import { firstOf, isExpression } from './conditional';
 import type { Compute } from './compute';
 import type { Identity } from './identity';
 
@@ -36,7 +36,7 @@ export interface Scaling {
  * drain timeout with ten minutes to spare; at most 7200 (AWS's bound).
  */
 export function heartbeatTimeout(drainTimeoutSeconds: number): number {
-  if (Token.isUnresolved(drainTimeoutSeconds)) {
+  if (isExpression(drainTimeoutSeconds)) {
     return Token.asNumber(Fn.min([7200, Fn.max([DEREGISTRATION_DELAY_SECONDS, Fn.ceil(Op.div(Op.add(drainTimeoutSeconds, 600), 100))])]));
   }
   return Math.min(7200, Math.max(DEREGISTRATION_DELAY_SECONDS, Math.ceil((drainTimeoutSeconds + 600) / 100)));
@@ -77,7 +77,7 @@ export function defineScaling(
   });
 
   let target: number;
-  if (config.targetSessionsPerHost !== undefined && !Token.isUnresolved(config.targetSessionsPerHost)) {
+  if (config.targetSessionsPerHost !== undefined && !isExpression(config.targetSessionsPerHost)) {
     target = config.targetSessionsPerHost;
   } else {
     const instanceType = new DataAwsEc2InstanceType(scope, 'host_instance_type', {
@@ -112,7 +112,7 @@ export function defineScaling(
   });
 
   // Keyed "00", "01", ... by position; each schedule's name is its own or schedule-<key>.
-  const schedules = Token.isUnresolved(config.schedules)
+  const schedules = isExpression(config.schedules)
     ? config.schedules
     : config.schedules.map((s) => ({
         name: s.name ?? '',

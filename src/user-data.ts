@@ -1,9 +1,8 @@
 import { gzipSync } from 'zlib';
 import { Fn, Token } from 'cdktf';
-import { concat, joinList, joinNonEmpty, nonEmpty, numberText, Switch, switchText } from './conditional';
+import { concat, isExpression, joinList, joinNonEmpty, literalOr, lookupIn, nonEmpty, numberText, Switch, switchText } from './conditional';
 import { INPUTS, VariableKind } from './inputs';
 import { HOST_PACKAGES, renderCloudConfig, UserDataSection } from './cloud-config';
-import { HostOs } from './props';
 import { BastionConfig, ADMIN_PORT } from './config';
 import { HostSettings, hostEnvironmentParts } from './host-settings';
 
@@ -87,7 +86,7 @@ class Placeholders {
 
   /** A value that becomes one whole YAML scalar: a JSON string once Terraform renders it. */
   public hold(value: string): string {
-    if (!Token.isUnresolved(value)) return value;
+    if (!isExpression(value)) return value;
     return this.raw(Fn.jsonencode(value));
   }
 
@@ -142,14 +141,12 @@ function cloudConfigWithPlaceholders(config: BastionConfig, bundle: BundleLocati
     'container-image': placeholders.hold(config.customContainerImageScript),
     units: placeholders.hold(config.customUnitsScript),
   };
-  const packages = Token.isUnresolved(config.hostOs)
-    ? placeholders.raw(Fn.jsonencode(Fn.lookup(HOST_PACKAGES, config.hostOs, HOST_PACKAGES['amazon-linux-2023'])))
-    : HOST_PACKAGES[config.hostOs as HostOs];
+  const packages = lookupIn(HOST_PACKAGES, config.hostOs, HOST_PACKAGES['amazon-linux-2023']);
   return renderCloudConfig({
     environment: placeholders.hold(concat(hostEnvironmentParts(hostSettings(config, bundle)))),
     sectionScripts,
     extraScript: placeholders.hold(config.extraUserDataScript),
-    packages,
+    packages: isExpression(packages) ? placeholders.raw(Fn.jsonencode(packages)) : packages,
   });
 }
 
@@ -164,7 +161,7 @@ function literalUserData(config: BastionConfig, bundle: BundleLocation): { text:
   const placeholders = new Placeholders();
   const cloudConfig = cloudConfigWithPlaceholders(config, bundle, placeholders);
   const extra = config.extraCloudConfig;
-  if (!placeholders.empty || Token.isUnresolved(extra)) return undefined;
+  if (!placeholders.empty || isExpression(extra)) return undefined;
   const text = extra === '' ? cloudConfig : multipart(cloudConfig, extra);
   return { text, gzipped: gzipSync(Buffer.from(text, 'utf-8'), { level: 9 }) };
 }
@@ -190,10 +187,10 @@ export interface RenderedUserData {
  */
 export function renderUserData(config: BastionConfig, bundle: BundleLocation): RenderedUserData {
   const longest: BundleLocation = {
-    region: Token.isUnresolved(bundle.region) ? LONGEST_LOCATION.region : bundle.region,
-    bucket: Token.isUnresolved(bundle.bucket) ? LONGEST_LOCATION.bucket : bundle.bucket,
-    key: Token.isUnresolved(bundle.key) ? LONGEST_LOCATION.key : bundle.key,
-    sha256: Token.isUnresolved(bundle.sha256) ? LONGEST_LOCATION.sha256 : bundle.sha256,
+    region: literalOr(bundle.region, LONGEST_LOCATION.region),
+    bucket: literalOr(bundle.bucket, LONGEST_LOCATION.bucket),
+    key: literalOr(bundle.key, LONGEST_LOCATION.key),
+    sha256: literalOr(bundle.sha256, LONGEST_LOCATION.sha256),
   };
   const measured = literalUserData(config, longest);
   if (measured && measured.gzipped.length > USER_DATA_LIMIT_BYTES) {
@@ -211,7 +208,7 @@ function userDataExpression(config: BastionConfig, bundle: BundleLocation): stri
   const cloudConfig = cloudConfigWithPlaceholders(config, bundle, placeholders);
   const extra = config.extraCloudConfig;
   let text: string;
-  if (Token.isUnresolved(extra)) {
+  if (isExpression(extra)) {
     const hasExtra = nonEmpty(extra);
     const head = placeholders.raw(Fn.conditional(hasExtra, `${MIME_HEADER}${mimePart('')}`, ''));
     const tail = placeholders.raw(Fn.conditional(hasExtra, Fn.join('', [`\n${mimePart('')}`, extra, `\n--${MIME_BOUNDARY}--\n`]), ''));

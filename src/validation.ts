@@ -1,7 +1,7 @@
 import { isIPv4, isIPv6 } from 'net';
-import { Token } from 'cdktf';
 import { parse as parseYaml } from 'yaml';
 import { HOST_PACKAGES } from './cloud-config';
+import { isExpression } from './conditional';
 import { ADMIN_PORT, BastionConfig, resolveConfig } from './config';
 import { BastionSchedule, SshBastionServiceProps } from './props';
 
@@ -589,14 +589,6 @@ function isYamlMapping(text: string): boolean {
   }
 }
 
-/** Tokens anywhere in a value: the value itself, a list element or a map value. */
-function isUnresolved(value: unknown): boolean {
-  if (Token.isUnresolved(value)) return true;
-  if (Array.isArray(value)) return value.some(isUnresolved);
-  if (value !== null && typeof value === 'object') return Object.values(value).some(isUnresolved);
-  return false;
-}
-
 /**
  * Checks every rule on the literal properties and throws one Error listing every violation,
  * each naming the property and its module variable, the value, what is allowed and how to fix it.
@@ -610,8 +602,8 @@ export function validateProps(props: SshBastionServiceProps): void {
     // Single-property rules check what was given (defaults are valid); cross-property rules check
     // the values with their defaults, as Terraform does.
     const value = rule.uses && rule.prop !== 'desiredCapacity' ? given(rule.prop) : props[rule.prop];
-    if (value === undefined || value === null || isUnresolved(value)) continue;
-    if ((rule.uses ?? []).some((prop) => isUnresolved(given(prop)))) continue;
+    if (value === undefined || value === null || isExpression(value)) continue;
+    if ((rule.uses ?? []).some((prop) => isExpression(given(prop)))) continue;
     if (!rule.check(value as never, inputs)) {
       // TypeScript users leave a property out where Terraform users write null.
       const constructRule = { ...rule, requirement: rule.requirement.replace(/^must be null \(/, 'must be left out (undefined: ') };
