@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { HOST_PACKAGES } from './cloud-config';
 import { isExpression } from './conditional';
 import { ADMIN_PORT, BastionConfig, resolveConfig } from './config';
+import { DerivationInputs, INPUTS } from './inputs';
 import { BastionSchedule, SshBastionServiceProps } from './props';
 
 type Prop = keyof SshBastionServiceProps;
@@ -144,6 +145,22 @@ const DNS_DOMAIN_MAX = DNS_NAME_MAX - DNS_LABEL_MAX - 1;
 // Terraform expressions and their JavaScript twins.
 
 const v = (prop: Prop) => `var.${variableName(prop)}`;
+
+/** A variable as the module uses it: where it is null, its default derived by the table of inputs (inputs.ts). */
+function withDefault(prop: Prop): string {
+  const derive = INPUTS.find((input) => input.prop === prop)?.derive;
+  if (derive === undefined) return v(prop);
+  const variables = new Proxy({}, { get: (_, name) => v(name as Prop) }) as DerivationInputs;
+  const derived = String(derive.from(variables));
+  switch (derive.inTerraform) {
+    case 'coalesce':
+      return `coalesce(${v(prop)}, ${derived})`;
+    case 'coalescelist':
+      return `coalescelist(${v(prop)}, ${derived})`;
+    case 'null-check':
+      return `(${v(prop)} == null ? ${derived} : ${v(prop)})`;
+  }
+}
 const hcl = (text: string) => JSON.stringify(text);
 const matches = (pattern: string, expression: string) => `can(regex(${hcl(pattern)}, ${expression}))`;
 const allMatch = (pattern: string, list: string) => `alltrue([for item in ${list} : ${matches(pattern, 'item')}])`;
@@ -272,7 +289,7 @@ const DEFINITIONS: RuleDefinition[] = [
   {
     prop: 'serviceName',
     uses: ['environmentName', 'vpcName', 'vpcId'],
-    condition: `length(var.environment_name) + length(var.service_name) + (var.vpc_name == null ? length(var.vpc_id) + 1 : (var.vpc_name == "" ? 0 : length(var.vpc_name) + 1)) <= ${NAME_BUDGET + 1}`,
+    condition: `length(${v('environmentName')}) + length(${v('serviceName')}) + (${withDefault('vpcName')} == "" ? 0 : length(${withDefault('vpcName')}) + 1) <= ${NAME_BUDGET + 1}`,
     requirement: `together with environment_name (environmentName) and the VPC label (vpc_name, or vpc_id when vpc_name is null) must fit the generated DNS label <environment>-<region>-<vpc label>-<service> into ${DNS_LABEL_MAX} characters with the longest region names (${LONGEST_REGION} characters): the three may have ${NAME_BUDGET} characters together (${NAME_BUDGET + 1} without a VPC label; the default label, the VPC id, has 21); shorten the names or set a short vpc_name`,
     check: (value: string, inputs) =>
       length(inputs.environmentName) + length(value) + (inputs.vpcLabel === '' ? 0 : length(inputs.vpcLabel) + 1) <= NAME_BUDGET + 1,
