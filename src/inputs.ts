@@ -80,7 +80,7 @@ export const INPUTS: InputDefinition[] = [
     prop: 'subnetIds',
     type: 'list(string)',
     description:
-      'Subnets of the bastion hosts, ideally one per availability zone. Hosts in private subnets need a NAT gateway or an HTTPS proxy (IAM has no VPC endpoint) and S3 (a gateway endpoint is enough); docs/host-runtime.md lists every endpoint.',
+      'Subnets the bastion hosts run in, ideally one per availability zone. Hosts in private subnets need a NAT gateway or an HTTPS proxy (IAM has no VPC endpoint) and S3 (a gateway endpoint is enough); docs/host-runtime.md lists every endpoint.',
   },
   {
     prop: 'lbSubnetIds',
@@ -107,7 +107,7 @@ export const INPUTS: InputDefinition[] = [
     type: 'string',
     default: DERIVED,
     derive: { from: (inputs) => inputs.vpcId, inTerraform: 'null-check' },
-    description: 'VPC label of the generated DNS name and host names. null: the VPC id; "": left out.',
+    description: 'VPC label in the generated DNS name and host names. null: the VPC id; "": left out.',
   },
   {
     prop: 'dnsDomain',
@@ -120,27 +120,27 @@ export const INPUTS: InputDefinition[] = [
     prop: 'route53ZoneId',
     type: 'string',
     default: '',
-    description: 'Route53 hosted zone of the alias record for the load balancer. "": no DNS record.',
+    description: "Route53 hosted zone for the bastion's alias record; empty creates no record.",
   },
   {
     prop: 'route53Fqdn',
     type: 'string',
     default: '',
-    description: 'Full DNS name of the record, replacing <environment_name>-<region>-<vpc_name>-<service_name>.<dns_domain>.',
+    description: 'Full DNS name of the record, replacing <environment>-<region>-<vpc name>-<service>.<domain>.',
   },
   {
     prop: 'allowedCidrBlocks',
     type: 'list(string)',
     default: [],
     description:
-      'IPv4 and IPv6 CIDR blocks allowed to connect to the service port. Nothing is open by default: pass ["0.0.0.0/0"] to allow the whole internet.',
+      'IPv4 and IPv6 CIDR blocks allowed to connect to the service port. Nothing is open by default: pass ["0.0.0.0/0"] explicitly to allow the whole internet.',
   },
   {
     prop: 'hostAllowedCidrBlocks',
     type: 'list(string)',
     default: [],
     description:
-      "CIDR blocks allowed to the hosts' own sshd on port 2222 (administrators, EC2 key pair). A non-empty list also adds a load balancer listener on 2222.",
+      "CIDR blocks allowed to the hosts' own sshd (port 2222, EC2 key pair login, for administrators). A non-empty list also adds a load balancer listener on 2222.",
   },
   { prop: 'additionalSecurityGroupIds', type: 'list(string)', default: [], description: 'Further security groups attached to the hosts.' },
   {
@@ -148,7 +148,7 @@ export const INPUTS: InputDefinition[] = [
     type: 'list(string)',
     default: ['0.0.0.0/0'],
     description:
-      'CIDR blocks the hosts and their sessions may connect to. []: no egress rule, bring your own through additional_security_group_ids.',
+      'CIDR blocks the hosts and their sessions may connect to (all ports). An empty list creates no egress rule: bring your own through additional_security_group_ids.',
   },
   {
     prop: 'servicePort',
@@ -163,29 +163,34 @@ export const INPUTS: InputDefinition[] = [
     hostSetting: 'BASTION_HEALTH_PORT',
     default: 2224,
     description:
-      "Port of the load balancer's HTTP health check: it opens once a host is ready, and answers 200 only while docker, the session image, the key lookup service and free disk space pass their checks.",
+      "Port of the load balancer's HTTP health check; it opens once a host is ready, and answers 200 only while docker, the session image, the key lookup service and free disk space pass their checks.",
   },
-  { prop: 'lbInternal', type: 'bool', default: false, description: 'Makes the Network Load Balancer internal.' },
+  {
+    prop: 'lbInternal',
+    type: 'bool',
+    default: false,
+    description: 'Makes the Network Load Balancer internal (reachable only inside the VPC and peered networks).',
+  },
   { prop: 'lbDeletionProtection', type: 'bool', default: false, description: 'Turns on deletion protection of the load balancer.' },
   {
     prop: 'assignPublicIp',
     type: 'bool',
     default: false,
-    description: 'Gives each host a public IPv4 address (public subnets without NAT).',
+    description: 'Gives each host a public IPv4 address (needed in public subnets without NAT).',
   },
   {
     prop: 'allowedIamGroups',
     type: 'list(string)',
     hostSetting: 'BASTION_ALLOWED_IAM_GROUPS',
     default: [],
-    description: 'IAM groups whose members may log in. Required unless allow_all_iam_users is true.',
+    description: 'IAM groups whose members may log in. Required (at least one group) unless allow_all_iam_users is true.',
   },
   {
     prop: 'allowAllIamUsers',
     type: 'bool',
     default: false,
     description:
-      'Lets every IAM user of the identity account with an SSH key log in (root in their session). Must be true when allowed_iam_groups is empty; ignored when it names groups.',
+      'Lets every IAM user of the identity account with an SSH public key log in (and get root in their session container), including users who uploaded a key for another purpose such as CodeCommit. Must be true when allowed_iam_groups is empty; ignored when it names groups.',
   },
   {
     prop: 'assumeRoleArn',
@@ -200,15 +205,21 @@ export const INPUTS: InputDefinition[] = [
     type: 'list(string)',
     default: DERIVED,
     derive: { from: (inputs) => defaultInstanceTypes(inputs.architecture), inTerraform: 'null-check' },
-    description: 'Instance types in order of preference. null: t4g.small and t4g.medium for arm64, t3.small and t3.medium for x86_64.',
+    description:
+      "Instance types, in order of preference, for the group's mixed instances policy. null: t4g.small and t4g.medium for arm64, t3.small and t3.medium for x86_64.",
   },
-  { prop: 'architecture', type: 'string', default: 'arm64', description: 'CPU architecture of the hosts: arm64 (Graviton) or x86_64.' },
+  {
+    prop: 'architecture',
+    type: 'string',
+    default: 'arm64',
+    description: 'CPU architecture of the hosts, arm64 (Graviton) or x86_64; chooses the default AMI and instance types.',
+  },
   {
     prop: 'hostOs',
     type: 'string',
     default: 'amazon-linux-2023',
     description:
-      'Operating system of the hosts: amazon-linux-2023, debian-12 or ubuntu-24.04. Chooses the default AMI and the packages installed at boot.',
+      'Operating system of the hosts, amazon-linux-2023, debian-12 or ubuntu-24.04: chooses the default AMI and the packages the user data installs (docker on Amazon Linux, docker.io on Debian and Ubuntu, and python3-boto3).',
   },
   {
     prop: 'amiId',
@@ -216,14 +227,14 @@ export const INPUTS: InputDefinition[] = [
     default: '',
     standsFor: "the latest AMI of hostOs and architecture, from its publisher's public SSM parameter",
     description:
-      'AMI of the hosts, of the operating system host_os. "": the latest AMI of host_os and the architecture, from its publisher\'s public SSM parameter.',
+      'AMI of the hosts, of the operating system host_os. It needs systemd >= 229, cloud-init, docker and python3 with boto3 in its repositories. "": the latest AMI of host_os and the architecture, from its publisher\'s public SSM parameter.',
   },
   {
     prop: 'bundleBucketName',
     type: 'string',
     default: '',
     description:
-      'Existing S3 bucket (in the hosts\' region) for the host bundle, which the hosts fetch and check against its SHA-256 at boot. "": a private bucket is created (encrypted, versioned, public access blocked, TLS only).',
+      "Existing S3 bucket for the host bundle (the hosts' programs, units and worker image recipe, fetched and checked against its SHA-256 at boot). The hosts may read only the bundle's object. The bucket must be in the hosts' region; with SSE-KMS encryption the hosts' role also needs kms:Decrypt on its key. \"\": a private bucket is created (encrypted, versioned, public access blocked, TLS only).",
   },
   { prop: 'minSize', type: 'number', default: 1, description: 'Minimum number of hosts.' },
   { prop: 'maxSize', type: 'number', default: 2, description: 'Maximum number of hosts.' },
@@ -255,46 +266,47 @@ export const INPUTS: InputDefinition[] = [
     type: 'bool',
     default: true,
     description:
-      'One ED25519 host key for every host and respawn, kept in an SSM SecureString parameter (and in Terraform state). false: each host generates its own at boot.',
+      'Keeps one ED25519 host key for every host and every respawn, stored in an SSM SecureString parameter. Terraform state then holds the private key: protect it. With false every host generates its own key at boot, and users see a host key warning after every respawn.',
   },
   {
     prop: 'hostKeyKmsKeyId',
     type: 'string',
     default: '',
     description:
-      'KMS key (id, ARN, alias/name or alias ARN) encrypting the host key\'s SSM parameter; the hosts may decrypt with it only through SSM, for that parameter. "": the AWS-managed aws/ssm key.',
+      "KMS key that encrypts the host key's SSM parameter: a key id, key ARN, alias name (alias/...) or alias ARN. The hosts' role may decrypt with it only through SSM and only for that parameter; the key's policy must let IAM policies of the account grant that (the default key policy does). Only used with stable_host_keys. \"\": the AWS-managed aws/ssm key.",
   },
   {
     prop: 'hostKeyGeneration',
     type: 'number',
     default: 1,
-    description: 'Generation of the stable host key: changing it replaces the key (see docs/security.md for the known_hosts transition).',
+    description:
+      'Generation of the stable host key: changing it (1 to 2, ...) makes Terraform generate a new key and store it in the SSM parameter. Hosts started afterwards present the new key, and the known_hosts output changes: see docs/security.md for the transition. Hosts already running keep the old key until they are replaced (an instance refresh).',
   },
   {
     prop: 'healthCheckGracePeriod',
     type: 'number',
     default: 600,
-    description: 'Seconds a new host has before failing health checks replaces it.',
+    description: 'Seconds a new host has before failing load balancer health checks replaces it.',
   },
   {
     prop: 'targetSessionsPerHost',
     type: 'number',
     default: DERIVED,
     description:
-      'Sessions per host the target-tracking policy aims at: hosts are added when they hold more on average (the SessionsOpen metric each host publishes every minute) and removed, drained first, when they hold fewer; min_size and max_size bound it. null: half the session cap of a host of the first instance type, (memory - max(memory / 5, 512 MiB)) / 16 MiB / 2 (48 on 2 GiB).',
+      "Sessions per host that the group's target-tracking policy aims at: it adds hosts when the hosts hold more on average (the SessionsOpen metric every host publishes) and removes hosts, drained first, when they hold fewer; min_size and max_size bound it. null: half the session cap of a host of the first instance type, (memory - max(memory / 5, 512 MiB)) / 16 MiB / 2 (48 on 2 GiB).",
   },
   {
     prop: 'schedules',
     type: SCHEDULES_TYPE,
     default: [],
     description:
-      'Scheduled changes of the group\'s size (Auto Scaling scheduled actions): a cron recurrence in schedule_time_zone, min_size, max_size and optionally desired_capacity and a name. Example: [{ recurrence = "0 19 * * MON-FRI", min_size = 0, max_size = 0 }, { recurrence = "0 7 * * MON-FRI", min_size = 1, max_size = 4 }]. A host a schedule removes is drained like any other.',
+      'Scheduled changes of min_size, max_size and desired_capacity (Auto Scaling scheduled actions), for example no hosts out of office hours. A host that a schedule removes is drained like any other: its open sessions go on for up to drain_timeout_seconds.',
   },
   {
     prop: 'scheduleTimeZone',
     type: 'string',
     default: 'Etc/UTC',
-    description: 'IANA time zone of the schedules\' cron expressions, like "Europe/Berlin".',
+    description: 'Time zone of the schedules\' cron expressions: an IANA name such as "Europe/Berlin".',
   },
   {
     prop: 'drainTimeoutSeconds',
@@ -303,35 +315,35 @@ export const INPUTS: InputDefinition[] = [
     default: DERIVED,
     derive: { from: (inputs) => atMost(inputs.sessionMaxSeconds, MAX_DRAIN_SECONDS), inTerraform: 'coalesce' },
     description:
-      'Seconds a leaving host (scale-in, instance refresh, max_instance_lifetime, a schedule) waits for its open sessions to end after it stopped taking new ones, at most 172800 (48 hours). 0: it goes at once, cutting them. null: session_max_seconds, at most 172800.',
+      "Seconds a leaving host (scale-in, instance refresh, max_instance_lifetime, a schedule) waits for its open sessions to end before it goes, after it stopped taking new ones; at most 172800 (AWS's 48 hours for a lifecycle hook). 0: it goes at once, cutting its sessions. null: session_max_seconds, at most 172800.",
   },
   {
     prop: 'maxInstanceLifetime',
     type: 'number',
     default: 604800,
     description:
-      'Seconds a host lives before it is replaced (drained first), so that hosts pick up the latest AMI and packages: 86400 to 31536000, or 0 for no limit.',
+      'Seconds a host lives before the group replaces it (drained first), so that hosts pick up the latest AMI and packages: 86400 (a day) to 31536000 (a year), or 0 for no limit.',
   },
   {
     prop: 'logRetentionDays',
     type: 'number',
     default: 365,
     description:
-      'Days the audit log group (CloudWatch Logs: session start and end, authentication results, key lookup decisions, every TCP connection a session opens) keeps its events: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653; 0 keeps them forever.',
+      'Days the audit log group (CloudWatch Logs, one JSON event per line: session start and end, authentication results, key lookup decisions, every TCP connection a session opens) keeps its events: one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653), or 0 to keep them forever.',
   },
   {
     prop: 'logKmsKeyArn',
     type: 'string',
     default: '',
     description:
-      'ARN of a customer-managed KMS key encrypting the audit log group; its key policy must let CloudWatch Logs of the region use it. "": CloudWatch Logs\' own encryption.',
+      'ARN of a customer-managed KMS key that encrypts the audit log group (arn:aws:kms:<region>:<account>:key/<key id>: CloudWatch Logs takes the key\'s ARN only, no alias). The key\'s policy must let the CloudWatch Logs service of the region use it (docs/security.md, "Audit log"). "": CloudWatch Logs\' own encryption.',
   },
   {
     prop: 'containerMemoryMb',
     type: 'number',
     hostSetting: 'BASTION_CONTAINER_MEMORY_MB',
     default: 512,
-    description: 'Memory limit of one session container, MiB.',
+    description: 'Memory limit of one session container in MiB.',
   },
   {
     prop: 'sessionDiskMb',
@@ -339,7 +351,7 @@ export const INPUTS: InputDefinition[] = [
     hostSetting: 'BASTION_SESSION_DISK_MB',
     default: 256,
     description:
-      "Space a session can write, MiB: the size of each of its writable file systems (/home, /tmp, /var/tmp) on a read-only root. Held in memory, never on the host's disk, and counted against container_memory_mb, so at most that.",
+      "Space a session can write, in MiB: the size of each of its writable file systems (/home, /tmp, /var/tmp), memory-backed file systems on a read-only root. What a session writes never reaches the host's disk; it counts against container_memory_mb, so this must be at most that.",
   },
   {
     prop: 'containerPidsLimit',
@@ -353,7 +365,7 @@ export const INPUTS: InputDefinition[] = [
     type: 'number',
     hostSetting: 'BASTION_CONTAINER_CPUS',
     default: 1,
-    description: 'CPU limit of one session container, in CPUs.',
+    description: 'CPU limit of one session container, in CPUs (docker --cpus).',
   },
   {
     prop: 'maxConnectionsPerSource',
@@ -384,7 +396,7 @@ export const INPUTS: InputDefinition[] = [
     hostSetting: 'BASTION_LOGIN_GRACE_SECONDS',
     default: 20,
     description:
-      'Seconds a client has to send its SSH identification line, and then again to log in. A connection costs a container only once it has sent that line; a silent one is closed after this.',
+      "Seconds a client has to send its SSH identification line, and then again to log in (sshd's LoginGraceTime). A connection costs a container only once it has sent that line; a silent one is closed after this.",
   },
   {
     prop: 'tunnelOnly',
@@ -398,7 +410,8 @@ export const INPUTS: InputDefinition[] = [
     type: 'bool',
     hostSetting: 'BASTION_ALLOW_AGENT_FORWARDING',
     default: false,
-    description: 'Allows SSH agent forwarding (ssh -A) into sessions; ProxyJump (ssh -J) works without it. Never with tunnel_only.',
+    description:
+      "Allows SSH agent forwarding (ssh -A) into sessions. Off by default: root in a session could use a forwarded agent to sign with the user's keys. ssh -J (ProxyJump) does not need it. Ignored with tunnel_only, which never allows it.",
   },
   {
     prop: 'workerBaseImage',
@@ -418,39 +431,39 @@ export const INPUTS: InputDefinition[] = [
     prop: 'customHostKeysScript',
     type: 'string',
     default: '',
-    description: 'Shell script replacing the host key section of the user data.',
+    description: 'Replaces the host key section of the user data with this shell script.',
   },
   {
     prop: 'customKeyLookupScript',
     type: 'string',
     default: '',
-    description: 'Shell script replacing the key lookup section of the user data.',
+    description: 'Replaces the key lookup section of the user data with this shell script.',
   },
   {
     prop: 'customContainerImageScript',
     type: 'string',
     default: '',
-    description: 'Shell script replacing the container image section of the user data.',
+    description: 'Replaces the container image section of the user data with this shell script.',
   },
   {
     prop: 'customUnitsScript',
     type: 'string',
     default: '',
-    description: 'Shell script replacing the systemd units section of the user data.',
+    description: 'Replaces the systemd units section of the user data with this shell script.',
   },
   {
     prop: 'extraUserDataScript',
     type: 'string',
     default: '',
     description:
-      "Shell script run after the module's sections, before the host reports healthy. It shares with extra_cloud_config and the custom_*_script variables the about 12 KB (gzipped) of EC2's 16 KiB user data that the module leaves free.",
+      "Shell script run after the module's sections and before the host reports healthy. It travels in the user data, as do extra_cloud_config and the custom section scripts: together they have about 12 KB gzipped of EC2's 16 KiB (the module's own part is at most 4 KB).",
   },
   {
     prop: 'extraCloudConfig',
     type: 'string',
     default: '',
     description:
-      "A cloud-config document merged after the module's (lists appended), so its runcmd entries run after the module's setup. It shares with extra_user_data_script and the custom_*_script variables the about 12 KB (gzipped) of user data left free.",
+      "A cloud-config document merged after the module's (lists appended, keys added), so its runcmd entries run after the module's setup. It shares the about 12 KB gzipped of user data left to extra_user_data_script and the custom section scripts.",
   },
   {
     prop: 'tags',

@@ -89,7 +89,7 @@ export interface SshBastionServiceProps {
 
   /**
    * IPv4 and IPv6 CIDR blocks allowed to connect to the service port. Nothing is open by default:
-   * pass `['0.0.0.0/0']` explicitly to allow the whole internet.
+   * pass `["0.0.0.0/0"]` explicitly to allow the whole internet.
    * @default [] (no client can connect)
    */
   readonly allowedCidrBlocks?: string[];
@@ -162,6 +162,7 @@ export interface SshBastionServiceProps {
 
   /**
    * Role in another account that holds the IAM users; the hosts assume it for key lookups.
+   * See the `identityAccountPolicy` output.
    * @default '' (users are looked up in this account)
    */
   readonly assumeRoleArn?: string;
@@ -173,14 +174,14 @@ export interface SshBastionServiceProps {
   readonly instanceTypes?: string[];
 
   /**
-   * CPU architecture of the hosts; chooses the default AMI and instance types.
+   * CPU architecture of the hosts, arm64 (Graviton) or x86_64; chooses the default AMI and instance types.
    * @default 'arm64'
    */
   readonly architecture?: Architecture;
 
   /**
-   * Operating system of the hosts: chooses the default AMI and the packages the user data installs
-   * (`docker` on Amazon Linux, `docker.io` on Debian and Ubuntu, and `python3-boto3`).
+   * Operating system of the hosts, amazon-linux-2023, debian-12 or ubuntu-24.04: chooses the default AMI and
+   * the packages the user data installs (`docker` on Amazon Linux, `docker.io` on Debian and Ubuntu, and `python3-boto3`).
    * @default 'amazon-linux-2023'
    */
   readonly hostOs?: HostOs;

@@ -3,17 +3,23 @@ import { join } from 'path';
 import { resolveConfig } from '../../src/config';
 import { HOST_SETTING_VARIABLES, hostEnvironmentParts } from '../../src/host-settings';
 import { DERIVED, INPUTS } from '../../src/inputs';
+import { variableName } from '../../src/validation';
 import { hostSettings } from '../../src/user-data';
 import { REQUIRED_PROPS } from '../helpers/synth';
 
-/** Each property of SshBastionServiceProps with whether it is optional and its TSDoc `@default` text. */
-function documentedProps(): { prop: string; optional: boolean; documentedDefault: string | undefined }[] {
+/** Each property of SshBastionServiceProps with whether it is optional, its TSDoc text and its `@default` text. */
+function documentedProps(): { prop: string; optional: boolean; text: string; documentedDefault: string | undefined }[] {
   const source = readFileSync(join(__dirname, '../../src/props.ts'), 'utf-8');
   const start = source.indexOf('export interface SshBastionServiceProps {');
   const body = source.slice(start, source.indexOf('\n}\n', start));
   return [...body.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*readonly (\w+)(\??):/g)].map(([, doc, prop, optional]) => ({
     prop,
     optional: optional === '?',
+    text: doc
+      .split('\n')
+      .map((line) => line.replace(/^\s*\*\s?/, ''))
+      .join(' ')
+      .split('@')[0],
     documentedDefault: /@default (.*)/.exec(doc)?.[1].trim(),
   }));
 }
@@ -22,6 +28,22 @@ function documentedProps(): { prop: string; optional: boolean; documentedDefault
 function literalOf(text: string): unknown {
   return JSON.parse(text.split(' (')[0].replace(/'/g, '"'));
 }
+
+/**
+ * TSDoc text as Terraform users read it: without markdown code marks and links, property names
+ * written as their variables' names (allowedIamGroups: allowed_iam_groups), spaces collapsed.
+ */
+function asModuleText(text: string): string {
+  return text
+    .replace(/`/g, '')
+    .replace(/\{@link (\w+)\}/g, '$1')
+    .replace(/\b[a-z]+(?:[A-Z0-9][a-z0-9]*)+\b/g, (name) => variableName(name))
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** What may follow the TSDoc's text in a variable's description: what null, "", [] or false stand for in Terraform. */
+const MODULE_DEFAULT = /^( (null|""|\[\]|false): .*)?$/;
 
 describe('the table of inputs', () => {
   const documented = documentedProps();
@@ -50,6 +72,16 @@ describe('the table of inputs', () => {
         expect(input.standsFor).toBeUndefined();
         expect(input.default).toEqual(literalOf(documentedDefault!));
       }
+    },
+  );
+
+  test.each(documentedProps().map((entry) => [entry.prop, entry] as const))(
+    "%s: the module variable's description is the TSDoc's text, then what null or an empty value stands for",
+    (prop, { text }) => {
+      const { description } = INPUTS.find((candidate) => candidate.prop === prop)!;
+      const expected = asModuleText(text);
+      expect(description.slice(0, expected.length)).toBe(expected);
+      expect(description.slice(expected.length)).toMatch(MODULE_DEFAULT);
     },
   );
 
