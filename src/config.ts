@@ -1,9 +1,6 @@
 import { Architecture, BastionSchedule, HostOs, SshBastionServiceProps } from './props';
-import { DEFAULT_INSTANCE_TYPES, DERIVED, DerivationInputs, INPUTS, MAX_DRAIN_SECONDS } from './inputs';
+import { ADMIN_PORT, DEFAULT_INSTANCE_TYPES, DERIVED, DerivationInputs, INPUTS, MAX_DRAIN_SECONDS } from './inputs';
 import { concat, joinNonEmpty, Switch } from './conditional';
-
-/** The admin port the hosts' own sshd listens on; fixed so the worker image and rules agree. */
-export const ADMIN_PORT = 2222;
 
 /** Public SSM parameters of the latest Amazon Linux 2023 AMI per architecture. */
 export const AMAZON_LINUX_2023_PARAMETER: { readonly [A in Architecture]: string } = {
@@ -24,7 +21,7 @@ export const AMI_PARAMETER: { readonly [O in HostOs]: { readonly [A in Architect
   },
 };
 
-export { DEFAULT_INSTANCE_TYPES, MAX_DRAIN_SECONDS };
+export { ADMIN_PORT, DEFAULT_INSTANCE_TYPES, MAX_DRAIN_SECONDS };
 
 /** Every property with its default applied: what the parts of the construct are built from. */
 export interface BastionConfig {

@@ -85,6 +85,14 @@ describe('the table of inputs', () => {
     },
   );
 
+  test('each rule is listed with the input it checks', () => {
+    const misplaced = INPUTS.flatMap((input) =>
+      (input.rules ?? []).filter((rule) => rule.prop !== input.prop).map((rule) => `${rule.prop} under ${input.prop}`),
+    );
+    expect(misplaced).toEqual([]);
+    expect(INPUTS.filter((input) => (input.rules ?? []).length > 0).length).toBeGreaterThan(45);
+  });
+
   test('a derived default has a derivation or is documented where it is computed', () => {
     for (const input of INPUTS) {
       if (input.derive !== undefined) expect(input.default).toBe(DERIVED);
