@@ -17,6 +17,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BastionTestHost, CommandResult, Settings, waitFor } from '../helpers/harness';
 import { FaultProxy } from '../helpers/fault-proxy';
+import { sshOptions } from '../helpers/ssh-options';
 
 /** Actions the daemon calls for KEYS (one login); GetGroup/ListUsers are USERS refreshes. */
 export const KEYS_ACTIONS = ['ListGroupsForUser', 'ListSSHPublicKeys', 'GetSSHPublicKey'];
@@ -137,22 +138,7 @@ export class FaultyBastionHost extends BastionTestHost {
     return this.run(
       [
         'ssh',
-        '-i',
-        options.key,
-        '-p',
-        this.settings.BASTION_SERVICE_PORT,
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        `ConnectTimeout=${options.connectTimeoutS ?? 60}`,
-        '-o',
-        'LogLevel=ERROR',
-        '-o',
-        'UserKnownHostsFile=/dev/null',
-        '-o',
-        'StrictHostKeyChecking=no',
+        ...sshOptions({ key: options.key, port: this.settings.BASTION_SERVICE_PORT, connectTimeoutS: options.connectTimeoutS ?? 60 }),
         `${options.user}@127.0.0.1`,
         options.command,
       ],

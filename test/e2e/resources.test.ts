@@ -5,6 +5,7 @@ import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { BastionTestHost, SESSIONS_SLICE, Settings, testSettings, waitFor } from '../helpers/harness';
+import { sshOptions } from '../helpers/ssh-options';
 import { log, logEachTest } from './log';
 
 jest.setTimeout(300_000);
@@ -34,26 +35,7 @@ const clients: ChildProcess[] = [];
 
 /** An ssh session left running in the background; its output collected as it comes. */
 function startSsh(user: string, command: string): { proc: ChildProcess; output: () => string; done: Promise<number> } {
-  const args = [
-    ...host.enter,
-    'ssh',
-    '-i',
-    keys[user],
-    '-p',
-    String(SERVICE_PORT),
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'LogLevel=ERROR',
-    `${user}@127.0.0.1`,
-    command,
-  ];
+  const args = [...host.enter, 'ssh', ...sshOptions({ key: keys[user], port: SERVICE_PORT }), `${user}@127.0.0.1`, command];
   const proc = spawn(args[0], args.slice(1), { env: host.env, stdio: ['ignore', 'pipe', 'pipe'] });
   clients.push(proc);
   let text = '';

@@ -35,6 +35,7 @@ import { BOOTSTRAP } from '../../src/cloud-config';
 import { baseImageTar } from './base-image';
 import { Dockerd } from './dockerd';
 import { MotoServer } from './moto';
+import { sshOptions } from './ssh-options';
 
 const execFileAsync = promisify(execFile);
 
@@ -590,21 +591,7 @@ echo "$!" >"$SYSTEMCTL_EMULATOR_DIR/pid-${socketUnit}"
   }): Promise<CommandResult> {
     const args = [
       'ssh',
-      '-i',
-      options.key,
-      '-p',
-      String(options.port ?? Number(this.settings.BASTION_SERVICE_PORT)),
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'IdentitiesOnly=yes',
-      '-o',
-      'ConnectTimeout=20',
-      '-o',
-      'LogLevel=ERROR',
-      ...(options.knownHosts
-        ? ['-o', `UserKnownHostsFile=${options.knownHosts}`, '-o', 'StrictHostKeyChecking=yes']
-        : ['-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no']),
+      ...sshOptions({ key: options.key, port: options.port ?? this.settings.BASTION_SERVICE_PORT, knownHosts: options.knownHosts }),
       ...(options.extra ?? []),
       `${options.user}@127.0.0.1`,
       ...(options.command !== undefined ? [options.command] : []),
