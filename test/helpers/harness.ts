@@ -35,6 +35,7 @@ import { BOOTSTRAP } from '../../src/cloud-config';
 import { baseImageTar } from './base-image';
 import { Dockerd } from './dockerd';
 import { MotoServer } from './moto';
+import { CommandResult, runCommand } from './run';
 import { sshOptions } from './ssh-options';
 
 const execFileAsync = promisify(execFile);
@@ -85,12 +86,7 @@ export function testSettings(overrides: Settings = {}): Settings {
   };
 }
 
-export interface CommandResult {
-  readonly status: number;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly ms: number;
-}
+export type { CommandResult };
 
 /** Values of `key=` in a unit file (all of them, in order), continuation lines not supported. */
 export function unitSettings(text: string, key: string): string[] {
@@ -188,25 +184,8 @@ export class BastionTestHost {
   }
 
   /** Runs a command on the test host (its namespaces); never throws, returns the status. */
-  async run(args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CommandResult> {
-    const started = Date.now();
-    const all = [...this.enter, ...args];
-    try {
-      const { stdout, stderr } = await execFileAsync(all[0], all.slice(1), {
-        env: { ...this.env, ...options.env },
-        timeout: options.timeoutMs ?? 120_000,
-        maxBuffer: 64 * 1024 * 1024,
-      });
-      return { status: 0, stdout, stderr, ms: Date.now() - started };
-    } catch (e) {
-      const err = e as { code?: number | string; stdout?: string; stderr?: string };
-      return {
-        status: typeof err.code === 'number' ? err.code : 255,
-        stdout: err.stdout ?? '',
-        stderr: `${err.stderr ?? ''}${typeof err.code === 'string' ? err.code : ''}`,
-        ms: Date.now() - started,
-      };
-    }
+  run(args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CommandResult> {
+    return runCommand([...this.enter, ...args], { env: { ...this.env, ...options.env }, timeoutMs: options.timeoutMs });
   }
 
   /** Like run, but throws with the output when the command fails. */

@@ -22,6 +22,7 @@ import { parse, stringify } from 'yaml';
 import { HOST_PACKAGES } from '../../src/cloud-config';
 import { baseImageTar } from '../helpers/base-image';
 import { freePort, MotoServer } from '../helpers/moto';
+import { sshOptions } from '../helpers/ssh-options';
 import { appliedResource, appliedState, Json, terraformBinary, userDataOf, varArgument } from '../helpers/terraform';
 import { BASE_IMAGE_DISK, BastionVm, FakeMetadata, HOST_FROM_GUEST, httpGet, run, vmImage, waitFor } from './vm';
 
@@ -111,54 +112,23 @@ function cloudConfigs(userData: string): Json[] {
 function ssh(user: string, key: string, command: string, timeoutMs = 120_000) {
   return run(
     'ssh',
-    [
-      '-i',
-      key,
-      '-p',
-      String(vm.ports[SERVICE_PORT]),
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'IdentitiesOnly=yes',
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      `UserKnownHostsFile=${knownHosts}`,
-      '-o',
-      'ConnectTimeout=60',
-      `${user}@127.0.0.1`,
-      command,
-    ],
+    [...sshOptions({ key, port: vm.ports[SERVICE_PORT], knownHosts, connectTimeoutS: 60 }), `${user}@127.0.0.1`, command],
+    timeoutMs,
+  );
+}
+
+/** `command` on the guest over the admin sshd, as its admin user; never throws. */
+function adminSsh(command: string, timeoutMs: number) {
+  return run(
+    'ssh',
+    [...sshOptions({ key: keys.admin, port: vm.ports[ADMIN_PORT], connectTimeoutS: 30 }), 'debian@127.0.0.1', command],
     timeoutMs,
   );
 }
 
 /** A command on the guest as its admin user, through the admin sshd. */
 async function admin(command: string, timeoutMs = 120_000): Promise<string> {
-  const result = await run(
-    'ssh',
-    [
-      '-i',
-      keys.admin,
-      '-p',
-      String(vm.ports[ADMIN_PORT]),
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'IdentitiesOnly=yes',
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'LogLevel=ERROR',
-      '-o',
-      'ConnectTimeout=30',
-      'debian@127.0.0.1',
-      command,
-    ],
-    timeoutMs,
-  );
+  const result = await adminSsh(command, timeoutMs);
   if (result.status !== 0) throw new Error(`admin ${command}: status ${result.status}\n${result.stdout}\n${result.stderr}`);
   return result.stdout;
 }
@@ -345,7 +315,7 @@ describe('a bastion host booted from the module user data (debian-12)', () => {
   test('a user logs in with her IAM key, checked against the module known_hosts output, and sees the MOTD', async () => {
     const result = await run('bash', [
       '-c',
-      `echo exit | ssh -tt -i ${keys.alice} -p ${vm.ports[SERVICE_PORT]} -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts} alice@127.0.0.1`,
+      `echo exit | ssh -tt ${sshOptions({ key: keys.alice, port: vm.ports[SERVICE_PORT], knownHosts }).join(' ')} alice@127.0.0.1`,
     ]);
     expect(`${result.stdout}${result.stderr}`).toMatch(/This is a one-time container/);
     expect(result.stdout).toMatch(/passwordless sudo/);
@@ -383,7 +353,7 @@ describe('a bastion host booted from the module user data (debian-12)', () => {
     const localPort = await freePort();
     const result = await run('bash', [
       '-c',
-      `ssh -i ${keys.alice} -p ${vm.ports[SERVICE_PORT]} -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts} ` +
+      `ssh ${sshOptions({ key: keys.alice, port: vm.ports[SERVICE_PORT], knownHosts }).join(' ')} ` +
         `-o ExitOnForwardFailure=yes -N -L 127.0.0.1:${localPort}:${HOST_FROM_GUEST}:${keys.vpcPort} alice@127.0.0.1 & tunnel=$!; ` +
         `for _ in $(seq 1800); do (exec 3<>/dev/tcp/127.0.0.1/${localPort}) 2>/dev/null && break; sleep 0.1; done; ` +
         `exec 3<>/dev/tcp/127.0.0.1/${localPort} && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3; kill "$tunnel"`,
@@ -464,51 +434,13 @@ describe('a bastion host booted from the module user data (debian-12)', () => {
   test(
     'after a reboot the health-check port stays closed',
     async () => {
-      await run('ssh', [
-        '-i',
-        keys.admin,
-        '-p',
-        String(vm.ports[ADMIN_PORT]),
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'StrictHostKeyChecking=no',
-        '-o',
-        'UserKnownHostsFile=/dev/null',
-        'debian@127.0.0.1',
-        'sudo systemctl reboot',
-      ]);
+      await adminSsh('sudo systemctl reboot', 60_000);
       await vm.waitExit(3 * 60_000);
       vm.start();
       await waitFor(
         async () => {
           if (!vm.running) throw new Error('qemu exited after the reboot');
-          return /^(running|degraded)$/m.test(
-            (
-              await run(
-                'ssh',
-                [
-                  '-i',
-                  keys.admin,
-                  '-p',
-                  String(vm.ports[ADMIN_PORT]),
-                  '-o',
-                  'BatchMode=yes',
-                  '-o',
-                  'StrictHostKeyChecking=no',
-                  '-o',
-                  'UserKnownHostsFile=/dev/null',
-                  '-o',
-                  'LogLevel=ERROR',
-                  '-o',
-                  'ConnectTimeout=20',
-                  'debian@127.0.0.1',
-                  'systemctl is-system-running --wait',
-                ],
-                5 * 60_000,
-              )
-            ).stdout,
-          );
+          return /^(running|degraded)$/m.test((await adminSsh('systemctl is-system-running --wait', 5 * 60_000)).stdout);
         },
         GUEST_UP_MS,
         'the rebooted guest to finish its boot',

@@ -9,17 +9,16 @@
  *
  * No KVM here: QEMU emulates the CPU (TCG), so a boot takes minutes; see README ("Tests").
  */
-import { ChildProcess, execFile, execFileSync, spawn } from 'child_process';
+import { ChildProcess, execFileSync, spawn } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
 import * as path from 'path';
-import { promisify } from 'util';
 import { buildOnce, DEBIAN_MIRROR, E2E_CACHE_DIR } from '../helpers/debootstrap';
 import { freePort } from '../helpers/moto';
+import { CommandResult, runCommand } from '../helpers/run';
 
-const execFileAsync = promisify(execFile);
 
 export const VM_CACHE_DIR = path.join(E2E_CACHE_DIR, 'vm');
 const BUILD_SCRIPT = path.join(__dirname, 'build-image.sh');
@@ -246,28 +245,11 @@ export function httpGet(port: number, timeoutMs = 15_000): Promise<string> {
   });
 }
 
-export interface CommandResult {
-  readonly status: number;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly ms: number;
-}
+export type { CommandResult };
 
 /** Runs a command on this machine; never throws. */
-export async function run(command: string, args: readonly string[], timeoutMs = 120_000): Promise<CommandResult> {
-  const started = Date.now();
-  try {
-    const { stdout, stderr } = await execFileAsync(command, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
-    return { status: 0, stdout, stderr, ms: Date.now() - started };
-  } catch (e) {
-    const err = e as { code?: number | string; stdout?: string; stderr?: string };
-    return {
-      status: typeof err.code === 'number' ? err.code : 255,
-      stdout: err.stdout ?? '',
-      stderr: `${err.stderr ?? ''}${typeof err.code === 'string' ? err.code : ''}`,
-      ms: Date.now() - started,
-    };
-  }
+export function run(command: string, args: readonly string[], timeoutMs = 120_000): Promise<CommandResult> {
+  return runCommand([command, ...args], { timeoutMs });
 }
 
 /** Polls `check` every `everyMs` until it holds; throws naming `what` after `timeoutMs`. */
