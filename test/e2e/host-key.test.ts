@@ -30,21 +30,6 @@ let knownHosts = '';
 /** The private key's base64 lines: any one of them found in a session is a leak. */
 let privateKeyLines: string[] = [];
 
-/** SSM PutParameter on moto (JSON protocol). */
-async function putSecureString(endpoint: string, name: string, value: string): Promise<void> {
-  const res = await fetch(`${endpoint}/`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-amz-json-1.1',
-      'x-amz-target': 'AmazonSSM.PutParameter',
-      authorization: 'AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ssm/aws4_request, SignedHeaders=host, Signature=0',
-      'x-amz-date': '20260101T000000Z',
-    },
-    body: JSON.stringify({ Name: name, Value: value, Type: 'SecureString' }),
-  });
-  if (!res.ok) throw new Error(`PutParameter: ${res.status} ${await res.text()}`);
-}
-
 /** Runs a script as root (sudo) in a session of alice; the script travels base64-encoded in the command. */
 function asRootInSession(interpreter: 'bash' | 'perl', script: string, extra: string[] = []) {
   const encoded = Buffer.from(script).toString('base64');
@@ -76,7 +61,7 @@ beforeAll(async () => {
     .split('\n')
     .filter((line) => line !== '' && !line.startsWith('-----'))
     .slice(1);
-  await putSecureString(moto.endpoint, HOST_KEY_PARAMETER, privateKey);
+  await moto.putSecureString(HOST_KEY_PARAMETER, privateKey);
   knownHosts = path.join(host.dir, 'known_hosts');
   const publicKey = fs.readFileSync(`${hostKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
   fs.writeFileSync(knownHosts, `127.0.0.1 ${publicKey}\n`);

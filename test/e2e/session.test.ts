@@ -49,21 +49,6 @@ function keyPair(dir: string, name: string): { file: string; publicKey: string }
   return { file, publicKey: fs.readFileSync(`${file}.pub`, 'utf8').trim() };
 }
 
-/** SSM PutParameter on moto (JSON protocol). */
-async function putSecureString(endpoint: string, name: string, value: string): Promise<void> {
-  const res = await fetch(`${endpoint}/`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-amz-json-1.1',
-      'x-amz-target': 'AmazonSSM.PutParameter',
-      authorization: 'AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ssm/aws4_request, SignedHeaders=host, Signature=0',
-      'x-amz-date': '20260101T000000Z',
-    },
-    body: JSON.stringify({ Name: name, Value: value, Type: 'SecureString' }),
-  });
-  if (!res.ok) throw new Error(`PutParameter: ${res.status} ${await res.text()}`);
-}
-
 /** Opens `ssh -N -L` through the bastion to the fake VPC service and fetches from it. */
 async function fetchThroughTunnel(port: number, localPort: number): Promise<string> {
   const result = await host.run([
@@ -104,7 +89,7 @@ beforeAll(async () => {
 
   const hostKey = keyPair(keyDir, 'host-key');
   hostPublicKey = hostKey.publicKey.split(' ').slice(0, 2).join(' ');
-  await putSecureString(moto.endpoint, HOST_KEY_PARAMETER, fs.readFileSync(hostKey.file, 'utf8'));
+  await moto.putSecureString(HOST_KEY_PARAMETER, fs.readFileSync(hostKey.file, 'utf8'));
   knownHosts = path.join(host.dir, 'known_hosts');
   fs.writeFileSync(
     knownHosts,

@@ -256,6 +256,21 @@ export class MotoServer {
     return text;
   }
 
+  /** SSM PutParameter of a SecureString (SSM speaks JSON, not the Query API of call()). */
+  async putSecureString(name: string, value: string): Promise<void> {
+    const res = await fetch(`${this.endpoint}/`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'AmazonSSM.PutParameter',
+        authorization: 'AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ssm/aws4_request, SignedHeaders=host, Signature=0',
+        'x-amz-date': '20260101T000000Z',
+      },
+      body: JSON.stringify({ Name: name, Value: value, Type: 'SecureString' }),
+    });
+    if (!res.ok) throw new Error(`PutParameter: ${res.status} ${await res.text()}`);
+  }
+
   async createUser(name: string, credentials?: AwsCredentials): Promise<void> {
     await this.call('CreateUser', { UserName: name }, { credentials });
   }
