@@ -120,6 +120,9 @@ declare -rx TCP_LIMITED_CHAIN=SSH-BASTION-LIMITED
 # name to the client; SESSION_UNITS_DIR/<unit instance> holds the name of that unit's container.
 declare -rx SESSION_LABEL=ssh-bastion.session
 declare -rx SESSION_UNITS_DIR=/run/ssh-bastion/units
+# SESSION_LOGINS_DIR/<unit instance>: that session has logged in (sshd accepted a key); the drainer
+# publishes SessionsOpen from these, so connections that never log in do not scale the group.
+declare -rx SESSION_LOGINS_DIR=/run/ssh-bastion/logins
 # Made by the drainer when the instance is leaving its Auto Scaling group (JSON: since when, whether
 # the users were told): the front refuses new connections and the health check fails while it exists.
 declare -rx DRAINING_FILE=/run/ssh-bastion/draining
