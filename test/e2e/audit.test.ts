@@ -474,4 +474,36 @@ describe('a connection flood from one session', () => {
     expect(maxRss).toBeLessThan(200 * 1024);
     expect(spoolBytes).toBeLessThan(16 << 20);
   }, 300_000);
+
+  test("connections to an address that never answers: the host's connection tracking holds at most 512 of one session", async () => {
+    // 192.0.2.99 is on the host's VPC subnet and nobody answers it: each SYN leaves a tracked
+    // connection (SYN_SENT, 120 s) on the host. Without a bound one session could fill the host's
+    // table (nf_conntrack_max, 65,536 on a 2 GiB host), and new flows of every session would be dropped.
+    const SECONDS = 15;
+    const perl =
+      'use Socket; use Fcntl; my $ip = inet_aton("192.0.2.99"); my $end = time + ' +
+      SECONDS +
+      '; my $n = 0; ' +
+      'while (time < $end) { for (1..50) { socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!"; ' +
+      'fcntl($s, F_SETFL, O_NONBLOCK); connect($s, sockaddr_in(20000 + $n % 40000, $ip)); close $s; $n++ } select(undef, undef, undef, 0.01) } print "attempts=$n\\n";';
+    const count = async () => Number((await host.run(['cat', '/proc/sys/net/netfilter/nf_conntrack_count'])).stdout.trim());
+    const before = await count();
+    let max = before;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        max = Math.max(max, await count());
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    const result = await ssh(BOB_LINUX, keys.bob, `perl -e '${perl}'`);
+    sampling = false;
+    await sampler;
+    const after = await count();
+    const attempts = Number(/attempts=(\d+)/.exec(result.stdout)?.[1] ?? 0);
+    log(`no answer: ${attempts} attempts in ${SECONDS} s; tracked connections ${before} before, max ${max}, ${after} after`);
+    expect(attempts).toBeGreaterThan(2_000);
+    expect(max - before).toBeGreaterThan(200);
+    expect(max - before).toBeLessThanOrEqual(512 + 20);
+  }, 120_000);
 });
