@@ -3,7 +3,10 @@
 // CloudWatch outage. A login, a refused key, a command, a tunnel to an address beside the host
 // and the logouts each produce their events with every field; an outage delays events but loses
 // none; a shipper killed (SIGKILL) or stopped (SIGTERM) and started again neither loses nor
-// repeats any.
+// repeats any (and says, with audit.lost, that it was not running). A connection flood from one
+// session (a plain user's non-blocking connects) is cut by the firewall's per-session rate limit
+// and reported as tcp.limited, once per 10 s; the shipper's memory and spool stay bounded and
+// another session's tunnel opened during the flood is logged with its user.
 import { execFile, execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -27,6 +30,7 @@ logEachTest();
 const GROUP = '/e2e/bastion-service/audit';
 const BOB_IAM = 'bob+ops=x,y@corp';
 const BOB_LINUX = 'bobplusopsequalxcommayatcorp';
+const CAROL = 'carol';
 
 type AuditEvent = { [field: string]: any };
 
@@ -114,13 +118,16 @@ beforeAll(async () => {
   const moto = host.moto!;
   const keyDir = path.join(host.dir, 'client-keys');
   fs.mkdirSync(keyDir);
-  for (const name of ['bob', 'stranger']) {
+  for (const name of ['bob', 'stranger', 'carol']) {
     const pair = keyPair(keyDir, name);
     keys[name] = pair.file;
     keys[`${name}.pub`] = pair.publicKey;
     keys[`${name}.fingerprint`] = pair.fingerprint;
   }
-  await moto.seedUsers([{ name: BOB_IAM, groups: ['bastion-admins'], keys: [keys['bob.pub']] }]);
+  await moto.seedUsers([
+    { name: BOB_IAM, groups: ['bastion-admins'], keys: [keys['bob.pub']] },
+    { name: CAROL, groups: ['bastion-admins'], keys: [keys['carol.pub']] },
+  ]);
   await execFileAsync('aws', ['logs', 'create-log-group', '--log-group-name', GROUP], { env: { ...process.env, ...moto.awsEnv() } });
   // The shipper's CloudWatch Logs endpoint is a fault proxy in front of moto.
   proxy = await FaultProxy.start(moto.endpoint);
@@ -327,6 +334,14 @@ describe('CloudWatch unreachable, the shipper killed and restarted', () => {
     expect(third.stdout).toBe('after-restart\n');
     const all = await eventsWhen('the third login', (events) => events.filter((e) => e.event === 'session.end').length >= 7, 60_000);
 
+    // each start after the first says that connections opened while it was down are not logged
+    const restarts = all.filter((e) => e.event === 'audit.lost' && e.reason === 'shipper-restart');
+    expect(restarts).toHaveLength(2);
+    for (const e of restarts) {
+      expect(e).toMatchObject({ count: null, host: TEST_INSTANCE_ID });
+      expect(Date.parse(e.to)).toBeGreaterThanOrEqual(Date.parse(e.from));
+    }
+
     const withTimes = await cloudWatch();
     const seqs = withTimes.map((e) => e.event.seq);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
@@ -346,4 +361,149 @@ describe('CloudWatch unreachable, the shipper killed and restarted', () => {
       expect(kinds['session.end']).toHaveLength(1);
     }
   });
+});
+
+/** The resident memory (KiB) of a process of this machine (the test host shares its pid namespace). */
+function rssKiB(pid: string): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]);
+}
+
+describe('a connection flood from one session', () => {
+  test('cut by the per-session rate limit and reported as tcp.limited; the shipper stays small and keeps logging other sessions', async () => {
+    const FLOOD_SECONDS = Number(process.env.SSHB_FLOOD_SECONDS ?? 30);
+    const pid = await shipperPid();
+    const spoolFile = path.join(host.dir, 'audit-state', 'events.jsonl');
+    const before = (await cloudWatch()).length;
+    let maxRss = rssKiB(pid);
+    const startRss = maxRss;
+    let maxConntrack = 0;
+    let maxSpool = 0;
+    const sampler = setInterval(() => {
+      try {
+        maxRss = Math.max(maxRss, rssKiB(pid));
+        maxSpool = Math.max(maxSpool, fs.statSync(spoolFile).size);
+      } catch {
+        // the process gone: checked below
+      }
+      host
+        .run(['cat', '/proc/sys/net/netfilter/nf_conntrack_count'])
+        .then((r) => (maxConntrack = Math.max(maxConntrack, Number(r.stdout.trim()) || 0)))
+        .catch(() => undefined);
+    }, 500);
+    // a plain user (no sudo): non-blocking connects to closed ports beside the host, each closed at once
+    const perl =
+      'use Socket; use Fcntl; my $ip = inet_aton("' +
+      VPC_ADDRESS +
+      '"); my $end = time + ' +
+      FLOOD_SECONDS +
+      '; my $n = 0; ' +
+      'while (time < $end) { for (1..100) { socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!"; ' +
+      'fcntl($s, F_SETFL, O_NONBLOCK); connect($s, sockaddr_in(20000 + $n % 40000, $ip)); close $s; $n++ } } print "attempts=$n\\n";';
+    const started = Date.now();
+    const flood = ssh(BOB_LINUX, keys.bob, `perl -e '${perl}'`);
+    await new Promise((r) => setTimeout(r, 8_000));
+    // another user's tunnel during the flood
+    const tunnel = await host.run([
+      'bash',
+      '-c',
+      `ssh -i ${keys.carol} -p 22 -o BatchMode=yes -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o ExitOnForwardFailure=yes ` +
+        `-N -L 127.0.0.1:18091:${VPC_ADDRESS}:${VPC_SERVICE_PORT} ${CAROL}@127.0.0.1 & tunnel=$!; ` +
+        `for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/18091) 2>/dev/null && break; sleep 0.1; done; ` +
+        `exec 3<>/dev/tcp/127.0.0.1/18091 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3; kill "$tunnel"`,
+    ]);
+    expect(tunnel.stdout).toContain(VPC_SERVICE_TEXT);
+    const result = await flood;
+    const floodMs = Date.now() - started;
+    const attempts = Number(/attempts=(\d+)/.exec(result.stdout)?.[1] ?? 0);
+    log(
+      `during the flood: ${attempts} attempts in ${floodMs} ms; shipper RSS max ${Math.round(maxRss / 1024)} MiB, ` +
+        `spool max ${maxSpool} bytes, conntrack entries max ${maxConntrack}`,
+    );
+    expect(result.status).toBe(0);
+
+    // caught up: everything in the spool is in CloudWatch
+    const spoolLines = () => fs.readFileSync(spoolFile, 'utf8').split('\n').filter(Boolean).length;
+    const caughtUp = Date.now();
+    await waitFor(async () => (await cloudWatch()).length === spoolLines() && spoolLines() > before, 120_000, 'the spool shipped');
+    const catchUpMs = Date.now() - caughtUp;
+    clearInterval(sampler);
+    const events = (await cloudWatch()).map((e) => e.event).slice(before);
+    // the flooding session: the one with the most connections logged
+    const perSession: Record<string, number> = {};
+    for (const e of events.filter((e) => e.event === 'tcp.connect')) perSession[e.session] = (perSession[e.session] ?? 0) + 1;
+    const floodSession = Object.keys(perSession).sort((x, y) => perSession[y] - perSession[x])[0];
+    const connects = events.filter((e) => e.event === 'tcp.connect' && e.session === floodSession);
+    const limited = events.filter((e) => e.event === 'tcp.limited');
+    const lost = events.filter((e) => e.event === 'audit.lost');
+    const spoolBytes = fs.statSync(spoolFile).size;
+    log(
+      `flood: ${attempts} connection attempts in ${FLOOD_SECONDS} s (${Math.round(attempts / FLOOD_SECONDS)}/s), ` +
+        `${connects.length} logged as tcp.connect, ${limited.length} tcp.limited (samples ${limited.map((e) => e.samples).join(',')}), ` +
+        `${lost.length} audit.lost; shipper RSS ${Math.round(startRss / 1024)} MiB before, max ${Math.round(maxRss / 1024)} MiB; ` +
+        `spool max ${maxSpool} bytes, ${spoolBytes} after; conntrack entries max ${maxConntrack}; ` +
+        `flood took ${floodMs} ms, caught up ${catchUpMs} ms later`,
+    );
+    expect(floodSession).toBeDefined();
+    expect(attempts).toBeGreaterThan(20_000);
+    // the rate limit: the burst and 50 a second, with a little slack for timing
+    expect(connects.length).toBeGreaterThan(200);
+    expect(connects.length).toBeLessThan(200 + 50 * (FLOOD_SECONDS + 5));
+    for (const e of connects) expect(e).toMatchObject({ user: BOB_LINUX, iam_user: BOB_IAM });
+    // one per container and 10 s, with the session and its users
+    expect(limited.length).toBeGreaterThanOrEqual(2);
+    expect(limited.length).toBeLessThanOrEqual(Math.ceil(FLOOD_SECONDS / 10) + 2);
+    for (const e of limited) {
+      expect(e).toMatchObject({ session: floodSession, user: BOB_LINUX, iam_user: BOB_IAM, limit: '50/s (burst 200), 512 open' });
+      expect(e.samples).toBeGreaterThan(0);
+      expect(e.first_destination).toMatch(new RegExp(`^${VPC_ADDRESS.replace(/\./g, '\\.')}:\\d+$`));
+    }
+    expect(lost).toEqual([]);
+    // the other user's tunnel, with its user
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        event: 'tcp.connect',
+        user: CAROL,
+        iam_user: CAROL,
+        destination_address: VPC_ADDRESS,
+        destination_port: VPC_SERVICE_PORT,
+      }),
+    );
+    // the shipper: the same process, small
+    expect(await shipperPid()).toBe(pid);
+    expect(maxRss).toBeLessThan(200 * 1024);
+    expect(spoolBytes).toBeLessThan(16 << 20);
+  }, 300_000);
+
+  test("connections to an address that never answers: the host's connection tracking holds at most 512 of one session", async () => {
+    // 192.0.2.99 is on the host's VPC subnet and nobody answers it: each SYN leaves a tracked
+    // connection (SYN_SENT, 120 s) on the host. Without a bound one session could fill the host's
+    // table (nf_conntrack_max, 65,536 on a 2 GiB host), and new flows of every session would be dropped.
+    const SECONDS = 15;
+    const perl =
+      'use Socket; use Fcntl; my $ip = inet_aton("192.0.2.99"); my $end = time + ' +
+      SECONDS +
+      '; my $n = 0; ' +
+      'while (time < $end) { for (1..50) { socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!"; ' +
+      'fcntl($s, F_SETFL, O_NONBLOCK); connect($s, sockaddr_in(20000 + $n % 40000, $ip)); close $s; $n++ } select(undef, undef, undef, 0.01) } print "attempts=$n\\n";';
+    const count = async () => Number((await host.run(['cat', '/proc/sys/net/netfilter/nf_conntrack_count'])).stdout.trim());
+    const before = await count();
+    let max = before;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        max = Math.max(max, await count());
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    const result = await ssh(BOB_LINUX, keys.bob, `perl -e '${perl}'`);
+    sampling = false;
+    await sampler;
+    const after = await count();
+    const attempts = Number(/attempts=(\d+)/.exec(result.stdout)?.[1] ?? 0);
+    log(`no answer: ${attempts} attempts in ${SECONDS} s; tracked connections ${before} before, max ${max}, ${after} after`);
+    expect(attempts).toBeGreaterThan(2_000);
+    expect(max - before).toBeGreaterThan(200);
+    expect(max - before).toBeLessThanOrEqual(512 + 20);
+  }, 120_000);
 });

@@ -160,8 +160,8 @@ afterAll(async () => {
   await host?.stop();
 });
 
-/** SessionsOpen published at or after `since` (epoch ms), one value per second of the datapoints. */
-function sessionsPublished(since: number): number[] {
+/** SessionsOpen (or another metric of the drainer) published at or after `since` (epoch ms), one value per second of the datapoints. */
+function sessionsPublished(since: number, metric = 'SessionsOpen'): number[] {
   if (Date.now() < since + 1000) return [];
   return aws(`
 import datetime
@@ -169,7 +169,7 @@ c = boto3.client("cloudwatch")
 start = datetime.datetime.fromtimestamp(${since / 1000}, datetime.timezone.utc)
 end = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=5)
 r = c.get_metric_data(StartTime=start, EndTime=end, MetricDataQueries=[{"Id": "s", "MetricStat": {"Metric": {
-    "Namespace": "SshBastion", "MetricName": "SessionsOpen", "Dimensions": [{"Name": "AutoScalingGroupName", "Value": "${GROUP}"}]},
+    "Namespace": "SshBastion", "MetricName": "${metric}", "Dimensions": [{"Name": "AutoScalingGroupName", "Value": "${GROUP}"}]},
     "Period": 1, "Stat": "Maximum"}}])
 print(json.dumps(r["MetricDataResults"][0]["Values"]))
 `) as number[];
@@ -194,6 +194,42 @@ test('the published SessionsOpen metric equals the sessions open on the host', a
   } finally {
     a.kill();
     b.kill();
+  }
+});
+
+test('clients that only send an identification line and never log in publish SessionsOpen 0; SessionsLoggingIn counts them', async () => {
+  const CLIENTS = 8; // under BASTION_MAX_CONNECTIONS_PER_SOURCE (10): all from 127.0.0.1
+  const script = `
+import socket, sys, time
+held = []
+for _ in range(${CLIENTS}):
+    s = socket.create_connection(("127.0.0.1", ${SETTINGS.BASTION_SERVICE_PORT}))
+    s.sendall(b"SSH-2.0-never-logs-in\\r\\n")
+    s.settimeout(20)
+    assert s.recv(64).startswith(b"SSH-2.0-"), "no banner"
+    held.append(s)
+print("connected", flush=True)
+time.sleep(120)
+`;
+  const clients = spawn(host.enter[0], [...host.enter.slice(1), 'python3', '-c', script], {
+    env: host.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  clients.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  clients.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  try {
+    await waitFor(() => output.includes('connected'), 30_000, 'the clients to get the server banner');
+    const held = Date.now() + 6_000; // the front's status file is at most 5 s old
+    // sshd's LoginGraceTime (20 s) ends them: two values within that
+    await waitFor(() => sessionsPublished(held, 'SessionsLoggingIn').length >= 2, 12_000, 'two values published while the clients wait');
+    const waiting = sessionsPublished(held, 'SessionsLoggingIn');
+    const open = sessionsPublished(held);
+    console.log(`never logging in: ${CLIENTS} clients; SessionsOpen ${JSON.stringify(open)}, SessionsLoggingIn ${JSON.stringify(waiting)}`);
+    expect(new Set(open)).toEqual(new Set([0]));
+    expect(Math.max(...waiting)).toBe(CLIENTS);
+  } finally {
+    clients.kill('SIGKILL');
   }
 });
 

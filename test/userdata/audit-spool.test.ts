@@ -1,7 +1,9 @@
 // The audit shipper's spool (userdata/host/.../audit-shipper), driven directly with the system
 // Python: batches within PutLogEvents' limits (10,000 events; 1 MiB counting 26 bytes per event;
 // 24 hours), in order with consecutive numbers, a reopened spool continuing where it was (a line
-// cut by a crash dropped), and the file started again once everything is shipped.
+// cut by a crash dropped), the file started again once everything is shipped, and compacted by
+// offset while events keep arriving (a connection flood that CloudWatch keeps up with must not fill
+// the disk), also across a crash between the compaction and the cursor's save.
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 
@@ -56,6 +58,43 @@ s3.last_ms += 25 * 3600 * 1000
 s3.append([{"event": "auth"}])
 first, _ = s3.batch()
 out["span"] = len(first)
+# a continuous stream: every commit leaves events pending (more arrived while the batch shipped)
+m.COMPACT_BYTES = 256 * 1024
+d4 = tempfile.mkdtemp()
+s4 = m.Spool(d4)
+shipped, biggest, compactions, last_size = [], 0, 0, 0
+s4.append([{"event": "tcp.connect", "pad": "x" * 300} for _ in range(40)])
+for round in range(1500):
+    events, offset = s4.batch()
+    s4.append([{"event": "tcp.connect", "pad": "x" * 300} for _ in range(40)])
+    s4.commit(offset)
+    shipped += [json.loads(e["message"])["seq"] for e in events]
+    size = os.path.getsize(os.path.join(d4, "events.jsonl"))
+    compactions += size < last_size
+    last_size = size
+    biggest = max(biggest, size)
+out["stream"] = {"appended": s4.seq, "biggest": biggest, "compactions": compactions, "pending": s4.pending(),
+                 "shipped_ok": shipped == list(range(1, len(shipped) + 1))}
+# what is left ships after the stream, nothing twice, nothing missing
+while s4.pending():
+    events, offset = s4.batch()
+    shipped += [json.loads(e["message"])["seq"] for e in events]
+    s4.commit(offset)
+out["stream"]["all_ok"] = shipped == list(range(1, s4.seq + 1))
+# a crash after the new file replaced the spool, before the cursor was saved: the old cursor stays
+d5 = tempfile.mkdtemp()
+s5 = m.Spool(d5)
+s5.append([{"event": "auth", "pad": "y" * 2000} for _ in range(200)])
+events, offset = s5.batch()
+s5.append([{"event": "auth", "n": i} for i in range(5)])
+s5.save_cursor = lambda *a: None  # the crash: no cursor saved from here on
+s5.commit(offset)
+with open(os.path.join(d5, "cursor"), "w") as f:
+    f.write(f"{offset} {json.loads(events[-1]['message'])['seq']}\n")
+size_after = os.path.getsize(os.path.join(d5, "events.jsonl"))
+s6 = m.Spool(d5)
+rest, _ = s6.batch()
+out["crash"] = {"compacted": size_after < offset, "pending_seqs": [json.loads(e["message"])["seq"] for e in rest]}
 print(json.dumps(out))
 `;
 
@@ -86,10 +125,24 @@ describe('audit shipper spool', () => {
   });
 
   test('compacted once shipped: empty file, cursor 0, numbering continues', () => {
-    expect(out.compacted).toEqual([0, '0', 28001]);
+    expect(out.compacted).toEqual([0, '0 28001', 28001]);
   });
 
   test('events more than 24 hours apart are not in one batch', () => {
     expect(out.span).toBe(1);
+  });
+
+  test('a continuous stream whose commits never reach the end: the file stays bounded, every event shipped once in order', () => {
+    // 60,000 events of about 350 bytes (20 MiB) through a spool compacted at 256 KiB
+    expect(out.stream.appended).toBe(60040);
+    expect(out.stream.compactions).toBeGreaterThan(50);
+    expect(out.stream.biggest).toBeLessThan(256 * 1024 * 1.25 + 40 * 400);
+    expect(out.stream.shipped_ok).toBe(true);
+    expect(out.stream.all_ok).toBe(true);
+  });
+
+  test('a crash between the compaction and the cursor save: the event number in the cursor finds the place again', () => {
+    expect(out.crash.compacted).toBe(true);
+    expect(out.crash.pending_seqs).toEqual([201, 202, 203, 204, 205]);
   });
 });

@@ -109,12 +109,20 @@ EOF
 # TCP connections (setup-container-image's NFLOG rule, which the shipper reads).
 declare -rx AUDIT_SOCKET=/run/ssh-bastion/audit.sock
 declare -rx AUDIT_NFLOG_GROUP=14
+# New TCP connections a session container may open through the host (setup-container-image's
+# rules, before the NFLOG rule): per second with a burst, and tracked at once; over that they are
+# dropped (the client sees a timeout) and the audit log gets one tcp.limited event per 10 s.
+declare -rx SESSION_TCP_NEW_PER_SECOND=50 SESSION_TCP_BURST=200 SESSION_TCP_OPEN_MAX=512
+declare -rx TCP_LIMITED_CHAIN=SSH-BASTION-LIMITED
 
 # Every session container carries this label (its name is random: docker's DNS, which every
 # session can ask, tells nothing about other sessions). The session program's start line maps the
 # name to the client; SESSION_UNITS_DIR/<unit instance> holds the name of that unit's container.
 declare -rx SESSION_LABEL=ssh-bastion.session
 declare -rx SESSION_UNITS_DIR=/run/ssh-bastion/units
+# SESSION_LOGINS_DIR/<unit instance>: that session has logged in (sshd accepted a key); the drainer
+# publishes SessionsOpen from these, so connections that never log in do not scale the group.
+declare -rx SESSION_LOGINS_DIR=/run/ssh-bastion/logins
 # Made by the drainer when the instance is leaving its Auto Scaling group (JSON: since when, whether
 # the users were told): the front refuses new connections and the health check fails while it exists.
 declare -rx DRAINING_FILE=/run/ssh-bastion/draining
