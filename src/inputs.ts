@@ -331,6 +331,19 @@ export const INPUTS: InputDefinition[] = [
       'ARN of a customer-managed KMS key encrypting the audit log group; its key policy must let CloudWatch Logs of the region use it. "": CloudWatch Logs\' own encryption.',
   },
   {
+    prop: 'sessionRecording',
+    type: 'bool',
+    default: false,
+    description:
+      'Records sessions in asciicast v2 (the terminal of interactive sessions, the commands of the others), one S3 object per session in a private encrypted bucket made for them (output recordings_location). The payload of port forwarding is not recorded; its connections are in the audit log.',
+  },
+  {
+    prop: 'recordingRetentionDays',
+    type: 'number',
+    default: 365,
+    description: 'Days a session recording is kept before the bucket deletes it: 1 to 36500.',
+  },
+  {
     prop: 'containerMemoryMb',
     type: 'number',
     hostSetting: 'BASTION_CONTAINER_MEMORY_MB',

@@ -332,6 +332,22 @@ export interface SshBastionServiceProps {
   readonly logKmsKeyArn?: string;
 
   /**
+   * Records sessions: the terminal of interactive sessions and the commands of the others, in
+   * asciicast v2, streamed to the host as they happen and stored in S3 at the session's end, one
+   * object per session (`recordings/<yyyy>/<mm>/<dd>/<session id>-<user>.cast`) in a private
+   * bucket made for them. Port forwarding's payload is not recorded (its connections are in the
+   * audit log). The message of the day tells users their session is recorded.
+   * @default false
+   */
+  readonly sessionRecording?: boolean | IResolvable;
+
+  /**
+   * Days a session recording is kept in S3 before the bucket's lifecycle rule deletes it (1 to 36500).
+   * @default 365
+   */
+  readonly recordingRetentionDays?: number;
+
+  /**
    * Memory limit of one session container in MiB.
    * @default 512
    */

@@ -19,6 +19,8 @@ export interface BundleLocation {
   readonly bucket: string;
   readonly key: string;
   readonly sha256: string;
+  /** The bucket the hosts store session recordings in; '' or absent without session recording */
+  readonly recordingBucket?: string;
 }
 
 /** An input's value as bastion.env holds it: a number as text, a switch as "true" or "false", a list joined with commas. */
@@ -65,6 +67,7 @@ export function hostSettings(config: BastionConfig, bundle: BundleLocation): Hos
     bundleKey: bundle.key,
     bundleSha256: bundle.sha256,
     groupNameParameter: config.groupNameParameterName,
+    recordingBucket: bundle.recordingBucket ?? '',
   };
 }
 
@@ -194,6 +197,7 @@ export function renderUserData(config: BastionConfig, bundle: BundleLocation): R
     bucket: Token.isUnresolved(bundle.bucket) ? LONGEST_LOCATION.bucket : bundle.bucket,
     key: Token.isUnresolved(bundle.key) ? LONGEST_LOCATION.key : bundle.key,
     sha256: Token.isUnresolved(bundle.sha256) ? LONGEST_LOCATION.sha256 : bundle.sha256,
+    recordingBucket: Token.isUnresolved(bundle.recordingBucket) ? LONGEST_LOCATION.bucket : bundle.recordingBucket,
   };
   const measured = literalUserData(config, longest);
   if (measured && measured.gzipped.length > USER_DATA_LIMIT_BYTES) {

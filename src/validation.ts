@@ -485,6 +485,12 @@ const DEFINITIONS: RuleDefinition[] = [
     KMS_KEY_ARN,
     'a KMS key ARN like "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" (CloudWatch Logs takes no key id or alias)',
   ),
+  integerRule(
+    'recordingRetentionDays',
+    1,
+    36500,
+    'must be a whole number of days from 1 to 36500 (a hundred years): S3 deletes each session recording that many days after it was stored',
+  ),
   integerRule('containerMemoryMb', 64, undefined, 'must be a whole number of MiB of at least 64 (what sshd and a shell need)'),
   {
     prop: 'sessionDiskMb',
