@@ -41,9 +41,14 @@ function typeInSession(
   holdSeconds = 2,
 ): Promise<{ status: number; stdout: string; stderr: string }> {
   const typing = lines.map((l) => `sleep ${pauseSeconds}; printf '%s\\n' ${shellQuote(l)}`).join('; ');
-  const ssh = [
+  return host.run(['bash', '-c', `{ ${typing}; sleep ${holdSeconds}; } | ${sshCommand(['-tt'])}`], { timeoutMs: 120_000 });
+}
+
+/** ssh to the recorded port as alice, as one shell-quoted command line: `options`, then `command` if any. */
+function sshCommand(options: string[], command?: string): string {
+  return [
     'ssh',
-    '-tt',
+    ...options,
     '-i',
     key,
     '-p',
@@ -61,10 +66,46 @@ function typeInSession(
     '-o',
     'StrictHostKeyChecking=no',
     'alice@127.0.0.1',
+    ...(command !== undefined ? [command] : []),
   ]
     .map(shellQuote)
     .join(' ');
-  return host.run(['bash', '-c', `{ ${typing}; sleep ${holdSeconds}; } | ${ssh}`], { timeoutMs: 120_000 });
+}
+
+/** ssh without a terminal (`options`, e.g. -T), `input` on its stdin. */
+function sshWithInput(
+  options: string[],
+  command: string | undefined,
+  input: string,
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  return host.run(['bash', '-c', `printf '%s' ${shellQuote(input)} | ${sshCommand(options, command)}`], { timeoutMs: 120_000 });
+}
+
+/** The keys of the recordings in S3 now. */
+async function recordingKeys(): Promise<string[]> {
+  return (await recordings()).map((o) => o.key);
+}
+
+/**
+ * The recording of a session of alice that ended (by the journal's end line) since `before` (the
+ * keys in S3 then), once it is in S3, with the end line's status.
+ */
+async function newRecording(before: string[]): Promise<{ session: string; status: string; cast: ReturnType<typeof replay> }> {
+  let found: { session: string; status: string; cast: ReturnType<typeof replay> } | undefined;
+  await waitFor(
+    async () => {
+      const fresh = (await recordings()).filter((o) => !before.includes(o.key));
+      const ends = [...host.journal().matchAll(/user=alice container=ssh-bastion-([0-9a-f]{24}) duration=\d+s status=(\d+)/g)];
+      for (const o of fresh) {
+        const end = ends.find((e) => o.key.endsWith(`${e[1]}-alice.cast`));
+        if (end) found = { session: end[1], status: end[2], cast: replay(o.body) };
+      }
+      return found !== undefined;
+    },
+    60_000,
+    'a new recording in S3',
+  );
+  return found!;
 }
 
 function shellQuote(s: string): string {
@@ -160,26 +201,95 @@ describe('session recording', () => {
     expect(host.journal()).toContain(`ssh-bastion-${session}: a connection to record.sock not made by a channel's recorder was refused`);
   });
 
-  test('a session without a terminal: its command line is recorded, not its bytes', async () => {
-    const before = (await recordings()).length;
-    const result = await host.ssh({ user: 'alice', key, port: PORT, command: 'echo not-in-recording-$((2+3))' });
-    expect(result.status).toBe(0);
-    expect(result.stdout).toBe('not-in-recording-5\n');
-    let objects: { key: string; body: string }[] = [];
-    await waitFor(
-      async () => {
-        objects = await recordings();
-        return objects.length === before + 1;
-      },
-      60_000,
-      'the recording in S3',
+  test('the terminal sshd allocated (the outer one) cannot be opened from the recorded shell, by the user or root, nor with the recorder stopped', async () => {
+    const before = await recordingKeys();
+    // The outer terminal: the other pty of the container that is not the shell's own.
+    const outer = 'outer=$(for p in /dev/pts/[0-9]*; do [ "$p" != "$(tty)" ] && echo "$p"; done | head -n 1); echo "outer-is-$outer"';
+    const result = await typeInSession(
+      [
+        outer,
+        // The review's attack: the shell's output to the outer terminal reaches the client unrecorded.
+        `{ printf 'SECRET-%s\\n' $((6*7)) >"$outer"; } 2>/dev/null && echo user-opened || echo user-refused`,
+        `sudo sh -c 'printf "ROOTSECRET-%s\\n" $((6*8)) >"$1"' sh "$outer" 2>/dev/null && echo root-opened || echo root-refused-$?`,
+        // With the recorder stopped, nothing it would copy can reach the client, and the outer terminal stays closed.
+        `kill -STOP $PPID; { printf 'STOPSECRET-%s\\n' $((6*9)) >"$outer"; } 2>/dev/null && s=stopped-opened || s=stopped-refused; kill -CONT $PPID; echo "$s"`,
+        'exit 0',
+      ],
+      2,
     );
-    const session = [...host.journal().matchAll(/user=alice container=ssh-bastion-([0-9a-f]{24}) duration=\d+s status=0/g)].pop()![1];
-    const { events } = replay(objects.find((o) => o.key.endsWith(`${session}-alice.cast`))!.body);
-    expect(events.map((e) => [e[1], e[2]])).toEqual([
-      ['m', 'channel 1 command: echo not-in-recording-$((2+3))'],
+    const { cast } = await newRecording(before);
+    // Whatever the client saw of the markers, the recording has too.
+    for (const secret of ['SECRET-42', 'ROOTSECRET-48', 'STOPSECRET-54']) {
+      if (result.stdout.includes(secret)) expect([secret, cast.output.includes(secret)]).toEqual([secret, true]);
+    }
+    expect(result.stdout).toMatch(/outer-is-\/dev\/pts\/\d+/);
+    expect(result.stdout).toContain('user-refused');
+    expect(result.stdout).toMatch(/root-refused-[12]/);
+    expect(result.stdout).toContain('stopped-refused');
+    expect(cast.output).toContain('stopped-refused');
+  });
+
+  test('a login shell without a terminal (ssh -T) is refused, with a message, and what it was sent never runs', async () => {
+    const before = await recordingKeys();
+    const result = await sshWithInput(['-T'], undefined, 'echo MARKER-$((8*8))\nexit 0\n');
+    expect(result.stdout).not.toContain('MARKER-64');
+    expect(result.stderr).toContain('this session is recorded: a login shell needs a terminal (ssh -t)');
+    expect(result.status).not.toBe(0);
+    const { cast, status } = await newRecording(before);
+    expect(status).toBe('0');
+    expect(cast.events.filter((e) => e[1] === 'm').map((e) => e[2])).toEqual([
+      'channel 1 login shell without a terminal: refused',
+      'channel 1 ended, status 1',
+    ]);
+  });
+
+  test('a command without a terminal: what it is sent and what it writes are recorded', async () => {
+    const before = await recordingKeys();
+    const result = await sshWithInput([], 'bash', 'echo STDIN-MARKER-$((9*9))\necho ERR-MARKER-$((7*7)) >&2\nexit 3\n');
+    expect(result.status).toBe(3);
+    expect(result.stdout).toBe('STDIN-MARKER-81\n');
+    expect(result.stderr).toContain('ERR-MARKER-49');
+    const { cast } = await newRecording(before);
+    expect(
+      cast.events
+        .filter((e) => e[1] === 'i')
+        .map((e) => e[2])
+        .join(''),
+    ).toContain('echo STDIN-MARKER-$((9*9))');
+    expect(cast.output).toContain('STDIN-MARKER-81');
+    expect(cast.output).toContain('ERR-MARKER-49');
+    const marks = cast.events.filter((e) => e[1] === 'm').map((e) => e[2]);
+    expect(marks).toEqual(['channel 1 command: bash', 'channel 1 ended, status 3']);
+  });
+
+  test('file transfers (sftp, scp) are recorded as their command line, not their bytes', async () => {
+    const before = await recordingKeys();
+    const local = path.join(host.dir, 'transfer.txt');
+    fs.writeFileSync(local, 'TRANSFERRED-CONTENT\n');
+    const scpOptions = ['-i', key, '-P', String(PORT), '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR'];
+    const noKnownHosts = ['-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no'];
+    const sftp = await host.run(['scp', ...scpOptions, ...noKnownHosts, local, 'alice@127.0.0.1:/tmp/sent.txt']);
+    expect(sftp.status).toBe(0);
+    const first = await newRecording(before);
+    expect(first.cast.events.map((e) => [e[1], e[2]])).toEqual([
+      ['m', 'channel 1 file transfer: /usr/lib/openssh/sftp-server'],
       ['m', 'channel 1 ended, status 0'],
     ]);
+    const beforeLegacy = await recordingKeys();
+    const legacy = await host.run(['scp', '-O', ...scpOptions, ...noKnownHosts, local, 'alice@127.0.0.1:/tmp/sent.txt']);
+    expect(legacy.status).toBe(0);
+    const second = await newRecording(beforeLegacy);
+    expect(second.cast.events.map((e) => [e[1], e[2]])).toEqual([
+      ['m', 'channel 1 file transfer: /usr/bin/scp -t /tmp/sent.txt'],
+      ['m', 'channel 1 ended, status 0'],
+    ]);
+    expect(JSON.stringify(first.cast.events) + JSON.stringify(second.cast.events)).not.toContain('TRANSFERRED-CONTENT');
+    // Not a file transfer: a shell's metacharacters after scp make it a command like any other.
+    const beforeShell = await recordingKeys();
+    const shellAfter = await sshWithInput([], 'scp -t /tmp/x; echo INJECTED-$((2*21))', '');
+    expect(shellAfter.stdout).toContain('INJECTED-42');
+    const third = await newRecording(beforeShell);
+    expect(third.cast.output).toContain('INJECTED-42');
   });
 
   test('root in the container killing the recorder ends the session; what was sent before is stored', async () => {
