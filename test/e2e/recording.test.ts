@@ -292,29 +292,90 @@ describe('session recording', () => {
     expect(third.cast.output).toContain('INJECTED-42');
   });
 
+  test("a copy of perl named sshd cannot pass as a channel's recorder: what it sends is refused, not recorded", async () => {
+    const before = await recordingKeys();
+    // The review's forged recorder: a child of a program named sshd, streaming a header, output and an end.
+    const fake = [
+      'use Socket;',
+      '$SIG{PIPE} = "IGNORE";',
+      'socket(my $s, AF_UNIX, SOCK_STREAM, 0) or die;',
+      'connect($s, pack_sockaddr_un("/run/ssh-bastion/session/record.sock")) or die "connect: $!";',
+      'sub f { my ($t, $p) = @_; syswrite($s, $t . pack("N", length $p) . $p) }',
+      'f("h", join("\\t", 1, 999999, 999999, "xterm", "forged"));',
+      'f("o", "FORGED-" . "OUTPUT\\r\\n");',
+      'f("e", "0");',
+      'sleep 1;',
+      'print "fake-" . "sent\\n";',
+    ].join(' ');
+    const result = await typeInSession(
+      [
+        `echo ${Buffer.from(fake).toString('base64')} | base64 -d >/tmp/fake.pl`,
+        'cp /usr/bin/perl /tmp/sshd',
+        `/tmp/sshd -e 'if (!fork) { exec "/usr/bin/perl", "/tmp/fake.pl" } wait'`,
+        'exit 0',
+      ],
+      2,
+    );
+    expect(result.stdout).toContain('fake-sent');
+    const { session, status, cast } = await newRecording(before);
+    expect(JSON.stringify(cast.events)).not.toContain('FORGED');
+    expect(cast.header.width).not.toBe(999999);
+    expect(status).toBe('0');
+    expect(host.journal()).toContain(`ssh-bastion-${session}: a connection to record.sock not made by a channel's recorder was refused`);
+  });
+
+  test('a channel started with the recording socket hidden (sudo) ends the session within 10 s, also after a forged recorder connected', async () => {
+    const control = path.join(host.dir, 'control-%C');
+    const master = await host.run([
+      'bash',
+      '-c',
+      `${sshCommand(['-f', '-N', '-M', '-S', control, '-o', 'ControlPersist=120'])} >/dev/null 2>&1`,
+    ]);
+    expect(master.status).toBe(0);
+    try {
+      // First channel: a forged recorder connects (before: a credit for a later channel), then root
+      // moves /run/ssh-bastion aside, so that the next channel finds no socket.
+      const fake =
+        'use Socket; socket(my $s, AF_UNIX, SOCK_STREAM, 0) or die; ' +
+        'connect($s, pack_sockaddr_un("/run/ssh-bastion/session/record.sock")) or die "connect: $!"; ' +
+        'syswrite($s, "h" . pack("N", 4) . "0\\t1\\t"); sleep 60;';
+      const first = await sshWithInput(
+        ['-S', control],
+        'bash',
+        `echo ${Buffer.from(fake).toString('base64')} | base64 -d >/tmp/hold.pl\n` +
+          `cp /usr/bin/perl /tmp/sshd\n` +
+          `setsid /tmp/sshd -e 'if (!fork) { exec "/usr/bin/perl", "/tmp/hold.pl" } sleep 60' </dev/null >/dev/null 2>&1 &\n` +
+          'sleep 1\nsudo mv /run/ssh-bastion /run/hidden && echo moved\n',
+      );
+      expect(first.stdout).toContain('moved');
+      const started = Date.now();
+      const second = await host.run(['bash', '-c', sshCommand(['-S', control], 'echo UNRECORDED-$((3*3)); sleep 40')], {
+        timeoutMs: 90_000,
+      });
+      const seconds = (Date.now() - started) / 1000;
+      log(`second channel: status ${second.status} after ${seconds} s`);
+      expect(seconds).toBeLessThan(25);
+      await waitFor(() => /status=6 \(recording: a channel was not recorded/.test(host.journal()), 30_000, 'the end line');
+    } finally {
+      await host.run(['bash', '-c', `${sshCommand(['-S', control, '-O', 'exit'])} >/dev/null 2>&1`]);
+    }
+  });
+
   test('root in the container killing the recorder ends the session; what was sent before is stored', async () => {
-    const before = (await recordings()).length;
+    const before = await recordingKeys();
     const started = Date.now();
     const result = await typeInSession(['echo before-kill', 'sudo kill -KILL $PPID', 'echo after-kill'], 2, 60);
     // The session ended long before the client stopped typing.
     expect(Date.now() - started).toBeLessThan(45_000);
     expect(result.stdout).toContain('before-kill');
-    await waitFor(() => /status=6 \(recording: a recorder stopped before its channel ended\)/.test(host.journal()), 30_000, 'the end line');
-    const session = /user=alice container=ssh-bastion-([0-9a-f]{24}) duration=\d+s status=6/.exec(host.journal())![1];
-    expect(await host.sessionContainers()).not.toContain(`ssh-bastion-${session}`);
-    let objects: { key: string; body: string }[] = [];
-    await waitFor(
-      async () => {
-        objects = await recordings();
-        return objects.length === before + 1;
-      },
-      60_000,
-      'the killed session in S3',
+    const { session, status, cast } = await newRecording(before);
+    expect(status).toBe('6');
+    expect(host.journal()).toMatch(
+      new RegExp(`container=ssh-bastion-${session} duration=\\d+s status=6 \\(recording: a recorder stopped before its channel ended\\)`),
     );
-    const killed = objects.find((o) => o.key.endsWith(`${session}-alice.cast`))!;
-    const { output, events } = replay(killed.body);
-    expect(output).toContain('before-kill');
-    expect(output).not.toContain('after-kill\r\nafter-kill');
-    expect(events.filter((e) => e[1] === 'm').map((e) => e[2])).toEqual(['channel 1 terminal']);
+    expect(await host.sessionContainers()).not.toContain(`ssh-bastion-${session}`);
+    expect(cast.output).toContain('before-kill');
+    expect(cast.output).not.toContain('after-kill\r\nafter-kill');
+    expect(cast.events.filter((e) => e[1] === 'm').map((e) => e[2])).toEqual(['channel 1 terminal']);
   });
 });
