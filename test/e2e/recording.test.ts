@@ -16,6 +16,8 @@ logEachTest();
 
 const BUCKET = 'e2e-recordings';
 const PORT = 2422;
+const SLOW_PORT = 2423;
+const HANGING_S3_PORT = 2424;
 let host: BastionTestHost;
 let key = '';
 
@@ -45,14 +47,14 @@ function typeInSession(
 }
 
 /** ssh to the recorded port as alice, as one shell-quoted command line: `options`, then `command` if any. */
-function sshCommand(options: string[], command?: string): string {
+function sshCommand(options: string[], command?: string, port = PORT): string {
   return [
     'ssh',
     ...options,
     '-i',
     key,
     '-p',
-    String(PORT),
+    String(port),
     '-o',
     'BatchMode=yes',
     '-o',
@@ -359,6 +361,35 @@ describe('session recording', () => {
     } finally {
       await host.run(['bash', '-c', `${sshCommand(['-S', control, '-O', 'exit'])} >/dev/null 2>&1`]);
     }
+  });
+
+  test('the end line (and session.end) come before the recording is stored: an S3 that never answers does not hold them back', async () => {
+    // An S3 endpoint that accepts connections and never answers, for a front of its own.
+    await host.must([
+      'bash',
+      '-c',
+      `setsid socat TCP-LISTEN:${HANGING_S3_PORT},bind=127.0.0.1,fork,reuseaddr EXEC:'sleep 900' >/dev/null 2>&1 </dev/null &`,
+    ]);
+    await host.waitForPort(HANGING_S3_PORT);
+    await host.serveSessions(
+      SLOW_PORT,
+      { ...testSettings(), BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_RECORDING_BUCKET: BUCKET } as Settings,
+      'recorded-hanging-s3',
+      undefined,
+      { STATE_DIRECTORY: path.join(host.dir, 'recordings-spool-hanging'), AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${HANGING_S3_PORT}` },
+    );
+    const mark = host.journal().length;
+    const result = await host.ssh({ user: 'alice', key, port: SLOW_PORT, command: 'echo s3-never-answers' });
+    expect(result.stdout).toBe('s3-never-answers\n');
+    const ended = Date.now();
+    await waitFor(
+      () => /session end client=\S+ user=alice container=\S+ duration=\d+s status=0 \(ended\)/.test(host.journal().slice(mark)),
+      20_000,
+      'the end line',
+    );
+    log(`end line ${Date.now() - ended} ms after the client's end`);
+    // ... while the upload is still trying.
+    expect(host.journal().slice(mark)).not.toMatch(/session recording (NOT )?stored/);
   });
 
   test('root in the container killing the recorder ends the session; what was sent before is stored', async () => {
