@@ -18,6 +18,7 @@ const BUCKET = 'e2e-recordings';
 const PORT = 2422;
 const SLOW_PORT = 2423;
 const HANGING_S3_PORT = 2424;
+const SMALL_DISK_PORT = 2425;
 let host: BastionTestHost;
 let key = '';
 
@@ -139,7 +140,11 @@ beforeAll(async () => {
   if (boot.status !== 0) throw new Error(`boot failed:\n${boot.stdout}\n${boot.stderr}`);
   // A front and session unit of their own whose bastion.env turns recording on; the spool is the
   // unit's StateDirectory, here in the test's folder.
+  // A file system of its own (1 GiB): the spool keeps 20% of its file system free, which this
+  // machine's disk need not have.
   const spool = path.join(host.dir, 'recordings-spool');
+  await host.must(['mkdir', '-p', spool]);
+  await host.must(['mount', '-t', 'tmpfs', '-o', 'size=1g,mode=0700', 'tmpfs', spool]);
   await host.serveSessions(
     PORT,
     { ...testSettings(), BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_RECORDING_BUCKET: BUCKET } as Settings,
@@ -371,12 +376,15 @@ describe('session recording', () => {
       `setsid socat TCP-LISTEN:${HANGING_S3_PORT},bind=127.0.0.1,fork,reuseaddr EXEC:'sleep 900' >/dev/null 2>&1 </dev/null &`,
     ]);
     await host.waitForPort(HANGING_S3_PORT);
+    const hangingSpool = path.join(host.dir, 'recordings-spool-hanging');
+    await host.must(['mkdir', '-p', hangingSpool]);
+    await host.must(['mount', '-t', 'tmpfs', '-o', 'size=256m,mode=0700', 'tmpfs', hangingSpool]);
     await host.serveSessions(
       SLOW_PORT,
       { ...testSettings(), BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_RECORDING_BUCKET: BUCKET } as Settings,
       'recorded-hanging-s3',
       undefined,
-      { STATE_DIRECTORY: path.join(host.dir, 'recordings-spool-hanging'), AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${HANGING_S3_PORT}` },
+      { STATE_DIRECTORY: hangingSpool, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${HANGING_S3_PORT}` },
     );
     const mark = host.journal().length;
     const result = await host.ssh({ user: 'alice', key, port: SLOW_PORT, command: 'echo s3-never-answers' });
@@ -408,5 +416,73 @@ describe('session recording', () => {
     expect(cast.output).toContain('before-kill');
     expect(cast.output).not.toContain('after-kill\r\nafter-kill');
     expect(cast.events.filter((e) => e[1] === 'm').map((e) => e[2])).toEqual(['channel 1 terminal']);
+  });
+
+  test('a spool no running session owns (S3 failed, or its session program was killed) is stored at the end of a later session', async () => {
+    const spool = path.join(host.dir, 'recordings-spool');
+    const container = 'ssh-bastion-0123456789abcdef01234567';
+    const objectKey = 'recordings/2026/01/02/0123456789abcdef01234567-alice.cast';
+    const header = JSON.stringify({ version: 2, width: 80, height: 24, timestamp: 1767312000, title: 'left over' });
+    // Written in the host's namespaces, where the spool's file system is mounted.
+    await host.must([
+      'bash',
+      '-c',
+      'printf "%s\\n" "$1" \'[0.5, "o", "LEFTOVER-OUTPUT"]\' >"$3.cast" && printf "%s\\n" "$2" >"$3.key" && touch -d "10 minutes ago" "$3.cast"',
+      'bash',
+      header,
+      objectKey,
+      path.join(spool, container),
+    ]);
+    const result = await host.ssh({ user: 'alice', key, port: PORT, command: 'echo a-later-session' });
+    expect(result.stdout).toBe('a-later-session\n');
+    await waitFor(async () => (await recordingKeys()).includes(objectKey), 60_000, 'the leftover in S3');
+    expect((await recordings()).find((o) => o.key === objectKey)!.body).toContain('LEFTOVER-OUTPUT');
+    expect(host.journal()).toContain(`leftover session recording stored: s3://${BUCKET}/${objectKey}`);
+    expect(await host.must(['ls', '-A', spool])).not.toContain(container);
+  });
+
+  test('the recordings\' file system keeps 20% free: a session filling it ends with "recording: disk full" and its recording is stored; a new session is refused while it is full', async () => {
+    // A 64 MiB file system for the spool of a front of its own.
+    const spool = path.join(host.dir, 'recordings-spool-small');
+    await host.must(['mkdir', '-p', spool]);
+    await host.must(['mount', '-t', 'tmpfs', '-o', 'size=64m,mode=0700', 'tmpfs', spool]);
+    await host.serveSessions(
+      SMALL_DISK_PORT,
+      { ...testSettings(), BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_RECORDING_BUCKET: BUCKET } as Settings,
+      'recorded-small-disk',
+      undefined,
+      { STATE_DIRECTORY: spool },
+    );
+    let mark = host.journal().length;
+    // NUL bytes: 6 bytes each in the spool ("\u0000").
+    const flood = await host.run(
+      [
+        'bash',
+        '-c',
+        `{ sleep 2; printf '%s\\n' 'head -c 60M /dev/zero; echo flood-done'; sleep 20; } | ${sshCommand(['-tt'], undefined, SMALL_DISK_PORT)} | tail -c 100`,
+      ],
+      { timeoutMs: 120_000 },
+    );
+    log(`flood: status ${flood.status}`);
+    await waitFor(() => /status=6 \(recording: disk full/.test(host.journal().slice(mark)), 60_000, 'the disk-full end line');
+    const session = /user=alice container=ssh-bastion-([0-9a-f]{24}) duration=\d+s status=6 \(recording: disk full/.exec(
+      host.journal().slice(mark),
+    )![1];
+    await waitFor(
+      () => host.journal().includes(`session recording stored: s3://${BUCKET}/`) && host.journal().includes(`${session}-alice.cast`),
+      60_000,
+      'the stored recording',
+    );
+    // Full: a new session is refused before anything of it runs.
+    await host.must(['fallocate', '-l', '56M', path.join(spool, 'filler')]);
+    mark = host.journal().length;
+    const refused = await host.ssh({ user: 'alice', key, port: SMALL_DISK_PORT, command: 'echo should-not-run' });
+    expect(refused.stdout).not.toContain('should-not-run');
+    expect(refused.status).toBe(255);
+    await waitFor(
+      () => /session end client=\S+ user=- container=\S+ duration=\d+s status=6 \(recording: disk full/.test(host.journal().slice(mark)),
+      20_000,
+      'the refusal',
+    );
   });
 });
