@@ -331,6 +331,60 @@ describe('session recording', () => {
     expect(host.journal()).toContain(`ssh-bastion-${session}: a connection to record.sock not made by a channel's recorder was refused`);
   });
 
+  test('300 forged recorder connections, each sending most of a 1 MiB frame, leave the session program small and the session going', async () => {
+    const before = await recordingKeys();
+    const flood = [
+      'use Socket;',
+      '$SIG{PIPE} = "IGNORE";',
+      'my @held; my $data = "x" x (900 * 1024);',
+      'for (1 .. 300) {',
+      '  socket(my $s, AF_UNIX, SOCK_STREAM, 0) or last;',
+      '  connect($s, pack_sockaddr_un("/run/ssh-bastion/session/record.sock")) or next;',
+      '  syswrite($s, "o" . pack("N", 1 << 20) . $data);',
+      '  push @held, $s;',
+      '}',
+      'print "held-" . "connections\\n";',
+      'sleep 20;',
+    ].join(' ');
+    const rss = async () => {
+      const out = await host.run([
+        'bash',
+        '-c',
+        'for p in $(pgrep -f "libexec/ssh-bastion/session "); do sed -n "s/^VmRSS:\\s*\\([0-9]*\\) kB/\\1/p" /proc/$p/status; done',
+      ]);
+      return Math.max(0, ...out.stdout.split('\n').filter(Boolean).map(Number));
+    };
+    let largest = 0;
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        largest = Math.max(largest, await rss());
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    const result = await typeInSession(
+      [
+        `echo ${Buffer.from(flood).toString('base64')} | base64 -d >/tmp/flood.pl`,
+        'cp /usr/bin/perl /tmp/sshd',
+        `/tmp/sshd -e 'if (!fork) { exec "/usr/bin/perl", "/tmp/flood.pl" } wait'`,
+        'echo still-$((40+2))',
+        'exit 0',
+      ],
+      2,
+      30,
+    );
+    polling = false;
+    await poll;
+    log(`largest session program: ${largest} kB`);
+    expect(result.stdout).toContain('held-connections');
+    expect(result.stdout).toContain('still-42');
+    const { status, cast } = await newRecording(before);
+    expect(status).toBe('0');
+    expect(cast.output).toContain('still-42');
+    expect(largest).toBeGreaterThan(0);
+    expect(largest).toBeLessThan(64 * 1024);
+  });
+
   test('a channel started with the recording socket hidden (sudo) ends the session within 10 s, also after a forged recorder connected', async () => {
     const control = path.join(host.dir, 'control-%C');
     const master = await host.run([
