@@ -1,7 +1,10 @@
 import { AssetType, Fn, TerraformAsset, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
-import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
+import {
+  S3BucketLifecycleConfiguration,
+  S3BucketLifecycleConfigurationRule,
+} from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
 import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
 import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
 import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
@@ -72,20 +75,31 @@ export function defineBundleStorage(
   };
 }
 
-/** A bucket only the account can use, only over TLS, that keeps old versions for a while. */
-function defineBucket(scope: Construct, config: BastionConfig, count: number | undefined): S3Bucket {
-  const bucket = new S3Bucket(scope, 'bundle_bucket', {
+/** A lifecycle rule of a private bucket (the shape of `S3BucketLifecycleConfiguration`'s rules). */
+export type BucketLifecycleRule = S3BucketLifecycleConfigurationRule;
+
+/**
+ * A bucket only the account can use, only over TLS, encrypted at rest, versioned, with the given
+ * lifecycle rules. Its constructs are `<id>`, `<id>_public_access_block`, ... `<id>_policy`.
+ */
+export function definePrivateBucket(
+  scope: Construct,
+  config: BastionConfig,
+  count: number | undefined,
+  id: string,
+  bucketPrefix: string,
+  rules: BucketLifecycleRule[],
+): S3Bucket {
+  const bucket = new S3Bucket(scope, id, {
     count,
-    // bucket_prefix allows 37 characters; Terraform appends 26.
-    // Lower case by the name rules (validation.ts NAME_PART).
-    bucketPrefix: leading(`${config.nameStem}-`, 37),
-    // It holds nothing but the bundles this configuration writes.
+    bucketPrefix,
+    // It holds nothing but what this configuration writes.
     forceDestroy: true,
     tags: config.tags,
   });
   const bucketId = attributeOf(scope, bucket, 'id');
   const bucketArn = attributeOf(scope, bucket, 'arn');
-  new S3BucketPublicAccessBlock(scope, 'bundle_bucket_public_access_block', {
+  new S3BucketPublicAccessBlock(scope, `${id}_public_access_block`, {
     count,
     bucket: bucketId,
     blockPublicAcls: true,
@@ -93,36 +107,23 @@ function defineBucket(scope: Construct, config: BastionConfig, count: number | u
     ignorePublicAcls: true,
     restrictPublicBuckets: true,
   });
-  new S3BucketOwnershipControls(scope, 'bundle_bucket_ownership', {
+  new S3BucketOwnershipControls(scope, `${id}_ownership`, {
     count,
     bucket: bucketId,
     rule: { objectOwnership: 'BucketOwnerEnforced' },
   });
-  new S3BucketServerSideEncryptionConfigurationA(scope, 'bundle_bucket_encryption', {
+  new S3BucketServerSideEncryptionConfigurationA(scope, `${id}_encryption`, {
     count,
     bucket: bucketId,
     rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }],
   });
-  new S3BucketVersioningA(scope, 'bundle_bucket_versioning', {
+  new S3BucketVersioningA(scope, `${id}_versioning`, {
     count,
     bucket: bucketId,
     versioningConfiguration: { status: 'Enabled' },
   });
-  new S3BucketLifecycleConfiguration(scope, 'bundle_bucket_lifecycle', {
-    count,
-    bucket: bucketId,
-    rule: [
-      {
-        id: 'expire-old-versions',
-        status: 'Enabled',
-        filter: [{ prefix: '' }],
-        noncurrentVersionExpiration: [{ noncurrentDays: NONCURRENT_VERSION_DAYS }],
-        expiration: [{ expiredObjectDeleteMarker: true }],
-        abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
-      },
-    ],
-  });
-  new S3BucketPolicy(scope, 'bundle_bucket_policy', {
+  new S3BucketLifecycleConfiguration(scope, `${id}_lifecycle`, { count, bucket: bucketId, rule: rules });
+  new S3BucketPolicy(scope, `${id}_policy`, {
     count,
     bucket: bucketId,
     policy: Fn.jsonencode({
@@ -140,4 +141,21 @@ function defineBucket(scope: Construct, config: BastionConfig, count: number | u
     }),
   });
   return bucket;
+}
+
+/** The bundle's bucket: keeps old versions for a while (a rollback's window). */
+function defineBucket(scope: Construct, config: BastionConfig, count: number | undefined): S3Bucket {
+  // bucket_prefix allows 37 characters; Terraform appends 26.
+  // Lower case by the name rules (validation.ts NAME_PART).
+  const bucketPrefix = leading(`${config.nameStem}-`, 37);
+  return definePrivateBucket(scope, config, count, 'bundle_bucket', bucketPrefix, [
+    {
+      id: 'expire-old-versions',
+      status: 'Enabled',
+      filter: [{ prefix: '' }],
+      noncurrentVersionExpiration: [{ noncurrentDays: NONCURRENT_VERSION_DAYS }],
+      expiration: [{ expiredObjectDeleteMarker: true }],
+      abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
+    },
+  ]);
 }

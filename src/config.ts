@@ -71,6 +71,8 @@ export interface BastionConfig {
   readonly maxInstanceLifetime: number;
   readonly logRetentionDays: number;
   readonly logKmsKeyArn: string;
+  readonly sessionRecording: Switch;
+  readonly recordingRetentionDays: number;
   readonly containerMemoryMb: number;
   readonly sessionDiskMb: number;
   readonly containerPidsLimit: number;

@@ -65,6 +65,8 @@ export interface HostSettings {
   readonly drainTimeoutSeconds: string;
   /** BASTION_GROUP_NAME_PARAMETER: SSM parameter holding the Auto Scaling group's name (metrics, lifecycle actions) */
   readonly groupNameParameter: string;
+  /** BASTION_RECORDING_BUCKET: S3 bucket of session recordings; '' = sessions are not recorded */
+  readonly recordingBucket: string;
 }
 
 /** Environment variable names, in the order they are written to bastion.env; an input's name is in the table of inputs. */
@@ -96,6 +98,7 @@ export const HOST_SETTING_VARIABLES: { readonly [K in keyof HostSettings]: strin
   bundleSha256: 'BASTION_BUNDLE_SHA256',
   drainTimeoutSeconds: hostSettingOf('drainTimeoutSeconds'),
   groupNameParameter: 'BASTION_GROUP_NAME_PARAMETER',
+  recordingBucket: 'BASTION_RECORDING_BUCKET',
 };
 
 /** bastion.env as pieces: `KEY=`, value, newline, per setting in a fixed order. */

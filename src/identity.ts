@@ -50,6 +50,7 @@ export function defineIdentity(
   hostKeys: HostKeys,
   bundleObjectArn: string,
   auditLogGroupArn: string,
+  recordingObjectsArn: string,
 ): Identity {
   const { region, account, partition } = where;
   const stableHostKeys = config.stableHostKeys;
@@ -84,6 +85,10 @@ export function defineIdentity(
       Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       Resource: [auditLogGroupArn, `${auditLogGroupArn}:log-stream:*`],
     },
+  ]);
+  // Session recordings: new objects under recordings/ of the recordings' bucket; no read, no list, no delete.
+  rolePolicy('recording_policy', config.sessionRecording, 'session-recording-', [
+    { Sid: 'WriteRecordings', Effect: 'Allow', Action: ['s3:PutObject'], Resource: recordingObjectsArn },
   ]);
   rolePolicy('host_key_policy', stableHostKeys, 'host-key-', [
     { Sid: 'ReadHostKey', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: hostKeys.parameterArn },

@@ -726,6 +726,27 @@ export const INPUTS: InputDefinition[] = [
     ],
   },
   {
+    prop: 'sessionRecording',
+    type: 'bool',
+    default: false,
+    description:
+      "Records sessions in asciicast v2: the terminal of interactive sessions, and the input and output of commands run without a terminal (file transfers: their command line only), streamed to the host as they happen and stored in S3 at the session's end, one object per session (recordings/<yyyy>/<mm>/<dd>/<session id>-<user>.cast) in a private encrypted bucket made for them (the recordings_location output). A login shell then needs a terminal (ssh -t) and a connection runs one session channel at a time. Port forwarding's payload is not recorded (its connections are in the audit log). The message of the day tells users their session is recorded.",
+  },
+  {
+    prop: 'recordingRetentionDays',
+    type: 'number',
+    default: 365,
+    description: "Days a session recording is kept in S3 before the bucket's lifecycle rule deletes it: 1 to 36500.",
+    rules: [
+      integerRule(
+        'recordingRetentionDays',
+        1,
+        36500,
+        'must be a whole number of days from 1 to 36500 (a hundred years): S3 deletes each session recording that many days after it was stored',
+      ),
+    ],
+  },
+  {
     prop: 'containerMemoryMb',
     type: 'number',
     hostSetting: 'BASTION_CONTAINER_MEMORY_MB',

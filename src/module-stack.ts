@@ -183,6 +183,11 @@ export class SshBastionModuleStack extends TerraformStack {
       ],
       ['audit_log_group_arn', "ARN of the audit log group, for subscriptions and readers' policies.", b.auditLogGroup.arn],
       [
+        'recordings_location',
+        'Where session recordings are stored, s3://<bucket>/recordings/ (objects <yyyy>/<mm>/<dd>/<session id>-<user>.cast); "" when session_recording is false.',
+        b.recordingsLocation,
+      ],
+      [
         'identity_account_policy',
         'JSON with the trust and permissions policy documents the identity account must apply when assume_role_arn is set; "" otherwise.',
         b.identityAccountPolicy,

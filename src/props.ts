@@ -333,6 +333,24 @@ export interface SshBastionServiceProps {
   readonly logKmsKeyArn?: string;
 
   /**
+   * Records sessions in asciicast v2: the terminal of interactive sessions, and the input and output
+   * of commands run without a terminal (file transfers: their command line only), streamed to the
+   * host as they happen and stored in S3 at the session's end, one object per session
+   * (`recordings/<yyyy>/<mm>/<dd>/<session id>-<user>.cast`) in a private encrypted bucket made for
+   * them (the `recordingsLocation` output). A login shell then needs a terminal (`ssh -t`) and a
+   * connection runs one session channel at a time. Port forwarding's payload is not recorded (its
+   * connections are in the audit log). The message of the day tells users their session is recorded.
+   * @default false
+   */
+  readonly sessionRecording?: boolean | IResolvable;
+
+  /**
+   * Days a session recording is kept in S3 before the bucket's lifecycle rule deletes it: 1 to 36500.
+   * @default 365
+   */
+  readonly recordingRetentionDays?: number;
+
+  /**
    * Memory limit of one session container in MiB.
    * @default 512
    */

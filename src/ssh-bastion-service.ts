@@ -21,6 +21,7 @@ import { defineHostKeys } from './host-keys';
 import { defineIdentity } from './identity';
 import { defineNetwork } from './network';
 import { defineScaling } from './scaling';
+import { defineSessionRecording } from './session-recording';
 import { SshBastionServiceProps } from './props';
 import { connectionDetails } from './connection';
 import { validateProps } from './validation';
@@ -70,6 +71,8 @@ export class SshBastionService extends Construct {
   public readonly auditLogGroup: CloudwatchLogGroup;
   /** Name of the audit log group (known at synth time when the names are literals). */
   public readonly auditLogGroupName: string;
+  /** `s3://<bucket>/recordings/` where session recordings are stored; '' without `sessionRecording`. */
+  public readonly recordingsLocation: string;
 
   constructor(scope: Construct, id: string, props: SshBastionServiceProps) {
     super(scope, id);
@@ -93,8 +96,9 @@ export class SshBastionService extends Construct {
     const hostKeys = defineHostKeys(this, config, where);
     const bundle = defineBundleStorage(this, config, where, nameSuffix);
     const auditLog = defineAuditLog(this, config, where);
-    const identity = defineIdentity(this, config, where, hostKeys, bundle.objectArn, auditLog.logGroupArn);
-    const compute = defineCompute(this, config, network, identity, bundle.location);
+    const recording = defineSessionRecording(this, config, where);
+    const identity = defineIdentity(this, config, where, hostKeys, bundle.objectArn, auditLog.logGroupArn, recording.objectsArn);
+    const compute = defineCompute(this, config, network, identity, { ...bundle.location, recordingBucket: recording.bucketName });
     const scaling = defineScaling(this, config, where, compute, identity);
     const dns = defineDns(this, config, where.region, network);
 
@@ -112,6 +116,7 @@ export class SshBastionService extends Construct {
     this.targetSessionsPerHost = scaling.targetSessionsPerHost;
     this.auditLogGroup = auditLog.logGroup;
     this.auditLogGroupName = auditLog.logGroupName;
+    this.recordingsLocation = recording.location;
 
     const connection = connectionDetails(config, dns.dnsName, network.loadBalancer.dnsName, hostKeys.publicKey);
     this.endpoint = connection.endpoint;

@@ -18,6 +18,8 @@ export interface BundleLocation {
   readonly bucket: string;
   readonly key: string;
   readonly sha256: string;
+  /** The bucket the hosts store session recordings in; '' or absent without session recording */
+  readonly recordingBucket?: string;
 }
 
 /** An input's value as bastion.env holds it: a number as text, a switch as "true" or "false", a list joined with commas. */
@@ -64,6 +66,7 @@ export function hostSettings(config: BastionConfig, bundle: BundleLocation): Hos
     bundleKey: bundle.key,
     bundleSha256: bundle.sha256,
     groupNameParameter: config.groupNameParameterName,
+    recordingBucket: bundle.recordingBucket ?? '',
   };
 }
 
@@ -191,6 +194,7 @@ export function renderUserData(config: BastionConfig, bundle: BundleLocation): R
     bucket: literalOr(bundle.bucket, LONGEST_LOCATION.bucket),
     key: literalOr(bundle.key, LONGEST_LOCATION.key),
     sha256: literalOr(bundle.sha256, LONGEST_LOCATION.sha256),
+    recordingBucket: literalOr(bundle.recordingBucket, LONGEST_LOCATION.bucket),
   };
   const measured = literalUserData(config, longest);
   if (measured && measured.gzipped.length > USER_DATA_LIMIT_BYTES) {

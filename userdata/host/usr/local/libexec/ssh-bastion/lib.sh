@@ -59,7 +59,7 @@ load_settings() {
   : "${BASTION_SESSION_DISK_MB:=256}" "${BASTION_HOST_MEMORY_RESERVE_MB:=}"
   : "${BASTION_MAX_CONNECTIONS_PER_SOURCE:=10}" "${BASTION_TUNNEL_ONLY:=false}" "${BASTION_ALLOW_AGENT_FORWARDING:=false}"
   : "${BASTION_HOSTNAME_PREFIX:=bastion}" "${BASTION_LOGIN_GRACE_SECONDS:=20}" "${BASTION_NEW_CONNECTIONS_PER_MINUTE:=30}"
-  : "${BASTION_READY_SESSIONS:=2}"
+  : "${BASTION_READY_SESSIONS:=2}" "${BASTION_RECORDING_BUCKET:=}"
   # The socket on which the front hands connections on (ssh-bastion.socket); not a user setting.
   : "${BASTION_SESSION_SOCKET:=/run/ssh-bastion/session.sock}"
   # The front's counts (sessions, waiting connections), rewritten every few seconds; not a user setting.
