@@ -19,7 +19,6 @@ import { buildOnce, DEBIAN_MIRROR, E2E_CACHE_DIR } from '../helpers/debootstrap'
 import { freePort } from '../helpers/moto';
 import { CommandResult, runCommand } from '../helpers/run';
 
-
 export const VM_CACHE_DIR = path.join(E2E_CACHE_DIR, 'vm');
 const BUILD_SCRIPT = path.join(__dirname, 'build-image.sh');
 /** This machine's loopback, as the guest sees it (QEMU user network 169.254.0.0/16). */
