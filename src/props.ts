@@ -337,9 +337,12 @@ export interface SshBastionServiceProps {
    * of commands run without a terminal (file transfers: their command line only), streamed to the
    * host as they happen and stored in S3 at the session's end, one object per session
    * (`recordings/<yyyy>/<mm>/<dd>/<session id>-<user>.cast`) in a private encrypted bucket made for
-   * them (the `recordingsLocation` output). A login shell then needs a terminal (`ssh -t`) and a
-   * connection runs one session channel at a time. Port forwarding's payload is not recorded (its
-   * connections are in the audit log). The message of the day tells users their session is recorded.
+   * them (the `recordingsLocation` output). A login shell then needs a terminal (`ssh -t`), a
+   * connection has one session channel only (a second one, such as a ControlMaster's second shell or
+   * `scp`, ends the session), remote forwarding (`ssh -R`) is refused, and so are TCP connections
+   * of users to the session container's own addresses (`ssh -L` to a listener in the container).
+   * Port forwarding's payload is not recorded (its connections are in the audit log). The message of
+   * the day tells users their session is recorded.
    * @default false
    */
   readonly sessionRecording?: boolean | IResolvable;
