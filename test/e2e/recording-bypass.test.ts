@@ -406,3 +406,19 @@ describe('session recording bypasses', () => {
     expect(endedAtSecondChannel(session)).toBe(true);
   });
 });
+
+describe('a file transfer asked with a terminal, alone on its connection', () => {
+  test('runs and is recorded as a file transfer (making its terminal exclusive does not get in its way)', async () => {
+    // sftp-server on a terminal never sees the end of its input: the client is killed after 6 s.
+    const before = (await recordings()).map((o) => o.key);
+    const client = await host.run(['bash', '-c', `{ sleep 2; } | timeout -s KILL 6 ${sshCommand(['-tt', '-s'], 'sftp')}`], {
+      timeoutMs: 60_000,
+    });
+    log(`client: ${JSON.stringify(client)}`);
+    const { status, body } = await newRecording(before);
+    log(`recording:\n${body}`);
+    expect(client.stdout + client.stderr).not.toContain('could not start');
+    expect(body).toContain('channel 1 file transfer: /usr/lib/openssh/sftp-server');
+    expect(status).toBe('0');
+  });
+});
