@@ -128,11 +128,12 @@ afterAll(async () => {
 });
 
 describe('session recording bypasses', () => {
-  test('~/.bashrc (sourced by the bash sshd runs the ForceCommand with) connects as the recorder and runs an unrecorded shell', async () => {
-    // sshd runs every channel as `bash -c <ForceCommand>`; Debian's bash (SSH_SOURCE_BASHRC) then
-    // sources ~/.bashrc first, in the process whose parent is sshd's user child. That process passes
-    // the host's is_recorder check. It sends a harmless header and output, then runs bash -i on the
-    // channel's own terminal, which the recorder never sees.
+  test('a ~/.bashrc planted over sftp cannot pose as the recorder: sshd runs the ForceCommand with sh, and the file runs only in the recorded shell, after session-command', async () => {
+    // The attack: were the accounts' login shell bash, sshd's `bash -c <ForceCommand>` would source
+    // ~/.bashrc first (Debian's bash does under sshd), in the process whose parent is sshd's user
+    // child, which passes the host's is_recorder check: it would send a harmless header and output,
+    // then run bash -i on the channel's own terminal, which the recorder never sees. With sh as the
+    // login shell the file runs only in bash -l (through ~/.profile), inside the recorder.
     const fake = [
       'use Socket;',
       'socket(my $s, AF_UNIX, SOCK_STREAM, 0) or die;',
@@ -146,8 +147,8 @@ describe('session recording bypasses', () => {
       'f("e", "0");',
     ].join(' ');
     const bashrc = `if [ -z "$BYPASS" ] && [ -t 0 ]; then export BYPASS=1; exec perl -e ${shellQuote(fake)}; fi\n`;
-    // AUDIT_USER_LOGIN (1112) over NETLINK_AUDIT with an acknowledgement (isolation.test.ts's):
-    // session-command never ran, so AUDIT_WRITE is still inheritable and sudo gives it to root.
+    // AUDIT_USER_LOGIN (1112) over NETLINK_AUDIT with an acknowledgement (isolation.test.ts's): had
+    // session-command not run, AUDIT_WRITE would still be inheritable and sudo would give it to root.
     const auditRecord =
       'socket(my $s, 16, 3, 9) or do { print "refused socket: $!\\n"; exit }; ' +
       'my $p = "op=login acct=\\"root\\" exe=\\"/usr/sbin/sshd\\" res=success\\0"; ' +
@@ -200,12 +201,15 @@ describe('session recording bypasses', () => {
       );
     });
     log(`client: ${JSON.stringify(client)}`);
-    const { status, body } = await newRecording(before);
+    const { session, status, body } = await newRecording(before);
     log(`recording:\n${body}`);
-    expect(client.stdout).toContain('HIDDEN-42');
     expect(status).toBe('0');
-    expect(body).not.toContain('HIDDEN-42');
-    // The recording's whole story: a file transfer, then a terminal with the forged prompt.
+    // The planted file ran in the recorded login shell, where its fake recorder was refused (and
+    // said so on the recorded terminal): the shell it replaced is gone, nothing ran unrecorded.
+    expect(client.stdout).toContain('refused at -e line 1.');
+    expect(client.stdout).not.toContain('HIDDEN-42');
+    expect(client.stdout).not.toContain('audit-record-accepted');
+    expect(host.journal()).toContain(`ssh-bastion-${session}: a connection to record.sock not made by a channel's recorder was refused`);
     const marks = body
       .trimEnd()
       .split('\n')
@@ -216,11 +220,9 @@ describe('session recording bypasses', () => {
       ['m', 'channel 1 file transfer: /usr/lib/openssh/sftp-server'],
       ['m', 'channel 1 ended, status 0'],
       ['m', 'channel 2 terminal'],
-      ['o', 'alice@bastion:~$ exit\r\n'],
-      ['m', 'channel 2 ended, status 0'],
+      ['o', 'refused at -e line 1.\r\n'],
+      ['m', 'channel 2 ended, status 255'],
     ]);
-    // and root's record reached the kernel's audit log (isolation.test.ts: refused with EPERM through session-command)
-    expect(client.stdout).toContain('audit-record-accepted');
   });
 
   test('ssh -L to a listener in the container: an interactive shell whose bytes are in no recording', async () => {
