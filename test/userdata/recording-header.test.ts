@@ -35,7 +35,7 @@ test("a recorder's 100 KB TERM and a title past 1 KiB leave the header within it
     fs.mkdirSync(sessionDir);
     // 300 characters of 4 bytes each: 1200 bytes in the title alone
     const user = '\u{1F600}'.repeat(300);
-    const run = spawnSync('python3', ['-I', '-c', PROGRAM, SESSION, sessionDir, user], {
+    const run = spawnSync('python3', ['-I', '-B', '-c', PROGRAM, SESSION, sessionDir, user], {
       env: { PATH: process.env.PATH!, STATE_DIRECTORY: path.join(dir, 'spool') },
       encoding: 'utf-8',
     });
@@ -65,7 +65,7 @@ test("a recorder's TERM is kept sanitised and to 64 characters", () => {
   try {
     const sessionDir = path.join(dir, 'session');
     fs.mkdirSync(sessionDir);
-    const run = spawnSync('python3', ['-I', '-c', PROGRAM, SESSION, sessionDir, 'alice'], {
+    const run = spawnSync('python3', ['-I', '-B', '-c', PROGRAM, SESSION, sessionDir, 'alice'], {
       env: { PATH: process.env.PATH!, STATE_DIRECTORY: path.join(dir, 'spool') },
       encoding: 'utf-8',
     });
