@@ -405,6 +405,63 @@ describe('hardening', () => {
     expect(mounts).toContainEqual(expect.objectContaining({ Destination: '/run/ssh-bastion/session', RW: false }));
   });
 
+  test("a ~/.bashrc planted over sftp runs only in the user's shell, after session-command: AUDIT_WRITE is never inheritable there, even once root has changed the account's shell", async () => {
+    // sshd runs each channel as `<login shell> -c <ForceCommand>`; were the login shell bash, it
+    // would source ~/.bashrc (Debian's bash does under sshd) before session-command clears the
+    // inheritable set. The planted file logs the set of every shell that reads it.
+    const ssh = (options: string) =>
+      `ssh ${options} -i ${keys.alice1} -p ${SERVICE_PORT} -o BatchMode=yes -o IdentitiesOnly=yes -o LogLevel=ERROR ` +
+      `-o UserKnownHostsFile=${knownHosts} alice@127.0.0.1`;
+    const control = path.join(host.dir, 'planted-rc-%C');
+    const rc = path.join(host.dir, 'planted-rc');
+    const batch = path.join(host.dir, 'planted-rc-batch');
+    fs.writeFileSync(rc, 'grep CapInh /proc/$$/status | tr -d "\\t" >>~/rc.log\n');
+    fs.writeFileSync(batch, `put ${rc} .bashrc\n`);
+    expect((await host.run(['bash', '-c', `${ssh(`-f -N -M -S ${control} -o ControlPersist=60`)} >/dev/null 2>&1`])).status).toBe(0);
+    try {
+      const sftp = await host.run([
+        'bash',
+        '-c',
+        `sftp -b ${batch} -o ControlPath=${control} ${ssh('')
+          .replace(/^ssh /, '')
+          .replace(/-p (\d+)/, '-P $1')}`,
+      ]);
+      expect(sftp.status).toBe(0);
+      // a login on a terminal: its bash -l reads ~/.profile, which sources ~/.bashrc
+      const login = await host.run(
+        [
+          'bash',
+          '-c',
+          `{ sleep 2; echo 'echo SHELL=$SHELL; grep CapInh /proc/self/status'; sleep 2; echo exit; sleep 1; } | ${ssh(`-S ${control} -tt`)}`,
+        ],
+        { timeoutMs: 30_000 },
+      );
+      expect(login.stdout).toContain('SHELL=/bin/bash');
+      expect(login.stdout).toMatch(/CapInh:\s+0000000000000000/);
+      // Root gives the account bash as its login shell. The root file system is read-only, but
+      // the account files are links into /run, which root may write; sshd read the account at the
+      // login, so the connection's later channels still start with sh.
+      const root = await host.run([
+        'bash',
+        '-c',
+        `${ssh(`-S ${control}`)} 'sudo -n touch /etc/probe 2>&1; sudo -n sh -c "sed s,:/bin/sh\\$,:/bin/bash, /etc/passwd >/run/p && cat /run/p >/etc/passwd"; getent passwd alice'`,
+      ]);
+      expect(root.stdout).toContain('Read-only file system');
+      expect(root.stdout).toMatch(/^alice:.*:\/bin\/bash$/m);
+      const after = await host.run(
+        ['bash', '-c', `{ sleep 2; echo 'grep CapInh /proc/self/status'; sleep 2; echo exit; sleep 1; } | ${ssh(`-S ${control} -tt`)}`],
+        { timeoutMs: 30_000 },
+      );
+      expect(after.stdout).toMatch(/CapInh:\s+0000000000000000/);
+      const rcLog = (await host.run(['bash', '-c', `${ssh(`-S ${control}`)} 'cat ~/rc.log'`])).stdout;
+      // read by both logins' shells (and perhaps by commands' bash -c), each time with an empty set
+      expect(rcLog.split('\n').filter((l) => l !== '').length).toBeGreaterThanOrEqual(2);
+      expect(rcLog.split('\n').filter((l) => l !== '' && l !== 'CapInh:0000000000000000')).toEqual([]);
+    } finally {
+      await host.run(['bash', '-c', `${ssh(`-S ${control} -O exit`)} >/dev/null 2>&1`]);
+    }
+  });
+
   test('tunnel-only: a shell is refused, port forwarding works', async () => {
     const shell = await host.ssh({ user: 'alice', key: keys.alice1, knownHosts, port: TUNNEL_ONLY_PORT, command: 'echo shell-works' });
     expect(shell.stdout).not.toContain('shell-works');
