@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { promisify } from 'util';
 import { BastionTestHost, Settings, testSettings, VPC_ADDRESS, VPC_SERVICE_PORT, VPC_SERVICE_TEXT, waitFor } from '../helpers/harness';
+import { shellQuote, sshCommandLine } from '../helpers/ssh-options';
 import { log, logEachTest } from './log';
 
 const execFileAsync = promisify(execFile);
@@ -33,35 +34,8 @@ print(json.dumps(out))
   return JSON.parse(stdout);
 }
 
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 function sshCommand(options: string[], command?: string): string {
-  return [
-    'ssh',
-    ...options,
-    '-i',
-    key,
-    '-p',
-    String(PORT),
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'ConnectTimeout=20',
-    '-o',
-    'LogLevel=ERROR',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-    '-o',
-    'StrictHostKeyChecking=no',
-    'alice@127.0.0.1',
-    ...(command !== undefined ? [command] : []),
-  ]
-    .map(shellQuote)
-    .join(' ');
+  return sshCommandLine({ key, port: PORT, user: 'alice' }, options, command);
 }
 
 /** The recording of the session that ended since `before` (keys then), its status and its text. */

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { promisify } from 'util';
 import { BastionTestHost, Settings, testSettings, waitFor } from '../helpers/harness';
+import { shellQuote, sshCommandLine } from '../helpers/ssh-options';
 import { log, logEachTest } from './log';
 
 const execFileAsync = promisify(execFile);
@@ -49,30 +50,7 @@ function typeInSession(
 
 /** ssh to the recorded port as alice, as one shell-quoted command line: `options`, then `command` if any. */
 function sshCommand(options: string[], command?: string, port = PORT): string {
-  return [
-    'ssh',
-    ...options,
-    '-i',
-    key,
-    '-p',
-    String(port),
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'ConnectTimeout=20',
-    '-o',
-    'LogLevel=ERROR',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-    '-o',
-    'StrictHostKeyChecking=no',
-    'alice@127.0.0.1',
-    ...(command !== undefined ? [command] : []),
-  ]
-    .map(shellQuote)
-    .join(' ');
+  return sshCommandLine({ key, port, user: 'alice' }, options, command);
 }
 
 /** ssh without a terminal (`options`, e.g. -T), `input` on its stdin. */
@@ -109,10 +87,6 @@ async function newRecording(before: string[]): Promise<{ session: string; status
     'a new recording in S3',
   );
   return found!;
-}
-
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** The terminal output of an asciicast v2 recording, replayed: its "o" events in order. */

@@ -21,3 +21,21 @@ export function sshOptions(options: { key: string; port: number | string; knownH
       : ['-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no']),
   ];
 }
+
+/** A word for a POSIX shell command line: single-quoted, with its own single quotes escaped. */
+export function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `ssh` as one shell command line: `options` first, then the shared ones, `user@127.0.0.1` and `command` if any. */
+export function sshCommandLine(login: { key: string; port: number; user: string }, options: string[], command?: string): string {
+  return [
+    'ssh',
+    ...options,
+    ...sshOptions({ key: login.key, port: login.port }),
+    `${login.user}@127.0.0.1`,
+    ...(command !== undefined ? [command] : []),
+  ]
+    .map(shellQuote)
+    .join(' ');
+}
