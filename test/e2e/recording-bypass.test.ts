@@ -3,15 +3,13 @@
 // process from an earlier channel taking a later channel's terminal or pipes (the second session
 // channel on one connection ends the session); TCP from the user to the container's own addresses
 // (refused) and ssh -R (refused); a TERM long enough to overrun the recording's header.
-import { execFile, execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { promisify } from 'util';
-import { BastionTestHost, Settings, testSettings, VPC_ADDRESS, VPC_SERVICE_PORT, VPC_SERVICE_TEXT, waitFor } from '../helpers/harness';
+import { BastionTestHost, VPC_ADDRESS, VPC_SERVICE_PORT, VPC_SERVICE_TEXT, waitFor } from '../helpers/harness';
 import { shellQuote, sshCommandLine } from '../helpers/ssh-options';
 import { log, logEachTest } from './log';
+import { startRecordedHost, storedObjects } from './recorded-host';
 
-const execFileAsync = promisify(execFile);
 jest.setTimeout(240_000);
 logEachTest();
 
@@ -20,18 +18,9 @@ const PORT = 2432;
 let host: BastionTestHost;
 let key = '';
 
-async function recordings(): Promise<{ key: string; body: string }[]> {
-  const code = `
-import boto3, json, sys
-s3 = boto3.client("s3")
-out = []
-for o in s3.list_objects_v2(Bucket=sys.argv[1]).get("Contents", []):
-    got = s3.get_object(Bucket=sys.argv[1], Key=o["Key"])
-    out.append({"key": o["Key"], "body": got["Body"].read().decode()})
-print(json.dumps(out))
-`;
-  const { stdout } = await execFileAsync('python3', ['-c', code, BUCKET], { env: { ...process.env, ...host.moto!.awsEnv() } });
-  return JSON.parse(stdout);
+/** The recordings in moto's S3. */
+function recordings(): ReturnType<typeof storedObjects> {
+  return storedObjects(host, BUCKET);
 }
 
 function sshCommand(options: string[], command?: string): string {
@@ -81,26 +70,7 @@ async function withMaster(body: (control: string) => Promise<void>): Promise<voi
 }
 
 beforeAll(async () => {
-  host = new BastionTestHost(testSettings());
-  await host.prepare();
-  const keyDir = path.join(host.dir, 'client-keys');
-  fs.mkdirSync(keyDir);
-  key = path.join(keyDir, 'alice');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice', '-f', key]);
-  await host.moto!.seedUsers([{ name: 'alice', groups: ['bastion-admins'], keys: [fs.readFileSync(`${key}.pub`, 'utf8').trim()] }]);
-  await execFileAsync('aws', ['s3api', 'create-bucket', '--bucket', BUCKET], { env: { ...process.env, ...host.moto!.awsEnv() } });
-  const boot = await host.boot();
-  if (boot.status !== 0) throw new Error(`boot failed:\n${boot.stdout}\n${boot.stderr}`);
-  const spool = path.join(host.dir, 'recordings-spool');
-  await host.must(['mkdir', '-p', spool]);
-  await host.must(['mount', '-t', 'tmpfs', '-o', 'size=1g,mode=0700', 'tmpfs', spool]);
-  await host.serveSessions(
-    PORT,
-    { ...testSettings(), BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_RECORDING_BUCKET: BUCKET } as Settings,
-    'recorded',
-    undefined,
-    { STATE_DIRECTORY: spool },
-  );
+  ({ host, key } = await startRecordedHost(BUCKET, PORT));
 }, 600_000);
 
 afterAll(async () => {

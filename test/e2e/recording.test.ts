@@ -3,15 +3,13 @@
 // the user, parses as asciicast v2 and its output replays to what was typed (and what the shell
 // answered); a session without a terminal is recorded as its command line. The MOTD says the session is recorded. Root in the container (sudo) killing the
 // recorder ends the whole session, and what was recorded before is still stored.
-import { execFile, execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { promisify } from 'util';
 import { BastionTestHost, Settings, testSettings, waitFor } from '../helpers/harness';
 import { shellQuote, sshCommandLine } from '../helpers/ssh-options';
 import { log, logEachTest } from './log';
+import { startRecordedHost, storedObjects } from './recorded-host';
 
-const execFileAsync = promisify(execFile);
 jest.setTimeout(240_000);
 logEachTest();
 
@@ -23,19 +21,9 @@ const SMALL_DISK_PORT = 2425;
 let host: BastionTestHost;
 let key = '';
 
-/** The recordings in moto's S3: key, server-side encryption and body of each object. */
-async function recordings(): Promise<{ key: string; sse: string; body: string }[]> {
-  const code = `
-import boto3, json, sys
-s3 = boto3.client("s3")
-out = []
-for o in s3.list_objects_v2(Bucket=sys.argv[1]).get("Contents", []):
-    got = s3.get_object(Bucket=sys.argv[1], Key=o["Key"])
-    out.append({"key": o["Key"], "sse": got.get("ServerSideEncryption", ""), "body": got["Body"].read().decode()})
-print(json.dumps(out))
-`;
-  const { stdout } = await execFileAsync('python3', ['-c', code, BUCKET], { env: { ...process.env, ...host.moto!.awsEnv() } });
-  return JSON.parse(stdout);
+/** The recordings in moto's S3. */
+function recordings(): ReturnType<typeof storedObjects> {
+  return storedObjects(host, BUCKET);
 }
 
 /** An interactive login on a terminal (ssh -tt) that types `lines`, each after `pauseSeconds`. */
@@ -102,30 +90,7 @@ function replay(cast: string): { header: any; events: [number, string, string][]
 }
 
 beforeAll(async () => {
-  host = new BastionTestHost(testSettings());
-  await host.prepare();
-  const keyDir = path.join(host.dir, 'client-keys');
-  fs.mkdirSync(keyDir);
-  key = path.join(keyDir, 'alice');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice', '-f', key]);
-  await host.moto!.seedUsers([{ name: 'alice', groups: ['bastion-admins'], keys: [fs.readFileSync(`${key}.pub`, 'utf8').trim()] }]);
-  await execFileAsync('aws', ['s3api', 'create-bucket', '--bucket', BUCKET], { env: { ...process.env, ...host.moto!.awsEnv() } });
-  const boot = await host.boot();
-  if (boot.status !== 0) throw new Error(`boot failed:\n${boot.stdout}\n${boot.stderr}`);
-  // A front and session unit of their own whose bastion.env turns recording on; the spool is the
-  // unit's StateDirectory, here in the test's folder.
-  // A file system of its own (1 GiB): the spool keeps 20% of its file system free, which this
-  // machine's disk need not have.
-  const spool = path.join(host.dir, 'recordings-spool');
-  await host.must(['mkdir', '-p', spool]);
-  await host.must(['mount', '-t', 'tmpfs', '-o', 'size=1g,mode=0700', 'tmpfs', spool]);
-  await host.serveSessions(
-    PORT,
-    { ...testSettings(), BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_RECORDING_BUCKET: BUCKET } as Settings,
-    'recorded',
-    undefined,
-    { STATE_DIRECTORY: spool },
-  );
+  ({ host, key } = await startRecordedHost(BUCKET, PORT));
 }, 600_000);
 
 afterAll(async () => {
