@@ -6,13 +6,11 @@
 // when it is written again, and they ship once there is space.
 import { execFileSync } from 'child_process';
 import * as path from 'path';
+import { loadHostProgram } from '../helpers/host-program';
 
 const SHIPPER = path.resolve(__dirname, '../../userdata/host/usr/local/libexec/ssh-bastion/audit-shipper');
-const SCRIPT = String.raw`import importlib.machinery, importlib.util, io, json, os, socket, subprocess, sys, tempfile, time
-loader = importlib.machinery.SourceFileLoader("audit_shipper", sys.argv[1])
-spec = importlib.util.spec_from_loader("audit_shipper", loader)
-m = importlib.util.module_from_spec(spec)
-loader.exec_module(m)
+const SCRIPT = String.raw`import io, json, os, socket, subprocess, sys, tempfile, time
+${loadHostProgram('audit_shipper', 'm')}
 journal = io.StringIO()
 sys.stderr = journal
 out = {}

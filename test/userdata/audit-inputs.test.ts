@@ -6,13 +6,11 @@
 // log is said in the audit log itself (audit.lost with a count), never only in the journal.
 import { execFileSync } from 'child_process';
 import * as path from 'path';
+import { loadHostProgram } from '../helpers/host-program';
 
 const SHIPPER = path.resolve(__dirname, '../../userdata/host/usr/local/libexec/ssh-bastion/audit-shipper');
-const LOAD = String.raw`import importlib.machinery, importlib.util, json, os, socket, subprocess, sys, tempfile, time
-loader = importlib.machinery.SourceFileLoader("audit_shipper", sys.argv[1])
-spec = importlib.util.spec_from_loader("audit_shipper", loader)
-m = importlib.util.module_from_spec(spec)
-loader.exec_module(m)
+const LOAD = String.raw`import json, os, socket, subprocess, sys, tempfile, time
+${loadHostProgram('audit_shipper', 'm')}
 out = {}
 
 def spooled(d):

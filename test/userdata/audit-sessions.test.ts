@@ -5,13 +5,11 @@
 // and its user, never the old one.
 import { execFileSync } from 'child_process';
 import * as path from 'path';
+import { loadHostProgram } from '../helpers/host-program';
 
 const SHIPPER = path.resolve(__dirname, '../../userdata/host/usr/local/libexec/ssh-bastion/audit-shipper');
-const SCRIPT = String.raw`import importlib.machinery, importlib.util, json, os, sys, tempfile, time
-loader = importlib.machinery.SourceFileLoader("audit_shipper", sys.argv[1])
-spec = importlib.util.spec_from_loader("audit_shipper", loader)
-m = importlib.util.module_from_spec(spec)
-loader.exec_module(m)
+const SCRIPT = String.raw`import json, os, sys, tempfile, time
+${loadHostProgram('audit_shipper', 'm')}
 out = {}
 A, B, C = "ssh-bastion-" + "a" * 24, "ssh-bastion-" + "b" * 24, "ssh-bastion-" + "c" * 24
 

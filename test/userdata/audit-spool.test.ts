@@ -6,14 +6,12 @@
 // the disk), also across a crash between the compaction and the cursor's save.
 import { execFileSync } from 'child_process';
 import * as path from 'path';
+import { loadHostProgram } from '../helpers/host-program';
 
 const SHIPPER = path.resolve(__dirname, '../../userdata/host/usr/local/libexec/ssh-bastion/audit-shipper');
-const SCRIPT = String.raw`import importlib.machinery, importlib.util, json, os, sys, tempfile, time
+const SCRIPT = String.raw`import json, os, sys, tempfile, time
 path = sys.argv[1]
-loader = importlib.machinery.SourceFileLoader("audit_shipper", path)
-spec = importlib.util.spec_from_loader("audit_shipper", loader)
-m = importlib.util.module_from_spec(spec)
-loader.exec_module(m)
+${loadHostProgram('audit_shipper', 'm', 'path')}
 out = {}
 d = tempfile.mkdtemp()
 s = m.Spool(d)

@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { buildHostBundle } from '../../src/bundle';
 import { BOOT_DIR, USERDATA_DIR, temporaryDir, writeFile } from './userdata-tree';
+import { loadHostProgram } from '../helpers/host-program';
 
 const BOOTSTRAP = path.join(BOOT_DIR, 'usr/local/libexec/ssh-bastion/bootstrap');
 
@@ -100,11 +101,8 @@ describe('the bootstrap unpacks only what a bundle may hold', () => {
   function unpack(build: string): { status: number | null; output: string; root: string } {
     const root = fs.mkdtempSync(path.join(scratch.dir, 'root-'));
     const program = [
-      'import importlib.machinery, importlib.util, io, sys, tarfile',
-      `loader = importlib.machinery.SourceFileLoader("bootstrap", ${JSON.stringify(BOOTSTRAP)})`,
-      'spec = importlib.util.spec_from_loader("bootstrap", loader)',
-      'bootstrap = importlib.util.module_from_spec(spec)',
-      'loader.exec_module(bootstrap)',
+      'import io, sys, tarfile',
+      loadHostProgram('bootstrap', 'bootstrap', JSON.stringify(BOOTSTRAP)),
       'buffer = io.BytesIO()',
       'archive = tarfile.open(fileobj=buffer, mode="w:gz")',
       'def add(name, data=b"x", mode=0o644, kind=tarfile.REGTYPE, link=""):',

@@ -7,13 +7,11 @@
 // be timed with a real container) and uses its own pid as the host process that took the pid.
 import { execFileSync } from 'child_process';
 import * as path from 'path';
+import { loadHostProgram } from '../helpers/host-program';
 
 const DRAINER = path.resolve(__dirname, '../../userdata/host/usr/local/libexec/ssh-bastion/drainer');
-const SCRIPT = String.raw`import importlib.machinery, importlib.util, json, os, select, subprocess, sys
-loader = importlib.machinery.SourceFileLoader("drainer", sys.argv[1])
-spec = importlib.util.spec_from_loader("drainer", loader)
-m = importlib.util.module_from_spec(spec)
-loader.exec_module(m)
+const SCRIPT = String.raw`import json, os, select, subprocess, sys
+${loadHostProgram('drainer', 'm')}
 master, slave = os.openpty()
 
 def docker_says(*pids):

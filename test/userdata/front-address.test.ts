@@ -5,15 +5,14 @@
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { HOST_DIR } from './userdata-tree';
+import { loadHostProgram } from '../helpers/host-program';
 
 const FRONT = path.join(HOST_DIR, 'usr/local/libexec/ssh-bastion/front');
 
 /** Calls front's function `name` on each argument (front loaded as a module) and returns the results. */
 function frontCalls(name: string, args: string[]): unknown[] {
-  const script = `import importlib.machinery, importlib.util, json, sys
-loader = importlib.machinery.SourceFileLoader("front", sys.argv[1])
-front = importlib.util.module_from_spec(importlib.util.spec_from_loader("front", loader))
-loader.exec_module(front)
+  const script = `import json, sys
+${loadHostProgram('front', 'front')}
 print(json.dumps([getattr(front, sys.argv[2])(a) for a in sys.argv[3:]]))
 `;
   const result = spawnSync('python3', ['-c', script, FRONT, name, ...args], { encoding: 'utf8' });

@@ -6,13 +6,12 @@
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { HOST_DIR } from './userdata-tree';
+import { loadHostProgram } from '../helpers/host-program';
 
 const FRONT = path.join(HOST_DIR, 'usr/local/libexec/ssh-bastion/front');
 
-const SCENARIO = `import asyncio, importlib.machinery, importlib.util, json, sys
-loader = importlib.machinery.SourceFileLoader("front", sys.argv[1])
-front = importlib.util.module_from_spec(importlib.util.spec_from_loader("front", loader))
-loader.exec_module(front)
+const SCENARIO = `import asyncio, json, sys
+${loadHostProgram('front', 'front')}
 
 async def main():
     queue = front.StartQueue(2)

@@ -10,13 +10,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { SESSION } from './session-standalone';
+import { loadHostProgram } from '../helpers/host-program';
 
 const PROGRAM = `
-import importlib.machinery, importlib.util, json, socket, sys
-loader = importlib.machinery.SourceFileLoader("session", sys.argv[1])
-spec = importlib.util.spec_from_loader("session", loader)
-session = importlib.util.module_from_spec(spec)
-loader.exec_module(session)
+import json, socket, sys
+${loadHostProgram('session', 'session')}
 recording = session.Recording(sys.argv[2], "ssh-bastion-" + "ab" * 12, "host")
 stream = session.Stream(socket.socket(socket.AF_UNIX), 1)
 term = "xterm-" + "a" * 100000 + "\\u00e9\\x1b]0;\\"}"

@@ -32,6 +32,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { buildOnce, debootstrap, DEBIAN_MIRROR, E2E_CACHE_DIR } from '../helpers/debootstrap';
 import { HOST_DIR, WORKER_DIR } from './userdata-tree';
+import { loadHostProgram } from '../helpers/host-program';
 
 const ROOT = path.join(E2E_CACHE_DIR, 'units-nsroot');
 const KEYS_ROOT = path.join(E2E_CACHE_DIR, 'keys-nsroot');
@@ -73,10 +74,8 @@ function ensureRoot(): void {
 // the container's hand-off connection, with who is at its other end), then a greeting on the client
 // connection. The hand-off connection stays open until the unit ends.
 const SESSION_PROBE = String.raw`#!/usr/bin/python3
-import importlib.machinery, importlib.util, json, os, socket, struct, sys
-loader = importlib.machinery.SourceFileLoader("session", "${LIBEXEC}/session")
-session_module = importlib.util.module_from_spec(importlib.util.spec_from_loader("session", loader))
-loader.exec_module(session_module)
+import json, os, socket, struct, sys
+${loadHostProgram('session', 'session_module', `"${LIBEXEC}/session"`)}
 def peer_of(s):
     pid, uid, _ = struct.unpack("3i", s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
     with open(f"/proc/{pid}/cmdline", "rb") as f:
