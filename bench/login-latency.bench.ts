@@ -8,9 +8,12 @@
  * (the front's pool of ready containers full, no session left), and the bench tells how many
  * logins took a container that was ready before they came.
  *
- * A third path is timed in the same rounds: a second front on another port with
+ * Two more paths are timed in the same rounds: a second front on another port with
  * BASTION_READY_SESSIONS=0, so that each login starts its own container (what a login costs when
- * a burst has emptied the pool).
+ * a burst has emptied the pool); and a third front whose sessions are recorded
+ * (session_recording: BASTION_RECORDING_BUCKET, a bucket in moto's S3, the spool on a tmpfs of its
+ * own), where the login's command runs under the recorder and each session's recording is stored
+ * before the host counts as settled again (the bench checks that every one was stored).
  *
  * Breakdown, measured: a second pass of logins with `ssh -v` whose lines are timestamped as they
  * come (server banner, key exchange done, authenticated, exit status), beside the host's journal
@@ -19,7 +22,7 @@
  * that can only be measured apart (process start-ups, the key lookup's IAM calls).
  * Target: at most 150 ms added at p50.
  */
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
@@ -45,6 +48,9 @@ const BREAKDOWN_LOGINS = Number(process.env.BENCH_BREAKDOWN_LOGINS ?? 10);
 const PLAIN_PORT = 2400;
 const FRESH_PORT = 2405;
 const FRESH_SOCKET = '/run/ssh-bastion/session-fresh.sock';
+const RECORDED_PORT = 2406;
+const RECORDED_SOCKET = '/run/ssh-bastion/session-recorded.sock';
+const RECORDING_BUCKET = 'bench-recordings';
 const READY = 2; // the module's default BASTION_READY_SESSIONS
 const TARGET_MS = 150;
 
@@ -105,28 +111,66 @@ export async function run(): Promise<Record<string, unknown>> {
     const publicKey = fs.readFileSync(`${user.keyFiles[0]}.pub`, 'utf8').trim();
     await startPlainSshd(host, PLAIN_PORT, [publicKey]);
     await host.serveSessions(FRESH_PORT, { ...host.settings, BASTION_READY_SESSIONS: '0' }, 'fresh');
+    const awsEnv = { ...process.env, ...host.moto!.awsEnv() };
+    execFileSync('aws', ['s3api', 'create-bucket', '--bucket', RECORDING_BUCKET], { env: awsEnv });
+    // the spool keeps a fifth of its file system free, which this machine's disk need not have
+    const spool = path.join(host.dir, 'recordings-spool');
+    await host.must(['mkdir', '-p', spool]);
+    await host.must(['mount', '-t', 'tmpfs', '-o', 'size=1g,mode=0700', 'tmpfs', spool]);
+    await host.serveSessions(RECORDED_PORT, { ...host.settings, BASTION_RECORDING_BUCKET: RECORDING_BUCKET }, 'recorded', undefined, {
+      STATE_DIRECTORY: spool,
+    });
+    const countObjects =
+      'import boto3, sys\nprint(sum(p.get("KeyCount", 0) for p in boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=sys.argv[1])))';
+    const recordingsStored = () => {
+      const out = execFileSync('python3', ['-c', countObjects, RECORDING_BUCKET], { env: awsEnv, encoding: 'utf8' }).trim();
+      if (!/^\d+$/.test(out)) throw new Error(`counting the recordings in S3 gave ${JSON.stringify(out)}`);
+      return Number(out);
+    };
     const ssh = (port: number, login: string) => `ssh ${sshOptions(user.keyFiles[0], port).join(' ')} ${login}@127.0.0.1 true`;
     const readyLog = path.join(host.dir, 'ready-before-logins.log');
     const settled = settlePool(READY);
     const settledNoPool = settlePool(0, undefined, FRESH_SOCKET);
+    const settledRecorded = settlePool(READY, undefined, RECORDED_SOCKET);
 
     // warm-up: the first container starts, the first USERS refresh and the front's own start
     // (socket activation) are not what a login costs
-    await timeCommands(host, { bastion: ssh(22, user.name), fresh: ssh(FRESH_PORT, user.name), plain: ssh(PLAIN_PORT, 'root') }, 2, {
-      bastion: settled,
-      fresh: settledNoPool,
-      plain: settled,
-    });
+    await timeCommands(
+      host,
+      {
+        bastion: ssh(22, user.name),
+        fresh: ssh(FRESH_PORT, user.name),
+        recorded: ssh(RECORDED_PORT, user.name),
+        plain: ssh(PLAIN_PORT, 'root'),
+      },
+      2,
+      { bastion: settled, fresh: settledNoPool, recorded: settledRecorded, plain: settled },
+    );
+    const storedBefore = recordingsStored();
     const keysLog = path.join(host.dir, 'keys-service.log');
     const keysBefore = fs.readFileSync(keysLog, 'utf8').length;
     const journalBefore = host.journal().length;
 
     const times = await timeCommands(
       host,
-      { bastion: ssh(22, user.name), plain: ssh(PLAIN_PORT, 'root'), fresh: ssh(FRESH_PORT, user.name) },
+      {
+        bastion: ssh(22, user.name),
+        plain: ssh(PLAIN_PORT, 'root'),
+        fresh: ssh(FRESH_PORT, user.name),
+        recorded: ssh(RECORDED_PORT, user.name),
+      },
       LOGINS,
-      { bastion: `${settled}\n${settlePool(READY, readyLog)}`, plain: settled, fresh: `${settled}\n${settledNoPool}` },
+      {
+        bastion: `${settled}\n${settlePool(READY, readyLog)}`,
+        plain: settled,
+        fresh: `${settled}\n${settledNoPool}`,
+        recorded: `${settled}\n${settledRecorded}`,
+      },
     );
+    // the last recording is stored before the session's unit ends: settle once more
+    await host.must(['bash', '-c', settledRecorded]);
+    const recorded = recordingsStored() - storedBefore;
+    if (recorded !== LOGINS) throw new Error(`${recorded} recordings stored for ${LOGINS} recorded logins`);
     // did each bastion login take a container that was ready before it came? (the pool's names
     // before each login, against the container of that login's session start line)
     await sleep(11_000); // the front's summary line of the last 10 s
@@ -138,10 +182,10 @@ export async function run(): Promise<Record<string, unknown>> {
       .split('\n')
       .map((l) => l.split(' ').slice(1).filter(Boolean));
     // the bastion's sessions only (the fresh front's containers never appear in the ready lists)
-    // one session start line per bastion and per fresh login, in the order of the rounds
-    if (starts.length !== 2 * LOGINS || readyBefore.length !== LOGINS)
+    // one session start line per bastion, fresh and recorded login, in the order of the rounds
+    if (starts.length !== 3 * LOGINS || readyBefore.length !== LOGINS)
       throw new Error(`${starts.length} session start lines and ${readyBefore.length} ready lists for ${LOGINS} rounds`);
-    const bastionStarts = starts.filter((_, i) => i % 2 === 0);
+    const bastionStarts = starts.filter((_, i) => i % 3 === 0);
     const tookReady = bastionStarts.filter((s, i) => readyBefore[i].includes(s.container)).length;
     const ownStartsLogged = freshStarts(journal, READY);
 
@@ -247,11 +291,12 @@ export async function run(): Promise<Record<string, unknown>> {
     const label: Record<string, string> = {
       bastion: 'bastion (front → ready container → session → hand-off → sshd -i)',
       fresh: 'bastion, no ready container (BASTION_READY_SESSIONS=0)',
+      recorded: 'bastion, session_recording (recorder, stream to the host, stored in S3 after)',
       plain: 'plain sshd -i (socket-activate --inetd)',
     };
     table(
       ['path', 'p50', 'p95', 'mean', 'min', 'max'],
-      ['bastion', 'fresh', 'plain'].map((l) => [
+      ['bastion', 'fresh', 'recorded', 'plain'].map((l) => [
         label[l],
         round(p50(l), 0),
         round(p95(l), 0),
@@ -264,7 +309,7 @@ export async function run(): Promise<Record<string, unknown>> {
       `logins that took a container ready before they came: ${tookReady} of ${LOGINS}; the front logged ${ownStartsLogged} sessions that started a container of their own`,
     );
     console.log(
-      `added at p50: ${round(added50, 0)} ms (target ≤ ${TARGET_MS} ms): ${met ? 'met' : 'MISSED'}; ratio p50 ${round(p50('bastion') / p50('plain'), 2)}; without a ready container ${round(p50('fresh') - p50('plain'), 0)} ms added`,
+      `added at p50: ${round(added50, 0)} ms (target ≤ ${TARGET_MS} ms): ${met ? 'met' : 'MISSED'}; ratio p50 ${round(p50('bastion') / p50('plain'), 2)}; without a ready container ${round(p50('fresh') - p50('plain'), 0)} ms added; recorded ${round(p50('recorded') - p50('plain'), 0)} ms added (${recorded} recordings stored)`,
     );
 
     const d = (b: string, p: string) => round(s50(b) - s50(p), 0);
@@ -374,6 +419,7 @@ export async function run(): Promise<Record<string, unknown>> {
       logins: LOGINS,
       bastion_ms: { p50: round(p50('bastion'), 0), p95: round(p95('bastion'), 0) },
       no_ready_container_ms: { p50: round(p50('fresh'), 0), p95: round(p95('fresh'), 0) },
+      recorded_ms: { p50: round(p50('recorded'), 0), p95: round(p95('recorded'), 0), stored: recorded },
       plain_sshd_ms: { p50: round(p50('plain'), 0), p95: round(p95('plain'), 0) },
       added_p50_ms: round(added50, 0),
       ratio_p50: round(p50('bastion') / p50('plain'), 2),
