@@ -6,7 +6,8 @@
 // repeats any (and says, with audit.lost, that it was not running). A connection flood from one
 // session (a plain user's non-blocking connects) is cut by the firewall's per-session rate limit
 // and reported as tcp.limited, once per 10 s; the shipper's memory and spool stay bounded and
-// another session's tunnel opened during the flood is logged with its user.
+// another session's tunnel opened during the flood is logged with its user. UDP flows are logged
+// (udp.flow) and limited (udp.limited) the same way, apart from TCP.
 import { execFile, execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -506,4 +507,69 @@ describe('a connection flood from one session', () => {
     expect(max - before).toBeGreaterThan(200);
     expect(max - before).toBeLessThanOrEqual(512 + 20);
   }, 120_000);
+
+  test('UDP: a datagram to the VPC is a udp.flow with the session and its users; datagrams to many ports are cut at 512 flows tracked at once, reported as udp.limited', async () => {
+    // Each new UDP destination and port a session sends to is an entry of the host's connection
+    // tracking (30 s unanswered). Without a bound one session sending datagrams to many ports
+    // could fill the host's table, and no new flow of any session, nor any new client, would pass.
+    const SECONDS = 15;
+    const UDP_PORT = 5353;
+    const before = (await cloudWatch()).length;
+    const perl =
+      'use Socket; my $vpc = inet_aton("' +
+      VPC_ADDRESS +
+      '"); my $far = inet_aton("192.0.2.99"); socket(my $s, PF_INET, SOCK_DGRAM, 0) or die "socket: $!"; ' +
+      'send($s, "hello", 0, sockaddr_in(' +
+      UDP_PORT +
+      ', $vpc)) or die "send: $!"; sleep 1; my $end = time + ' +
+      SECONDS +
+      '; my $n = 0; ' +
+      'while (time < $end) { for (1..50) { send($s, "x", 0, sockaddr_in(20000 + $n % 40000, $far)); $n++ } select(undef, undef, undef, 0.01) } print "datagrams=$n\n";';
+    // the session's UDP flows the host tracks (its container's address is the source of each)
+    const count = async () =>
+      Number((await host.run(['bash', '-c', "grep -c ' udp .* dst=192\\.0\\.2\\.99 ' /proc/net/nf_conntrack || true"])).stdout.trim());
+    let max = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        max = Math.max(max, await count());
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    const result = await ssh(BOB_LINUX, keys.bob, `perl -e '${perl}'`);
+    sampling = false;
+    await sampler;
+    const datagrams = Number(/datagrams=(\d+)/.exec(result.stdout)?.[1] ?? 0);
+    log(`udp: ${datagrams} datagrams to distinct ports in ${SECONDS} s; flows tracked at most ${max}`);
+    expect(result.status).toBe(0);
+    expect(datagrams).toBeGreaterThan(2_000);
+    expect(max).toBeGreaterThan(200);
+    expect(max).toBeLessThanOrEqual(512 + 20);
+    const events = (
+      await eventsWhen('udp.limited after the datagrams', (all) => all.slice(before).some((e) => e.event === 'udp.limited'), 60_000)
+    ).slice(before);
+    const flows = events.filter((e) => e.event === 'udp.flow');
+    const limited = events.filter((e) => e.event === 'udp.limited');
+    log(`udp: ${flows.length} udp.flow, ${limited.length} udp.limited (samples ${limited.map((e) => e.samples).join(',')})`);
+    const first = flows.find((e) => e.destination_address === VPC_ADDRESS);
+    expect(first).toMatchObject({
+      user: BOB_LINUX,
+      iam_user: BOB_IAM,
+      destination_port: UDP_PORT,
+      protocol: 'udp',
+      source: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+:\d+$/),
+    });
+    expect(first!.session).toMatch(/^[0-9a-f]{24}$/);
+    const far = flows.filter((e) => e.destination_address === '192.0.2.99');
+    expect(far.length).toBeGreaterThan(200);
+    expect(far.length).toBeLessThan(200 + 50 * (SECONDS + 5));
+    for (const e of far) expect(e).toMatchObject({ session: first!.session, user: BOB_LINUX, protocol: 'udp' });
+    expect(limited.length).toBeGreaterThanOrEqual(1);
+    for (const e of limited) {
+      expect(e).toMatchObject({ session: first!.session, user: BOB_LINUX, iam_user: BOB_IAM, limit: '50/s (burst 200), 512 open' });
+      expect(e.first_destination).toMatch(/^192\.0\.2\.99:\d+$/);
+    }
+    // counted apart from TCP: none of this session's datagrams took from its TCP budget
+    expect(events.filter((e) => e.event === 'tcp.limited' && e.session === first!.session)).toEqual([]);
+  }, 180_000);
 });

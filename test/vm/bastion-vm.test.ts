@@ -312,6 +312,14 @@ describe('a bastion host booted from the module user data (debian-12)', () => {
     ).toBe('0\n');
   });
 
+  test("the host's connection tracking holds every session at its bounds (512 TCP and 512 other flows each) and 65,536 more", async () => {
+    const status = JSON.parse(await admin('sudo cat /run/ssh-bastion/front-status.json'));
+    const max = Number((await admin('cat /proc/sys/net/netfilter/nf_conntrack_max')).trim());
+    console.log(`VM: nf_conntrack_max ${max} for ${status.max_sessions} sessions at most`);
+    expect(status.max_sessions).toBeGreaterThan(0);
+    expect(max).toBeGreaterThanOrEqual(status.max_sessions * 2 * 512 + 65536);
+  });
+
   test('a user logs in with her IAM key, checked against the module known_hosts output, and sees the MOTD', async () => {
     const result = await run('bash', [
       '-c',

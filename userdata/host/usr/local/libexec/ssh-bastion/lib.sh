@@ -106,12 +106,13 @@ EOF
 }
 
 # The audit shipper's inbox (ssh-bastion-audit.socket) and the netfilter log group of the sessions'
-# TCP connections (setup-container-image's NFLOG rule, which the shipper reads).
+# TCP connections and other flows (setup-container-image's NFLOG rules, which the shipper reads).
 declare -rx AUDIT_SOCKET=/run/ssh-bastion/audit.sock
 declare -rx AUDIT_NFLOG_GROUP=14
 # New TCP connections a session container may open through the host (setup-container-image's
 # rules, before the NFLOG rule): per second with a burst, and tracked at once; over that they are
-# dropped (the client sees a timeout) and the audit log gets one tcp.limited event per 10 s.
+# dropped (the client sees a timeout) and the audit log gets one tcp.limited event per 10 s. New
+# UDP and other flows have the same numbers of their own (udp.limited, icmp.limited, ...).
 declare -rx SESSION_TCP_NEW_PER_SECOND=50 SESSION_TCP_BURST=200 SESSION_TCP_OPEN_MAX=512
 declare -rx TCP_LIMITED_CHAIN=SSH-BASTION-LIMITED
 
