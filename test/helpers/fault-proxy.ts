@@ -114,10 +114,15 @@ export class FaultProxy {
   upstreamErrors = 0;
   /** delay added before forwarding each request (to make concurrency observable) */
   delayMs = 0;
-  /** requests being answered right now (forwarded or hanging) */
+  /** requests that came and whose answer has not begun (forwarded, delayed or hanging) */
   inFlight = 0;
-  /** the highest `inFlight` seen since start or `clear()` */
+  /**
+   * the most requests at once among those that came since start or `clear()` (one still open
+   * from before, such as a hanging one its client has not yet given up, does not count)
+   */
   maxInFlight = 0;
+  private epoch = 0;
+  private inFlightThisEpoch = 0;
 
   private constructor(
     private readonly server: http.Server,
@@ -157,7 +162,9 @@ export class FaultProxy {
   /** Forgets the recorded requests. */
   clear(): void {
     this.requests.length = 0;
-    this.maxInFlight = this.inFlight;
+    this.epoch++;
+    this.inFlightThisEpoch = 0;
+    this.maxInFlight = 0;
   }
 
   /** Actions of the recorded requests, in order. */
@@ -181,18 +188,21 @@ export class FaultProxy {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const epoch = this.epoch;
     this.inFlight++;
-    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-    // Over once the answer is written ('finish'): 'close' can come after the client, answered,
-    // has already sent its next request, which counted one request twice.
+    this.inFlightThisEpoch++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlightThisEpoch);
+    // Over as the answer begins (done() right before it is written, in the same turn of the event
+    // loop, so the client cannot have it and send its next request first), or when the client
+    // gives up (a hanging request: 'close').
     let over = false;
     const done = () => {
       if (!over) {
         over = true;
         this.inFlight--;
+        if (epoch === this.epoch) this.inFlightThisEpoch--;
       }
     };
-    res.on('finish', done);
     res.on('close', done);
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -220,6 +230,7 @@ export class FaultProxy {
         `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>` +
         `<Code>${e.code}</Code><Message>${e.message}</Message></Error>` +
         `<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`;
+      done();
       res.writeHead(e.status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml) });
       res.end(xml);
       return;
@@ -249,10 +260,12 @@ export class FaultProxy {
       delete h['content-length'];
       delete h['transfer-encoding'];
       delete h.connection;
+      done();
       res.writeHead(status, { ...h, 'content-length': Buffer.byteLength(out) });
       res.end(out);
     } catch (err) {
       this.upstreamErrors++;
+      done();
       res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(String(err));
     }
