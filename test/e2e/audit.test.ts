@@ -106,6 +106,25 @@ async function shipperPid(): Promise<string> {
   return pid;
 }
 
+/** Runs `command` in a session of bob's, reading `count` every 250 ms meanwhile: its result, and the highest count read. */
+async function highestWhile(
+  count: () => Promise<number>,
+  command: string,
+): Promise<{ result: { status: number; stdout: string; stderr: string }; max: number }> {
+  let max = await count();
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      max = Math.max(max, await count());
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  const result = await ssh(BOB_LINUX, keys.bob, command);
+  sampling = false;
+  await sampler;
+  return { result, max };
+}
+
 /** The events of one session (by id), by kind. */
 function ofSession(events: AuditEvent[], session: string): Record<string, AuditEvent[]> {
   const byKind: Record<string, AuditEvent[]> = {};
@@ -489,17 +508,7 @@ describe('a connection flood from one session', () => {
       'fcntl($s, F_SETFL, O_NONBLOCK); connect($s, sockaddr_in(20000 + $n % 40000, $ip)); close $s; $n++ } select(undef, undef, undef, 0.01) } print "attempts=$n\\n";';
     const count = async () => Number((await host.run(['cat', '/proc/sys/net/netfilter/nf_conntrack_count'])).stdout.trim());
     const before = await count();
-    let max = before;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        max = Math.max(max, await count());
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    })();
-    const result = await ssh(BOB_LINUX, keys.bob, `perl -e '${perl}'`);
-    sampling = false;
-    await sampler;
+    const { result, max } = await highestWhile(count, `perl -e '${perl}'`);
     const after = await count();
     const attempts = Number(/attempts=(\d+)/.exec(result.stdout)?.[1] ?? 0);
     log(`no answer: ${attempts} attempts in ${SECONDS} s; tracked connections ${before} before, max ${max}, ${after} after`);
@@ -528,17 +537,7 @@ describe('a connection flood from one session', () => {
     // the session's UDP flows the host tracks (its container's address is the source of each)
     const count = async () =>
       Number((await host.run(['bash', '-c', "grep -c ' udp .* dst=192\\.0\\.2\\.99 ' /proc/net/nf_conntrack || true"])).stdout.trim());
-    let max = 0;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        max = Math.max(max, await count());
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    })();
-    const result = await ssh(BOB_LINUX, keys.bob, `perl -e '${perl}'`);
-    sampling = false;
-    await sampler;
+    const { result, max } = await highestWhile(count, `perl -e '${perl}'`);
     const datagrams = Number(/datagrams=(\d+)/.exec(result.stdout)?.[1] ?? 0);
     log(`udp: ${datagrams} datagrams to distinct ports in ${SECONDS} s; flows tracked at most ${max}`);
     expect(result.status).toBe(0);
