@@ -42,6 +42,7 @@ import {
   table,
   timeCommands,
 } from './support/common';
+import { serveRecordedSessions, storedObjects } from '../test/e2e/recorded-host';
 
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 30);
 const BREAKDOWN_LOGINS = Number(process.env.BENCH_BREAKDOWN_LOGINS ?? 10);
@@ -111,22 +112,9 @@ export async function run(): Promise<Record<string, unknown>> {
     const publicKey = fs.readFileSync(`${user.keyFiles[0]}.pub`, 'utf8').trim();
     await startPlainSshd(host, PLAIN_PORT, [publicKey]);
     await host.serveSessions(FRESH_PORT, { ...host.settings, BASTION_READY_SESSIONS: '0' }, 'fresh');
-    const awsEnv = { ...process.env, ...host.moto!.awsEnv() };
-    execFileSync('aws', ['s3api', 'create-bucket', '--bucket', RECORDING_BUCKET], { env: awsEnv });
-    // the spool keeps a fifth of its file system free, which this machine's disk need not have
-    const spool = path.join(host.dir, 'recordings-spool');
-    await host.must(['mkdir', '-p', spool]);
-    await host.must(['mount', '-t', 'tmpfs', '-o', 'size=1g,mode=0700', 'tmpfs', spool]);
-    await host.serveSessions(RECORDED_PORT, { ...host.settings, BASTION_RECORDING_BUCKET: RECORDING_BUCKET }, 'recorded', undefined, {
-      STATE_DIRECTORY: spool,
-    });
-    const countObjects =
-      'import boto3, sys\nprint(sum(p.get("KeyCount", 0) for p in boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=sys.argv[1])))';
-    const recordingsStored = () => {
-      const out = execFileSync('python3', ['-c', countObjects, RECORDING_BUCKET], { env: awsEnv, encoding: 'utf8' }).trim();
-      if (!/^\d+$/.test(out)) throw new Error(`counting the recordings in S3 gave ${JSON.stringify(out)}`);
-      return Number(out);
-    };
+    execFileSync('aws', ['s3api', 'create-bucket', '--bucket', RECORDING_BUCKET], { env: { ...process.env, ...host.moto!.awsEnv() } });
+    await serveRecordedSessions(host, RECORDED_PORT, 'recorded', RECORDING_BUCKET, 1024, host.settings);
+    const recordingsStored = async () => (await storedObjects(host, RECORDING_BUCKET)).length;
     const ssh = (port: number, login: string) => `ssh ${sshOptions(user.keyFiles[0], port).join(' ')} ${login}@127.0.0.1 true`;
     const readyLog = path.join(host.dir, 'ready-before-logins.log');
     const settled = settlePool(READY);
@@ -146,7 +134,7 @@ export async function run(): Promise<Record<string, unknown>> {
       2,
       { bastion: settled, fresh: settledNoPool, recorded: settledRecorded, plain: settled },
     );
-    const storedBefore = recordingsStored();
+    const storedBefore = await recordingsStored();
     const keysLog = path.join(host.dir, 'keys-service.log');
     const keysBefore = fs.readFileSync(keysLog, 'utf8').length;
     const journalBefore = host.journal().length;
@@ -169,7 +157,7 @@ export async function run(): Promise<Record<string, unknown>> {
     );
     // the last recording is stored before the session's unit ends: settle once more
     await host.must(['bash', '-c', settledRecorded]);
-    const recorded = recordingsStored() - storedBefore;
+    const recorded = (await recordingsStored()) - storedBefore;
     if (recorded !== LOGINS) throw new Error(`${recorded} recordings stored for ${LOGINS} recorded logins`);
     // did each bastion login take a container that was ready before it came? (the pool's names
     // before each login, against the container of that login's session start line)

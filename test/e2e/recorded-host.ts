@@ -8,7 +8,7 @@ import { BastionTestHost, Settings, testSettings } from '../helpers/harness';
 
 const execFileAsync = promisify(execFile);
 
-export async function startRecordedHost(bucket: string, port: number): Promise<{ host: BastionTestHost; key: string }> {
+export async function startRecordedHost(bucket: string, port: number): Promise<{ host: BastionTestHost; key: string; spool: string }> {
   const host = new BastionTestHost(testSettings());
   await host.prepare();
   const keyDir = path.join(host.dir, 'client-keys');
@@ -19,19 +19,34 @@ export async function startRecordedHost(bucket: string, port: number): Promise<{
   await execFileAsync('aws', ['s3api', 'create-bucket', '--bucket', bucket], { env: { ...process.env, ...host.moto!.awsEnv() } });
   const boot = await host.boot();
   if (boot.status !== 0) throw new Error(`boot failed:\n${boot.stdout}\n${boot.stderr}`);
-  // The spool is the session unit's StateDirectory, on a file system of its own (1 GiB): it keeps
-  // 20% of its file system free, which this machine's disk need not have.
-  const spool = path.join(host.dir, 'recordings-spool');
+  const spool = await serveRecordedSessions(host, port, 'recorded', bucket, 1024, {
+    ...testSettings(),
+    BASTION_WORKER_BASE_IMAGE: host.baseImage,
+  } as Settings);
+  return { host, key, spool };
+}
+
+/**
+ * Serves sessions on `port` of the booted `host` through a front and session unit of their own
+ * (`name`), with `settings` and their sessions recorded into `bucket`. The spool, the session
+ * unit's StateDirectory, is a tmpfs of `spoolMb` MiB at `<host dir>/recordings-spool-<name>`:
+ * it keeps 20% of its file system free, which this machine's disk need not have. `env` is added
+ * to the session unit's environment. Gives the spool's path.
+ */
+export async function serveRecordedSessions(
+  host: BastionTestHost,
+  port: number,
+  name: string,
+  bucket: string,
+  spoolMb: number,
+  settings: Settings,
+  env: Record<string, string> = {},
+): Promise<string> {
+  const spool = path.join(host.dir, `recordings-spool-${name}`);
   await host.must(['mkdir', '-p', spool]);
-  await host.must(['mount', '-t', 'tmpfs', '-o', 'size=1g,mode=0700', 'tmpfs', spool]);
-  await host.serveSessions(
-    port,
-    { ...testSettings(), BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_RECORDING_BUCKET: bucket } as Settings,
-    'recorded',
-    undefined,
-    { STATE_DIRECTORY: spool },
-  );
-  return { host, key };
+  await host.must(['mount', '-t', 'tmpfs', '-o', `size=${spoolMb}m,mode=0700`, 'tmpfs', spool]);
+  await host.serveSessions(port, { ...settings, BASTION_RECORDING_BUCKET: bucket }, name, undefined, { STATE_DIRECTORY: spool, ...env });
+  return spool;
 }
 
 /** The objects in `bucket` of moto's S3: key, server-side encryption and body of each. */
@@ -40,7 +55,7 @@ export async function storedObjects(host: BastionTestHost, bucket: string): Prom
 import boto3, json, sys
 s3 = boto3.client("s3")
 out = []
-for o in s3.list_objects_v2(Bucket=sys.argv[1]).get("Contents", []):
+for o in (o for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[1]) for o in page.get("Contents", [])):
     got = s3.get_object(Bucket=sys.argv[1], Key=o["Key"])
     out.append({"key": o["Key"], "sse": got.get("ServerSideEncryption", ""), "body": got["Body"].read().decode()})
 print(json.dumps(out))

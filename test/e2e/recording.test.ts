@@ -8,7 +8,7 @@ import * as path from 'path';
 import { BastionTestHost, Settings, testSettings, waitFor } from '../helpers/harness';
 import { shellQuote, sshCommandLine } from '../helpers/ssh-options';
 import { log, logEachTest } from './log';
-import { startRecordedHost, storedObjects } from './recorded-host';
+import { serveRecordedSessions, startRecordedHost, storedObjects } from './recorded-host';
 
 jest.setTimeout(240_000);
 logEachTest();
@@ -20,6 +20,8 @@ const HANGING_S3_PORT = 2424;
 const SMALL_DISK_PORT = 2425;
 let host: BastionTestHost;
 let key = '';
+/** the spool of the recorded front on PORT */
+let spool = '';
 
 /** The recordings in moto's S3. */
 function recordings(): ReturnType<typeof storedObjects> {
@@ -90,7 +92,7 @@ function replay(cast: string): { header: any; events: [number, string, string][]
 }
 
 beforeAll(async () => {
-  ({ host, key } = await startRecordedHost(BUCKET, PORT));
+  ({ host, key, spool } = await startRecordedHost(BUCKET, PORT));
 }, 600_000);
 
 afterAll(async () => {
@@ -370,15 +372,14 @@ describe('session recording', () => {
       `setsid socat TCP-LISTEN:${HANGING_S3_PORT},bind=127.0.0.1,fork,reuseaddr EXEC:'sleep 900' >/dev/null 2>&1 </dev/null &`,
     ]);
     await host.waitForPort(HANGING_S3_PORT);
-    const hangingSpool = path.join(host.dir, 'recordings-spool-hanging');
-    await host.must(['mkdir', '-p', hangingSpool]);
-    await host.must(['mount', '-t', 'tmpfs', '-o', 'size=256m,mode=0700', 'tmpfs', hangingSpool]);
-    await host.serveSessions(
+    await serveRecordedSessions(
+      host,
       SLOW_PORT,
-      { ...testSettings(), BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_RECORDING_BUCKET: BUCKET } as Settings,
       'recorded-hanging-s3',
-      undefined,
-      { STATE_DIRECTORY: hangingSpool, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${HANGING_S3_PORT}` },
+      BUCKET,
+      256,
+      { ...testSettings(), BASTION_WORKER_BASE_IMAGE: host.baseImage } as Settings,
+      { AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${HANGING_S3_PORT}` },
     );
     const mark = host.journal().length;
     const result = await host.ssh({ user: 'alice', key, port: SLOW_PORT, command: 'echo s3-never-answers' });
@@ -413,7 +414,6 @@ describe('session recording', () => {
   });
 
   test('a spool no running session owns (S3 failed, or its session program was killed) is stored at the end of a later session', async () => {
-    const spool = path.join(host.dir, 'recordings-spool');
     const container = 'ssh-bastion-0123456789abcdef01234567';
     const objectKey = 'recordings/2026/01/02/0123456789abcdef01234567-alice.cast';
     const header = JSON.stringify({ version: 2, width: 80, height: 24, timestamp: 1767312000, title: 'left over' });
@@ -437,16 +437,10 @@ describe('session recording', () => {
 
   test('the recordings\' file system keeps 20% free: a session filling it ends with "recording: disk full" and its recording is stored; a new session is refused while it is full', async () => {
     // A 64 MiB file system for the spool of a front of its own.
-    const spool = path.join(host.dir, 'recordings-spool-small');
-    await host.must(['mkdir', '-p', spool]);
-    await host.must(['mount', '-t', 'tmpfs', '-o', 'size=64m,mode=0700', 'tmpfs', spool]);
-    await host.serveSessions(
-      SMALL_DISK_PORT,
-      { ...testSettings(), BASTION_WORKER_BASE_IMAGE: host.baseImage, BASTION_RECORDING_BUCKET: BUCKET } as Settings,
-      'recorded-small-disk',
-      undefined,
-      { STATE_DIRECTORY: spool },
-    );
+    const smallSpool = await serveRecordedSessions(host, SMALL_DISK_PORT, 'recorded-small-disk', BUCKET, 64, {
+      ...testSettings(),
+      BASTION_WORKER_BASE_IMAGE: host.baseImage,
+    } as Settings);
     let mark = host.journal().length;
     // NUL bytes: 6 bytes each in the spool ("\u0000").
     const flood = await host.run(
@@ -468,7 +462,7 @@ describe('session recording', () => {
       'the stored recording',
     );
     // Full: a new session is refused before anything of it runs.
-    await host.must(['fallocate', '-l', '56M', path.join(spool, 'filler')]);
+    await host.must(['fallocate', '-l', '56M', path.join(smallSpool, 'filler')]);
     mark = host.journal().length;
     const refused = await host.ssh({ user: 'alice', key, port: SMALL_DISK_PORT, command: 'echo should-not-run' });
     expect(refused.stdout).not.toContain('should-not-run');
